@@ -1,0 +1,47 @@
+"""PostgreSQL, as the official `postgres` image runs it."""
+
+from __future__ import annotations
+
+from devkit.model.blueprint import declare_service
+from devkit.model.health import Command
+from devkit.model.refs import Secret
+from devkit.model.resources import Resources
+from devkit.model.service import Service
+
+
+def postgres(
+    *,
+    version: str = "16",
+    database: str = "app",
+    user: str = "app",
+    password: Secret | None = None,
+    name: str = "postgres",
+    storage: str = "1Gi",
+    resources: Resources | None = None,
+) -> Service:
+    """A PostgreSQL server with one database; `url` is its connection URL (password masked).
+
+    The password is a secret: `Secret("POSTGRES_PASSWORD")` unless you name another. Data lives
+    on the volume `data`, kept across `devkit down` unless `--volumes` is given.
+    """
+    return declare_service(
+        {
+            "name": name,
+            "image": f"postgres:{version}",
+            "ports": {"postgres": 5432},
+            "env": {
+                "POSTGRES_USER": user,
+                "POSTGRES_DB": database,
+                "POSTGRES_PASSWORD": password
+                if password is not None
+                else Secret("POSTGRES_PASSWORD"),
+            },
+            "health": Command("pg_isready", "-q", "-h", "127.0.0.1", "-U", user, "-d", database),
+            "volumes": {"data": {"path": "/var/lib/postgresql/data", "size": storage}},
+            "stateful": True,
+            "resources": resources or Resources(cpu="250m", memory="256Mi", memory_limit="512Mi"),
+            "url_template": (
+                "postgresql://{env.POSTGRES_USER}:{env.POSTGRES_PASSWORD}@{host}:{port}/{env.POSTGRES_DB}"
+            ),
+        }
+    )

@@ -1,0 +1,41 @@
+"""Redis, as the official `redis` image runs it."""
+
+from __future__ import annotations
+
+from devkit.model.blueprint import declare_service
+from devkit.model.health import Command
+from devkit.model.refs import Secret
+from devkit.model.resources import Resources
+from devkit.model.service import Service
+
+
+def redis(
+    *,
+    version: str = "7",
+    name: str = "redis",
+    password: Secret | None = None,
+    resources: Resources | None = None,
+) -> Service:
+    """A Redis server; `url` is its connection URL. With `password`, clients must authenticate."""
+    auth = password is not None
+    return declare_service(
+        {
+            "name": name,
+            "image": f"redis:{version}",
+            "ports": {"redis": 6379},
+            "env": {"REDIS_PASSWORD": password} if auth else {},
+            "command": (
+                ("sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD"') if auth else None
+            ),
+            "health": (
+                Command("sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning ping')
+                if auth
+                else Command("redis-cli", "ping")
+            ),
+            "stateful": True,  # replicas would be separate stores, not copies
+            "resources": resources or Resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
+            "url_template": "redis://:{env.REDIS_PASSWORD}@{host}:{port}/0"
+            if auth
+            else "redis://{host}:{port}/0",
+        }
+    )

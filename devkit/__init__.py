@@ -1,0 +1,66 @@
+"""devkit: one typed Python blueprint from laptop to production.
+
+The public API is re-exported here lazily, so that `devkit --help` stays fast: nothing heavy is
+imported until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from devkit.errors import BlueprintError, DevkitError, EngineError, RefusedError, UserError
+    from devkit.load import load_blueprint
+    from devkit.model import (
+        Autoscale,
+        Blueprint,
+        Build,
+        Command,
+        Docker,
+        Environment,
+        Http,
+        Kind,
+        Kubernetes,
+        Port,
+        Profile,
+        Ref,
+        Resources,
+        Restart,
+        Run,
+        Secret,
+        Service,
+        Swarm,
+        Sync,
+        Tcp,
+        Volume,
+    )  # fmt: skip
+    from devkit.plan import Plan, plan
+
+_EXPORTS = {
+    "devkit.model": (
+        "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Kind",
+        "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run", "Secret", "Service",
+        "Swarm", "Sync", "Tcp", "Volume",
+    ),
+    "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
+    "devkit.load": ("load_blueprint",),
+    "devkit.plan": ("Plan", "plan"),
+}  # fmt: skip
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = [
+    "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
+    "EngineError", "Environment", "Http", "Kind", "Kubernetes", "Plan", "Port", "Profile", "Ref",
+    "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm", "Sync", "Tcp",
+    "UserError", "Volume", "load_blueprint", "plan",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'devkit' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,5 @@
+"""`python -m devkit` runs the CLI."""
+
+from devkit.cli.main import main
+
+main()

@@ -1,0 +1,95 @@
+"""The typer application and its error handling: DevkitError -> message and exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from devkit import __version__
+from devkit.cli.output import print_error
+
+
+class _Group(TyperGroup):
+    """Runs commands so that a DevkitError prints one paragraph and exits with its own code."""
+
+    # typer passes its own Context subclass; the base class names typer's vendored click one.
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        from devkit.errors import DevkitError
+
+        try:
+            return super().invoke(ctx)
+        except DevkitError as exc:
+            options = ctx.obj if isinstance(ctx.obj, Options) else None
+            if options and options.debug:
+                raise
+            print_error(exc.render())
+            raise typer.Exit(exc.exit_code) from None
+
+
+class Options:
+    """Options given before the command, shared by every command."""
+
+    def __init__(self, file: Path | None, debug: bool) -> None:
+        self.file = file
+        self.debug = debug
+
+
+app = typer.Typer(
+    cls=_Group,
+    name="devkit",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: `devkit --help` must not import rich
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"devkit {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            envvar="DEVKIT_FILE",
+            show_envvar=True,
+            help="Blueprint file, or a directory with blueprint.py. [default: ./blueprint.py]",
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of devkit errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """One typed Python blueprint from laptop to production.
+
+    devkit builds images, runs your stack locally with live sync, and ships the same blueprint
+    to staging and production.
+
+    \b
+    Exit codes: 0 done, 1 failed at run time, 2 bad input (nothing changed),
+                3 refused on purpose, 130 interrupted.
+    """
+    ctx.obj = Options(file=file, debug=debug)
+
+
+def options(ctx: typer.Context) -> Options:
+    """The shared options of the running command."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Options) else Options(file=None, debug=False)

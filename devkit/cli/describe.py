@@ -1,0 +1,89 @@
+"""Human descriptions of plans and targets, shared by the commands that print them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from devkit.model.environment import Environment
+    from devkit.model.health import HealthCheck
+    from devkit.model.sync import Restart, Run
+    from devkit.model.targets import Target
+    from devkit.plan import PlannedService
+
+
+def target(target: Target, namespace: str | None = None) -> str:
+    """e.g. "kubernetes (context prod, namespace shop-prod)"."""
+    details: list[str] = []
+    if target.kind == "kind":
+        details.append(f"cluster {target.cluster}")
+    if target.kind == "kubernetes":
+        details.append(f"context {target.context or '(current)'}")
+    if namespace:
+        details.append(f"namespace {namespace}")
+    if target.kind in ("swarm", "kubernetes") and target.registry:
+        details.append(f"registry {target.registry}")
+    return f"{target.kind} ({', '.join(details)})" if details else target.kind
+
+
+def profile(env: Environment) -> str:
+    if env.profile is None:
+        return "-"
+    fallback = ", falls back to on-demand" if env.profile.fallback else ""
+    return f"{env.profile.capacity} (min {env.profile.min_replicas} replicas{fallback})"
+
+
+def health(check: HealthCheck | None) -> str:
+    if check is None:
+        return "-"
+    every = f"every {check.interval:g}s, {check.retries} tries"
+    if check.kind == "http":
+        return f"GET {check.path} on port {check.port}, {every}"
+    if check.kind == "tcp":
+        return f"TCP connect to port {check.port}, {every}"
+    return f"run `{' '.join(check.command)}`, {every}"
+
+
+def action(action: Restart | Run) -> str:
+    """What follows a sync: "restart" or "run `pip install ...`"."""
+    if action.kind == "run":
+        return f"run `{' '.join(action.command)}`"
+    return "restart"
+
+
+def replicas(service: PlannedService) -> str:
+    if service.autoscale is not None:
+        scale = service.autoscale
+        return f"{scale.min}-{scale.max} (cpu {scale.cpu}%)"
+    return str(service.replicas)
+
+
+def source(service: PlannedService) -> str:
+    if service.build is not None:
+        return f"build {service.build.context}"
+    return service.image or "-"
+
+
+def ports(service: PlannedService) -> str:
+    shown = []
+    for name, port in service.ports.items():
+        host = f"->127.0.0.1:{port.host}" if port.host else ""
+        shown.append(f"{name} {port.container}{host}")
+    return ", ".join(shown) or "-"
+
+
+def resources(service: PlannedService) -> str:
+    res = service.resources
+    if res is None:
+        return "-"
+    parts = []
+    if res.cpu or res.cpu_limit:
+        parts.append(
+            f"cpu {res.cpu or '-'}" + (f" (limit {res.cpu_limit})" if res.cpu_limit else "")
+        )
+    if res.memory or res.memory_limit:
+        parts.append(
+            f"memory {res.memory or '-'}"
+            + (f" (limit {res.memory_limit})" if res.memory_limit else "")
+        )
+    return ", ".join(parts) or "-"

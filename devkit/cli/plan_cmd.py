@@ -1,0 +1,75 @@
+"""`devkit plan ENV`: what an environment will run, decided but not done."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from devkit.cli import describe
+from devkit.cli.app import app
+from devkit.cli.loading import plan_for
+from devkit.cli.output import out, print_json
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    env: Annotated[
+        str,
+        typer.Argument(metavar="ENV", help="The environment to plan, e.g. local, staging, prod."),
+    ],
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the plan as one JSON document.")
+    ] = False,
+) -> None:
+    """Show what ENV will run: services, images, replicas, resolved environment (secrets masked).
+
+    The plan is deterministic: the same blueprint gives byte-identical --json output and the same
+    hash, which deploys record.
+    """
+    from rich.table import Table
+
+    from devkit.plan import show_env
+
+    plan = plan_for(ctx, env)
+    if json:
+        print_json(plan.model_dump(mode="json"))
+        return
+    out().print(
+        f"[bold]{plan.project}[/] · [bold]{plan.environment}[/]  "
+        f"{describe.target(plan.target, plan.namespace)}"
+        + (f"  profile {plan.profile.capacity}" if plan.profile else ""),
+        markup=True,
+    )
+    out().print(f"plan {plan.hash[:12]}", style="dim")
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("service", "image / build", "replicas", "ports", "depends on"):
+        table.add_column(column)
+    for service in plan.services:
+        table.add_row(
+            service.name,
+            describe.source(service),
+            describe.replicas(service),
+            describe.ports(service),
+            ", ".join(service.depends_on) or "-",
+        )
+    out().print(table)
+    for service in plan.services:
+        out().print()
+        out().print(f"[bold]{service.name}[/]")
+        width = max((len(name) for name in service.env), default=0)
+        for name, value in service.env.items():
+            out().print(f"  env        {name.ljust(width)} = {show_env(value)}", markup=False)
+        if service.secrets:
+            out().print(f"  secrets    {', '.join(service.secrets)}", markup=False)
+        out().print(f"  health     {describe.health(service.health)}", markup=False)
+        out().print(f"  resources  {describe.resources(service)}", markup=False)
+        for name, volume in service.volumes.items():
+            out().print(f"  volume     {name} at {volume.path} ({volume.size})", markup=False)
+        for rule in service.sync:
+            actions = ", ".join(describe.action(a) for a in rule.then) or "nothing"
+            out().print(f"  sync       {rule.src} -> {rule.dest}, then {actions}", markup=False)
+        if service.security.writable_for_sync:
+            paths = ", ".join(service.security.writable_for_sync)
+            out().print(f"  relaxed    writable for live sync: {paths}", markup=False)

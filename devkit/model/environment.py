@@ -1,0 +1,33 @@
+"""An environment: a named place a blueprint runs (local, staging, prod), with its adjustments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from devkit.model.base import Model, Name
+from devkit.model.profile import Profile
+from devkit.model.service import check_override_fields
+from devkit.model.targets import Target
+from devkit.source import SourceLocation
+
+
+class Environment(Model):
+    """A target to run on, an optional capacity profile, and per-service overrides."""
+
+    name: Name
+    target: Target
+    profile: Profile | None = None
+    replicas: int | None = Field(
+        default=None, ge=0, description="replicas of every stateless service without its own"
+    )
+    overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("overrides")
+    @classmethod
+    def _overridable(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for fields in value.values():
+            check_override_fields(fields)
+        return value

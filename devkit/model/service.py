@@ -1,0 +1,160 @@
+"""A service: one container image, its ports, environment, dependencies, health and sizing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import Field, field_validator, model_validator
+
+from devkit.errors import BlueprintError
+from devkit.model.base import EnvName, Model, Name
+from devkit.model.build import Build
+from devkit.model.health import HealthCheck, Http, Tcp
+from devkit.model.ports import Port
+from devkit.model.refs import (
+    EnvValue,
+    Ref,
+    check_url_template,
+    needs_secret,
+    split_template,
+)
+from devkit.model.resources import Autoscale, Resources
+from devkit.model.sync import Sync
+from devkit.model.volume import Volume
+from devkit.source import SourceLocation, caller_location
+
+OVERRIDABLE = frozenset(
+    {
+        "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
+        "resources", "replicas", "autoscale", "volumes",
+    }
+)  # fmt: skip
+"""Fields an environment may override per service; identity (name, url) stays fixed."""
+
+
+class Service(Model):
+    """One service of a blueprint. Build it with `Blueprint.service()` or a stock blueprint."""
+
+    name: Name
+    image: str | None = None
+    build: Build | None = None
+    command: tuple[str, ...] | None = None
+    ports: dict[str, Port] = Field(default_factory=dict)
+    env: dict[EnvName, EnvValue] = Field(default_factory=dict)
+    depends_on: tuple[Name, ...] = ()
+    health: HealthCheck | None = None
+    sync: tuple[Sync, ...] = ()
+    resources: Resources | None = None
+    replicas: int | None = Field(default=None, ge=0)
+    autoscale: Autoscale | None = None
+    volumes: dict[Name, Volume] = Field(default_factory=dict)
+    stateful: bool = False
+    url_template: str | None = None
+    source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
+
+    def __hash__(self) -> int:
+        return hash(("service", self.name))
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _service_names(cls, value: Any) -> Any:
+        if isinstance(value, Service | str):
+            value = [value]
+        return [item.name if isinstance(item, Service) else item for item in value]
+
+    @field_validator("url_template")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else check_url_template(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if (self.image is None) == (self.build is None):
+            raise ValueError("give exactly one of image= or build=")
+        if self.replicas is not None and self.autoscale is not None:
+            raise ValueError("give either replicas= or autoscale=, not both")
+        if isinstance(self.health, Http | Tcp):
+            self._check_port_name(self.health.port, "its health check")
+        for name, value in self.env.items():
+            if (
+                needs_secret(name)
+                and isinstance(value, str | int | float)
+                and not isinstance(value, bool)
+            ):
+                raise ValueError(
+                    f"env.{name}: a plain-text value where a secret is required; "
+                    f'use Secret("{name}") and set {name} in the environment or a git-ignored .env'
+                )
+        if self.url_template is not None:
+            self._check_template(self.url_template)
+        return self
+
+    def _check_port_name(self, port: str, user: str) -> None:
+        if port not in self.ports:
+            declared = ", ".join(sorted(self.ports)) or "(none)"
+            raise ValueError(
+                f'{user} uses port "{port}", which the service does not declare; '
+                f"declared ports: {declared}"
+            )
+
+    def _check_template(self, template: str) -> None:
+        for _, field in split_template(template):
+            if field == "port" and len(self.ports) != 1:
+                raise ValueError(
+                    "url template uses {port} but the service has several ports; "
+                    "name one as {port.NAME}"
+                )
+            if field and field.startswith("port."):
+                self._check_port_name(field.removeprefix("port."), "its url template")
+            if field and field.startswith("env.") and field[4:] not in self.env:
+                raise ValueError(f"url template uses {{{field}}}, which is not in env")
+
+    # References other services use: resolved per environment by the planner.
+    @property
+    def url(self) -> Ref:
+        """The service's connection URL (from its url template)."""
+        if self.url_template is None:
+            raise BlueprintError(
+                f'service "{self.name}" has no url; give it url_template= or refer to '
+                f"{self.name}.host and {self.name}.port()",
+                location=caller_location(),
+            )
+        return Ref(service=self.name, attr="url")
+
+    @property
+    def host(self) -> Ref:
+        """The host name other services reach this one by."""
+        return Ref(service=self.name, attr="host")
+
+    def port(self, name: str | None = None) -> Ref:
+        """The number of the named port (or of the only port) as other services reach it."""
+        if name is None:
+            if len(self.ports) != 1:
+                raise BlueprintError(
+                    f'service "{self.name}" has {len(self.ports)} ports; name one: '
+                    f"{self.name}.port(NAME) with NAME one of {', '.join(sorted(self.ports))}",
+                    location=caller_location(),
+                )
+            name = next(iter(self.ports))
+        if name not in self.ports:
+            raise BlueprintError(
+                f'reference to port "{name}" of service "{self.name}", which has no such port',
+                location=caller_location(),
+                details=[f"ports of {self.name}: {', '.join(sorted(self.ports)) or '(none)'}"],
+            )
+        return Ref(service=self.name, attr="port", port=name)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Service:
+        """This service with an environment's field overrides applied (and validated again)."""
+        fields = {name: getattr(self, name) for name in self.model_fields_set}
+        return Service.model_validate({**fields, **overrides, "name": self.name})
+
+
+def check_override_fields(overrides: Mapping[str, Any]) -> None:
+    """Refuse override keys that are not overridable service fields."""
+    for key in overrides:
+        if key not in OVERRIDABLE:
+            raise ValueError(
+                f'"{key}" cannot be overridden; overridable: {", ".join(sorted(OVERRIDABLE))}'
+            )

@@ -1,0 +1,263 @@
+"""Broken blueprints: one paragraph naming file and line (or field), exit 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_devkit
+
+HEADER = """\
+from devkit import Blueprint, Build, Docker, Http, Kubernetes, Port, Resources, Secret
+from blueprints import postgres, redis
+app = Blueprint("shop")
+app.environment("local", Docker())
+"""
+
+# (id, blueprint body after HEADER, command, expected message parts). The line the error must
+# point at is marked with `# <-`; cases without a mark name a field path or environment instead.
+CASES = [
+    (
+        "dependency-cycle",
+        """
+        app.service("api", image="api:1", depends_on=["worker"])  # <-
+        app.service("worker", image="worker:1", depends_on=["jobs"])
+        app.service("jobs", image="jobs:1", depends_on=["api"])
+        """,
+        ["validate"],
+        ["dependency cycle: api -> worker -> jobs -> api"],
+    ),
+    (
+        "unknown-dependency",
+        """
+        app.service("cache", image="redis:7")
+        app.service("db", image="postgres:16")
+        app.service("api", image="api:1", depends_on=["db2"])  # <-
+        """,
+        ["validate"],
+        [
+            'service "api" depends on "db2", which is not defined',
+            "defined services: api, cache, db",
+        ],
+    ),
+    (
+        "duplicate-service",
+        """
+        app.service("api", image="api:1")
+        app.service("api", image="api:2")  # <-
+        """,
+        ["validate"],
+        ['service "api" is already defined', "first defined at"],
+    ),
+    (
+        "host-port-clash",
+        """
+        app.service("api", image="api:1", ports={"http": Port(8000, host=8080)})
+        app.service("web", image="web:1", ports={"http": Port(80, host=8080)})  # <-
+        """,
+        ["validate"],
+        ['services "api" and "web" both publish host port 8080/tcp'],
+    ),
+    (
+        "invalid-port",
+        """
+        app.service("api", image="api:1", ports={"http": 70000})  # <-
+        """,
+        ["validate"],
+        ['service "api": ports.http: port 70000 is out of range (1-65535)'],
+    ),
+    (
+        "malformed-quantity",
+        """
+        app.service("api", image="api:1", resources=Resources(cpu="lots"))  # <-
+        """,
+        ["validate"],
+        ['invalid Resources: cpu: "lots" is not a CPU quantity'],
+    ),
+    (
+        "malformed-memory-in-service-call",
+        """
+        app.service("api", image="api:1", resources=dict(memory="256MB"))  # <-
+        """,
+        ["validate"],
+        ['service "api": resources.memory: "256MB" is not a memory quantity'],
+    ),
+    (
+        "limit-below-request",
+        """
+        app.service("api", image="api:1",
+                    resources=Resources(memory="256Mi", memory_limit="128Mi"))  # <-
+        """,
+        ["validate"],
+        ["memory limit 128Mi is below its request 256Mi"],
+    ),
+    (
+        "limit-below-request-in-override",
+        """
+        api = app.service("api", image="api:1", resources=Resources(memory="256Mi"))
+        app.environment("prod", Kubernetes(context="prod"),  # <-
+                        overrides={api: dict(resources=dict(memory="256Mi", memory_limit="128Mi"))})
+        """,
+        ["validate"],
+        [
+            'environment "prod": overrides.api: resources: memory limit 128Mi is below its request 256Mi'
+        ],
+    ),
+    (
+        "unknown-environment",
+        """
+        app.service("api", image="api:1")
+        app.environment("prod", Kubernetes(context="prod"))
+        """,
+        ["plan", "staging"],
+        ['unknown environment "staging"', "defined environments: local, prod"],
+    ),
+    (
+        "missing-build-context",
+        """
+        app.service("api", build=Build("services/apii"))  # <-
+        """,
+        ["validate"],
+        ['service "api": build context "services/apii" does not exist'],
+    ),
+    (
+        "syntax-error",
+        """
+        app.service("api", image="api:1"  # <-
+        """,
+        ["validate"],
+        ["syntax error:"],
+    ),
+    (
+        "exception-in-blueprint",
+        """
+        ports = {"http": 8000}
+        app.service("api", image="api:1", ports={"http": ports["https"]})  # <-
+        """,
+        ["validate"],
+        ["KeyError raised while loading the blueprint: 'https'"],
+    ),
+    (
+        "unknown-port-reference",
+        """
+        db = app.use(postgres(password=Secret("PG_PASSWORD")))
+        app.service("api", image="api:1", env={"DB_PORT": db.port("pg")})  # <-
+        """,
+        ["validate"],
+        [
+            'reference to port "pg" of service "postgres", which has no such port',
+            "ports of postgres: postgres",
+        ],
+    ),
+    (
+        "health-check-on-undeclared-port",
+        """
+        app.service("api", image="api:1", ports={"http": 8000}, health=Http("/healthz", port="web"))  # <-
+        """,
+        ["validate"],
+        [
+            'its health check uses port "web", which the service does not declare; declared ports: http'
+        ],
+    ),
+    (
+        "plain-text-secret",
+        """
+        app.service("api", image="api:1", env={"STRIPE_API_KEY": "sk_live_123"})  # <-
+        """,
+        ["validate"],
+        [
+            "env.STRIPE_API_KEY: a plain-text value where a secret is required",
+            'Secret("STRIPE_API_KEY")',
+        ],
+    ),
+    (
+        "plain-text-secret-in-stock-blueprint",
+        """
+        db = app.use(postgres(password="hunter2"))  # <-
+        """,
+        ["validate"],
+        ["env.POSTGRES_PASSWORD: a plain-text value where a secret is required"],
+    ),
+    (
+        "unknown-field",
+        """
+        app.service("api", image="api:1", replica=2)  # <-
+        """,
+        ["validate"],
+        ["TypeError raised while loading the blueprint", "unexpected keyword argument 'replica'"],
+    ),
+    (
+        "override-of-unknown-service",
+        """
+        app.service("api", image="api:1")
+        app.environment("prod", Kubernetes(context="prod"), overrides={"apx": dict(replicas=2)})  # <-
+        """,
+        ["validate"],
+        ['environment "prod": overrides service "apx", which is not defined'],
+    ),
+    (
+        "reference-to-undeclared-service",
+        """
+        db = postgres(password=Secret("PG_PASSWORD"))
+        app.service("api", image="api:1", env={"DATABASE_URL": db.url})  # <-
+        """,
+        ["validate"],
+        ['env.DATABASE_URL refers to service "postgres", which is not defined'],
+    ),
+]
+
+
+def _marked_line(text: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "# <-" in line:
+            return number
+    return None
+
+
+@pytest.mark.parametrize(
+    ("body", "command", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_broken_blueprint_is_reported_with_location_and_exit_2(
+    tmp_path: Path, body: str, command: list[str], expected: list[str]
+) -> None:
+    text = HEADER + textwrap.dedent(body).lstrip("\n")
+    (tmp_path / "blueprint.py").write_text(text)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+
+    result = run_devkit(*command, cwd=tmp_path)
+
+    assert result.code == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for part in expected:
+        assert part in result.stderr
+    line = _marked_line(text)
+    if line is not None:
+        assert f"blueprint.py:{line}:" in result.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before, "nothing may be written"
+
+
+def test_missing_blueprint_file_says_how_to_create_one(tmp_path: Path) -> None:
+    result = run_devkit("validate", cwd=tmp_path)
+    assert result.code == 2
+    assert "no blueprint found" in result.stderr
+    assert "devkit init" in result.stderr
+
+
+def test_file_without_a_blueprint_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").write_text("x = 1\n")
+    result = run_devkit("validate", cwd=tmp_path)
+    assert result.code == 2
+    assert "blueprint.py:1: defines no Blueprint" in result.stderr
+
+
+def test_debug_flag_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").write_text(
+        HEADER + 'app.service("api", image="a", ports={"h": 0})\n'
+    )
+    result = run_devkit("--debug", "validate", cwd=tmp_path)
+    assert result.code != 0
+    assert "Traceback" in result.stderr

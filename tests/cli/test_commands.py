@@ -1,0 +1,136 @@
+"""The commands of the spine, run as a user runs them: a real process on examples/shop."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from tests.conftest import SHOP, run_devkit
+
+
+def test_validate_the_shop_example() -> None:
+    result = run_devkit("validate", cwd=SHOP)
+    assert result.code == 0, result.stderr
+    assert (
+        "ok blueprint.py: shop, 4 services (postgres, redis, api, worker), 3 environments"
+        in result.stdout
+    )
+
+
+def test_validate_json_lists_each_environment_plan_hash() -> None:
+    result = run_devkit("-f", str(SHOP), "validate", "--json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["valid"] is True
+    assert set(doc["environments"]) == {"local", "staging", "prod"}
+    assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in doc["environments"].values())
+
+
+def test_plan_json_twice_is_byte_identical() -> None:
+    first = run_devkit("plan", "prod", "--json", cwd=SHOP)
+    second = run_devkit("plan", "prod", "--json", cwd=SHOP)
+    assert first.code == 0, first.stderr
+    assert first.stdout == second.stdout
+    plan = json.loads(first.stdout)
+    assert plan["environment"] == "prod"
+    assert plan["namespace"] == "shop-prod"
+    assert [s["name"] for s in plan["services"]] == ["postgres", "redis", "api", "worker"]
+    assert first.stderr == ""
+
+
+def test_plan_masks_connection_urls_with_passwords() -> None:
+    result = run_devkit("plan", "staging", cwd=SHOP, env=None)
+    assert result.code == 0, result.stderr
+    assert "DATABASE_URL = postgresql://shop:****@postgres:5432/shop" in result.stdout
+
+
+def test_plan_never_prints_a_secret_value(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "SHOP_DB_PASSWORD": "never-print-me"}
+    human = run_devkit("plan", "local", cwd=SHOP, env=env)
+    machine = run_devkit("plan", "local", "--json", cwd=SHOP, env=env)
+    assert human.code == machine.code == 0
+    assert "never-print-me" not in human.stdout + human.stderr + machine.stdout
+
+
+def test_plan_shows_what_live_sync_relaxes() -> None:
+    result = run_devkit("plan", "local", cwd=SHOP)
+    assert "relaxed    writable for live sync: /srv/app, /srv/requirements.txt" in result.stdout
+
+
+def test_envs_lists_targets_and_profiles() -> None:
+    result = run_devkit("envs", "--json", cwd=SHOP)
+    assert result.code == 0, result.stderr
+    envs = {e["name"]: e for e in json.loads(result.stdout)["environments"]}
+    assert envs["local"]["target"]["kind"] == "docker"
+    assert envs["staging"]["profile"]["capacity"] == "spot"
+    assert envs["prod"]["overrides"] == ["api"]
+
+
+def test_version() -> None:
+    result = run_devkit("--version")
+    assert result.code == 0
+    assert re.fullmatch(r"devkit \d+\.\d+\.\d+\n", result.stdout)
+
+
+def test_usage_errors_exit_2() -> None:
+    result = run_devkit("plan", cwd=SHOP)
+    assert result.code == 2
+    assert "Missing argument 'ENV'" in result.stderr
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "devkit", "--help"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    for heavy in ("docker", "kubernetes", "pydantic", "jinja2", "rich"):
+        assert heavy not in imported, f"--help imported {heavy}"
+    assert "Commands:" in proc.stdout
+
+
+def test_init_scaffolds_a_blueprint_that_validates(tmp_path: Path) -> None:
+    repo = tmp_path / "My Store"
+    (repo / "services" / "web").mkdir(parents=True)
+    (repo / "services" / "web" / "Dockerfile").write_text("FROM nginx:1.27\nEXPOSE 80 443/tcp\n")
+    (repo / "services" / "jobs").mkdir()
+    (repo / "services" / "jobs" / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    (repo / "node_modules" / "x").mkdir(parents=True)
+    (repo / "node_modules" / "x" / "Dockerfile").write_text("FROM scratch\n")
+
+    result = run_devkit("init", cwd=repo)
+    assert result.code == 0, result.stderr
+    assert (repo / "blueprint.py").is_file()
+    assert "web: build services/web (http 80, port443 443)" in result.stdout
+
+    planned = run_devkit("plan", "local", "--json", cwd=repo)
+    assert planned.code == 0, planned.stderr
+    doc = json.loads(planned.stdout)
+    assert doc["project"] == "my-store"
+    assert sorted(s["name"] for s in doc["services"]) == ["jobs", "web"]
+    assert run_devkit("validate", cwd=repo).code == 0
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11-slim\nEXPOSE 8000\n")
+    (tmp_path / "blueprint.py").write_text("# mine\n")
+    refused = run_devkit("init", cwd=tmp_path)
+    assert refused.code == 2
+    assert "already exists; nothing was written" in refused.stderr
+    assert (tmp_path / "blueprint.py").read_text() == "# mine\n"
+    forced = run_devkit("init", "--force", cwd=tmp_path)
+    assert forced.code == 0, forced.stderr
+    assert "Blueprint(" in (tmp_path / "blueprint.py").read_text()
+
+
+def test_init_without_a_dockerfile_says_so(tmp_path: Path) -> None:
+    result = run_devkit("init", str(tmp_path))
+    assert result.code == 2
+    assert "no Dockerfile found" in result.stderr
+    assert not (tmp_path / "blueprint.py").exists()

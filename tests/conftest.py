@@ -1,0 +1,55 @@
+"""Shared fixtures: blueprints written to a temporary directory, and the CLI run for real."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHOP = REPO / "examples" / "shop"
+
+
+@dataclass
+class Run:
+    """The outcome of one `devkit` process."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_devkit(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+    """Run the CLI as a user does: a separate process, its exit code and both streams."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "devkit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def devkit() -> Callable[..., Run]:
+    return run_devkit
+
+
+@pytest.fixture
+def write_blueprint(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a blueprint.py (dedented) into a fresh directory and return that file."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "blueprint.py"
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    return write
