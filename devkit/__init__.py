@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         Tcp,
         Volume,
     )  # fmt: skip
-    from devkit.plan import Plan, plan
+    from devkit.planner import Plan, plan
 
 _EXPORTS = {
     "devkit.model": (
@@ -47,7 +47,7 @@ _EXPORTS = {
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.load": ("load_blueprint",),
-    "devkit.plan": ("Plan", "plan"),
+    "devkit.planner": ("Plan", "plan"),
 }  # fmt: skip
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -10,7 +10,7 @@ from devkit.cli.app import options
 
 if TYPE_CHECKING:
     from devkit.model.blueprint import Blueprint
-    from devkit.plan import Plan
+    from devkit.planner import Plan
 
 
 def blueprint(ctx: typer.Context) -> Blueprint:
@@ -24,6 +24,6 @@ def blueprint(ctx: typer.Context) -> Blueprint:
 
 def plan_for(ctx: typer.Context, env: str) -> Plan:
     """Load the blueprint and plan one of its environments."""
-    from devkit.plan import plan
+    from devkit.planner import plan
 
     return plan(blueprint(ctx), env)

@@ -30,7 +30,7 @@ def plan_command(
     """
     from rich.table import Table
 
-    from devkit.plan import show_env
+    from devkit.planner import show_env
 
     plan = plan_for(ctx, env)
     if json:
