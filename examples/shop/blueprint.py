@@ -1,0 +1,67 @@
+"""shop: an HTTP api and a worker, backed by postgres and redis.
+
+`devkit up` runs `local` on Docker with live sync; `devkit plan prod` shows what production runs.
+"""
+
+from blueprints import postgres, redis
+from devkit import (
+    Autoscale,
+    Blueprint,
+    Build,
+    Docker,
+    Http,
+    Kubernetes,
+    Port,
+    Resources,
+    Restart,
+    Run,
+    Secret,
+    Sync,
+)
+from devkit.profiles import on_demand, spot
+
+app = Blueprint("shop")
+
+db = app.use(
+    postgres(version="16", database="shop", user="shop", password=Secret("SHOP_DB_PASSWORD"))
+)
+cache = app.use(redis(version="7"))
+
+api = app.service(
+    "api",
+    build=Build("services/api"),
+    ports={"http": Port(8000, public=True)},
+    env={"DATABASE_URL": db.url, "REDIS_URL": cache.url, "PORT": 8000},
+    depends_on=[db, cache],
+    health=Http("/healthz", port="http"),
+    sync=[
+        Sync("services/api/app", "/srv/app", then=Restart()),
+        Sync(
+            "services/api/requirements.txt",
+            "/srv/requirements.txt",
+            then=Run("pip", "install", "--no-cache-dir", "-r", "/srv/requirements.txt"),
+        ),
+    ],
+    resources=Resources(cpu="250m", memory="256Mi", memory_limit="512Mi"),
+)
+
+worker = app.service(
+    "worker",
+    build=Build("services/worker"),
+    env={"DATABASE_URL": db.url, "REDIS_URL": cache.url},
+    depends_on=[db, cache],
+    sync=[Sync("services/worker/worker", "/srv/worker", then=Restart())],
+    resources=Resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
+)
+
+app.group("backend", [api, worker])
+
+app.environment("local", Docker())
+app.environment("staging", Kubernetes(context="staging"), profile=spot(), replicas=2)
+app.environment(
+    "prod",
+    Kubernetes(context="prod"),
+    profile=on_demand(),
+    replicas=3,
+    overrides={api: {"autoscale": Autoscale(min=3, max=30, cpu=70)}},
+)

@@ -1,0 +1,1 @@
+"""The shop worker: marks queued orders as processed."""

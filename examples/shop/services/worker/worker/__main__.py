@@ -1,0 +1,5 @@
+"""Entry point: ``python -m worker``."""
+
+from worker.main import main
+
+raise SystemExit(main())
