@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from devkit.errors import ConfigError
+from devkit.images import ImageMap, parse_rules
+
+_KEYS = {"file", "default_env", "image_map"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Settings:
 
     file: Path | None = None
     default_env: str = "local"
+    image_map: ImageMap = field(default_factory=lambda: ImageMap(exact={}))
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -40,11 +44,17 @@ def _tool_table(pyproject: Path) -> Mapping[str, Any]:
     table = data.get("tool", {}).get("devkit", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.devkit] must be a table")
-    unknown = sorted(set(table) - {"file", "default_env"})
+    unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise ConfigError(
             f"{pyproject}: [tool.devkit] has unknown keys: {', '.join(unknown)}",
-            details=["known keys: default_env, file (see docs/settings.md)"],
+            details=[f"known keys: {', '.join(sorted(_KEYS))} (see docs/settings.md)"],
+        )
+    image_map = table.get("image_map", {})
+    if not isinstance(image_map, dict) or not all(isinstance(v, str) for v in image_map.values()):
+        raise ConfigError(
+            f'{pyproject}: [tool.devkit.image_map] must map image to image, e.g. "postgres:16" = '
+            '"mirror.internal/postgres:16"'
         )
     return table
 
@@ -65,4 +75,7 @@ def load_settings(
     if file is None and "file" in table and pyproject is not None:
         file = pyproject.parent / str(table["file"])
     default_env = environ.get("DEVKIT_DEFAULT_ENV") or str(table.get("default_env", "local"))
-    return Settings(file=file, default_env=default_env)
+    rules = dict(table.get("image_map", {}))
+    if environ.get("DEVKIT_IMAGE_MAP"):
+        rules.update(parse_rules(environ["DEVKIT_IMAGE_MAP"], source="DEVKIT_IMAGE_MAP"))
+    return Settings(file=file, default_env=default_env, image_map=ImageMap.from_rules(rules))

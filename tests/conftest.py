@@ -24,7 +24,9 @@ class Run:
     stderr: str
 
 
-def run_devkit(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Run:
+def run_devkit(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
+) -> Run:
     """Run the CLI as a user does: a separate process, its exit code and both streams."""
     proc = subprocess.run(
         [sys.executable, "-m", "devkit", *args],
@@ -32,7 +34,7 @@ def run_devkit(*args: str, cwd: Path | None = None, env: dict[str, str] | None =
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -93,3 +93,22 @@ def options(ctx: typer.Context) -> Options:
     """The shared options of the running command."""
     obj = ctx.find_root().obj
     return obj if isinstance(obj, Options) else Options(file=None, debug=False)
+
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env", "-e", metavar="ENV",
+        help="The environment [default: local, or DEVKIT_DEFAULT_ENV / default_env in pyproject].",
+    ),
+]  # fmt: skip
+"""`-e/--env` of the commands that act on a running stack."""
+
+ServicesArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[SERVICE|GROUP]...",
+        help="Only these services (and what they need).",
+        show_default=False,
+    ),
+]

@@ -9,17 +9,53 @@ import typer
 from devkit.cli.app import options
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from devkit.model.blueprint import Blueprint
     from devkit.planner import Plan
+    from devkit.settings import Settings
 
 
 def blueprint(ctx: typer.Context) -> Blueprint:
     """Load the blueprint named by -f, DEVKIT_FILE, [tool.devkit] file, or ./blueprint.py."""
     from devkit.load import load_blueprint
+
+    return load_blueprint(settings(ctx).file)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """Flags, DEVKIT_* variables and [tool.devkit], combined."""
     from devkit.settings import load_settings
 
-    settings = load_settings(file=options(ctx).file)
-    return load_blueprint(settings.file)
+    return load_settings(file=options(ctx).file)
+
+
+def local_plan(ctx: typer.Context, env: str | None) -> tuple[Plan, Path, Settings]:
+    """The plan of a Docker environment (default: the configured default), its root, settings."""
+    from devkit.errors import UserError
+    from devkit.load import load_blueprint
+    from devkit.planner import plan
+
+    current = settings(ctx)
+    loaded = load_blueprint(current.file)
+    name = env or current.default_env
+    planned = plan(loaded, name)
+    if planned.target.kind != "docker":
+        raise UserError(
+            f'environment "{name}" runs on {planned.target.kind}; this command works on '
+            "Docker environments",
+            details=[
+                "Docker environments: "
+                + (
+                    ", ".join(
+                        n for n, e in loaded.environments.items() if e.target.kind == "docker"
+                    )
+                    or "(none)"
+                )
+            ],
+        )
+    assert loaded.root is not None
+    return planned, loaded.root, current
 
 
 def plan_for(ctx: typer.Context, env: str) -> Plan:

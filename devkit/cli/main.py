@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from devkit.cli import envs_cmd, init_cmd, plan_cmd, validate_cmd
+from devkit.cli import (
+    build_cmd,
+    down_cmd,
+    envs_cmd,
+    exec_cmd,
+    init_cmd,
+    logs_cmd,
+    plan_cmd,
+    status_cmd,
+    up_cmd,
+    validate_cmd,
+)
 from devkit.cli.app import app
 
-__all__ = ["app", "envs_cmd", "init_cmd", "main", "plan_cmd", "validate_cmd"]
+__all__ = [
+    "app", "build_cmd", "down_cmd", "envs_cmd", "exec_cmd", "init_cmd", "logs_cmd", "main",
+    "plan_cmd", "status_cmd", "up_cmd", "validate_cmd",
+]  # fmt: skip
 
 
 def main() -> None:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import shutil
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import pytest
 from docker.errors import DockerException
 
+from devkit.images import parse_rules
+from tests.conftest import REPO, Run, run_devkit
+
+IMAGE_MAP_FILE = REPO / "tests" / "setup" / "image-map.txt"
+IMAGE_MAP = IMAGE_MAP_FILE.read_text()
 # What this offline machine has instead of the images real users pull (tests/setup/images.sh).
 # postgres is 15 here: Debian bookworm has no 16, and the substitute never pretends otherwise.
-LOCAL_IMAGES = {
-    "postgres:16": "devkit-local/postgres:15",
-    "redis:7": "devkit-local/redis:7.0",
-    "python:3.11-slim": "devkit-local/python:3.11-bookworm",
-}
+LOCAL_IMAGES = parse_rules(IMAGE_MAP, source=str(IMAGE_MAP_FILE))
+PYTHON = LOCAL_IMAGES["python:3.11-slim"]
 TEST_LABEL = "dev.devkit.test"
 
 
@@ -22,7 +30,7 @@ TEST_LABEL = "dev.devkit.test"
 def docker_client() -> Iterator[docker.DockerClient]:
     """The engine; the run fails (never skips) when it is not there."""
     try:
-        client = docker.from_env(timeout=60)
+        client = docker.from_env(timeout=120)
         client.ping()
     except DockerException as exc:
         pytest.fail(
@@ -37,3 +45,71 @@ def docker_client() -> Iterator[docker.DockerClient]:
     for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
         container.remove(force=True, v=True)
     client.close()
+
+
+@dataclass
+class Project:
+    """A blueprint in its own directory, with a project name no other test uses."""
+
+    root: Path
+    name: str
+    env: dict[str, str]
+
+    def devkit(self, *args: str, timeout: float = 300) -> Run:
+        return run_devkit(*args, cwd=self.root, env=self.env, timeout=timeout)
+
+    def write(self, rel: str, text: str) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+
+def _sweep(client: docker.DockerClient, project: str) -> None:
+    flt = {"label": f"dev.devkit.project={project}"}
+    for container in client.containers.list(all=True, filters=flt):
+        container.remove(force=True, v=True)
+    for network in client.networks.list(filters=flt):
+        network.remove()
+    for volume in client.volumes.list(filters=flt):
+        volume.remove(force=True)
+
+
+@pytest.fixture
+def project(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> Iterator[Callable[[str], Project]]:
+    """Make projects (`project("demo")` -> a unique name); everything they create is removed."""
+    made: list[Project] = []
+
+    def make(base: str) -> Project:
+        name = f"{base}-{uuid.uuid4().hex[:6]}"
+        root = tmp_path / name
+        root.mkdir()
+        env = {**os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1"}
+        made.append(Project(root, name, env))
+        return made[-1]
+
+    yield make
+    for p in made:
+        _sweep(docker_client, p.name)
+
+
+@pytest.fixture
+def shop(project: Callable[[str], Project]) -> Project:
+    """A copy of examples/shop under its own project name, with a password for its database."""
+    p = project("shop")
+    source = REPO / "examples" / "shop"
+    for rel in ("blueprint.py", "services"):
+        if (source / rel).is_dir():
+            shutil.copytree(
+                source / rel, p.root / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+        else:
+            shutil.copy(source / rel, p.root / rel)
+    text = (
+        (p.root / "blueprint.py").read_text().replace('Blueprint("shop")', f'Blueprint("{p.name}")')
+    )
+    (p.root / "blueprint.py").write_text(text)
+    p.env["SHOP_DB_PASSWORD"] = "test-only-" + uuid.uuid4().hex[:8]
+    return p

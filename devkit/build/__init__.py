@@ -1,0 +1,1 @@
+"""Images: content-hashed build contexts, Dockerfile base substitution, parallel builds."""

@@ -1,0 +1,56 @@
+"""`devkit build ENV`: build the environment's images (what `up` would build), nothing else."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from devkit.cli.app import ServicesArgument, app
+from devkit.cli.loading import blueprint, settings
+from devkit.cli.output import err, print_json
+
+
+@app.command("build")
+def build_command(
+    ctx: typer.Context,
+    env: Annotated[
+        str, typer.Argument(metavar="ENV", help="The environment whose images to build.")
+    ],
+    services: ServicesArgument = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+) -> None:
+    """Build ENV's images: tagged by a hash of their inputs, skipped when that tag exists,
+    independent images in parallel. Prints service -> image."""
+    from devkit.build.builder import build_images, build_requests
+    from devkit.cli.progress import ServicePrinter
+    from devkit.engine import connect
+    from devkit.planner import plan
+    from devkit.stack import select_services
+
+    current = settings(ctx)
+    loaded = blueprint(ctx)
+    planned = plan(loaded, env)
+    assert loaded.root is not None
+    selected = select_services(planned, services or [])
+    printer = ServicePrinter(s.name for s in planned.services)
+    client = connect()
+    try:
+        requests = build_requests(client, planned, loaded.root, current.image_map, selected)
+        built = build_images(connect, requests, on_line=printer.build_line)
+    finally:
+        client.close()
+    if json:
+        print_json(
+            {
+                "environment": planned.environment,
+                "images": {
+                    name: {"image": image.tag, "id": image.id, "built": image.built}
+                    for name, image in sorted(built.items())
+                },
+            }
+        )
+        return
+    for name, image in sorted(built.items()):
+        verb = f"built in {image.seconds:.1f}s" if image.built else "up to date"
+        err().print(f"  {name}: {image.tag} ({verb})", markup=False)

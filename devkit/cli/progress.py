@@ -1,0 +1,56 @@
+"""How long work shows itself: build lines, container steps and logs, each prefixed by service."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from rich.markup import escape
+
+from devkit.cli.output import err, out
+
+_PALETTE = (
+    "cyan",
+    "magenta",
+    "green",
+    "yellow",
+    "blue",
+    "bright_red",
+    "bright_cyan",
+    "bright_green",
+)
+_WORDS = {
+    "create": "created",
+    "replace": "replaced (changed)",
+    "keep": "unchanged",
+    "start": "started",
+    "remove": "removed (no longer in the blueprint)",
+    "pull": "pulling",
+}
+
+
+class ServicePrinter:
+    """Prints `service | text` lines on stderr (or stdout for logs), a colour per service."""
+
+    def __init__(self, services: Iterable[str]) -> None:
+        names = list(services)
+        self.width = max((len(n) for n in names), default=8)
+        self.colours = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
+        self.started = time.monotonic()
+
+    def _prefix(self, service: str) -> str:
+        colour = self.colours.get(service, "white")
+        return f"[{colour}]{service.ljust(self.width)}[/] │ "
+
+    def build_line(self, service: str, line: str) -> None:
+        err().print(self._prefix(service) + f"[dim]{escape(line)}[/]", soft_wrap=True)
+
+    def step(self, service: str, event: str, detail: str) -> None:
+        if event == "healthy":
+            text = f"ready in {detail}"
+        else:
+            text = _WORDS.get(event, event) + (f" {detail}" if detail else "")
+        err().print(self._prefix(service) + escape(text), soft_wrap=True)
+
+    def log_line(self, service: str, line: str) -> None:
+        out().print(self._prefix(service) + escape(line), soft_wrap=True)

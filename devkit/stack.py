@@ -1,0 +1,109 @@
+"""The local stack: plan -> images (built or substituted) -> containers on the Docker target."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from devkit.build.builder import BuiltImage, build_images, build_requests
+from devkit.engine import connect
+from devkit.errors import UserError
+from devkit.graph import with_dependencies
+from devkit.images import ImageMap
+from devkit.planner import Plan
+from devkit.secrets import local_secret_values
+from devkit.targets.docker import DockerTarget, Progress
+from devkit.targets.docker_spec import Changes, changes_to_apply, container_specs
+
+
+@dataclass(frozen=True)
+class UpResult:
+    plan: Plan
+    services: tuple[str, ...]
+    built: dict[str, BuiltImage]
+    changes: Changes
+    seconds: float
+
+
+def select_services(plan: Plan, names: Iterable[str]) -> set[str] | None:
+    """Named services and groups plus everything they depend on; None (all) when none named."""
+    names = list(names)
+    if not names:
+        return None
+    known = {s.name for s in plan.services}
+    chosen: list[str] = []
+    for name in names:
+        if name in plan.groups:
+            chosen.extend(plan.groups[name])
+        elif name in known:
+            chosen.append(name)
+        else:
+            raise UserError(
+                f'"{name}" is neither a service nor a group of {plan.project}',
+                details=[
+                    f"services: {', '.join(sorted(known))}",
+                    f"groups: {', '.join(sorted(plan.groups)) or '(none)'}",
+                ],
+            )
+    return with_dependencies({s.name: s.depends_on for s in plan.services}, chosen)
+
+
+def images_for(
+    plan: Plan, built: dict[str, BuiltImage], image_map: ImageMap, selected: set[str] | None
+) -> dict[str, str]:
+    """Each chosen service's image: its build's tag, or its declared image through the map."""
+    images = {}
+    for service in plan.services:
+        if selected is not None and service.name not in selected:
+            continue
+        if service.name in built:
+            images[service.name] = built[service.name].tag
+        elif service.image is not None:
+            images[service.name] = image_map.resolve(service.image)
+    return images
+
+
+def up(
+    plan: Plan,
+    root: Path,
+    *,
+    image_map: ImageMap,
+    names: Iterable[str] = (),
+    progress: Progress,
+    build_line: Callable[[str, str], None],
+    timeout: float = 120.0,
+) -> UpResult:
+    """Bring the plan's services (or the named ones and their dependencies) up, healthy.
+
+    Secrets are checked before anything changes; builds happen before any container does.
+    """
+    began = time.monotonic()
+    selected = select_services(plan, names)
+    chosen = [s for s in plan.services if selected is None or s.name in selected]
+    secrets = local_secret_values({n for s in chosen for n in s.secrets}, root)
+    client = connect()
+    try:
+        requests = build_requests(client, plan, root, image_map, selected)
+        built = build_images(connect, requests, on_line=build_line)
+        images = images_for(plan, built, image_map, selected)
+        target = DockerTarget(client, plan.project, plan.environment)
+        image_ids = {
+            name: built[name].id if name in built else target.ensure_image(ref, progress, name)
+            for name, ref in images.items()
+        }
+        specs = container_specs(plan, images, image_ids, secrets, selected)
+        changes = changes_to_apply(
+            specs, target.actual(), planned_services={s.name for s in plan.services}
+        )
+        target.apply(specs, changes, progress=progress, timeout=timeout)
+    finally:
+        client.close()
+    return UpResult(
+        plan=plan,
+        services=tuple(s.name for s in chosen),
+        built=built,
+        changes=changes,
+        seconds=time.monotonic() - began,
+    )

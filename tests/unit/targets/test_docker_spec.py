@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from blueprints import postgres
+from devkit import Blueprint, Docker, Http, Port, Resources, Secret, Tcp, plan
+from devkit.targets.docker_spec import (
+    ActualContainer,
+    changes_to_apply,
+    container_specs,
+    probe_command,
+)
+
+
+def planned():
+    app = Blueprint("shop")
+    db = app.use(postgres(database="shop", password=Secret("PG_PASSWORD")))
+    app.service(
+        "api", image="api:1", ports={"http": Port(8000, host=8080)},
+        env={"DATABASE_URL": db.url}, depends_on=[db], health=Http("/healthz", port="http"),
+        resources=Resources(cpu_limit="500m", memory_limit="256Mi"),
+    )  # fmt: skip
+    app.service("tcp", image="t:1", ports={"raw": 9000}, health=Tcp("raw"))
+    app.environment("local", Docker())
+    return plan(app, "local")
+
+
+def specs(secret: str = "s3cret", image_ids: dict[str, str] | None = None):
+    p = planned()
+    images = {"postgres": "devkit-local/postgres:15", "api": "api:1", "tcp": "t:1"}
+    return {
+        s.service: s for s in container_specs(p, images, image_ids or {}, {"PG_PASSWORD": secret})
+    }
+
+
+def test_secrets_are_composed_into_the_container_environment() -> None:
+    api = specs()["api"]
+    assert api.env["DATABASE_URL"] == "postgresql://app:s3cret@postgres:5432/shop"
+    assert specs()["postgres"].env["POSTGRES_PASSWORD"] == "s3cret"
+
+
+def test_names_labels_network_ports_volumes_and_limits() -> None:
+    api, db = specs()["api"], specs()["postgres"]
+    assert api.name == "shop-local-api" and api.network == "shop-local"
+    assert api.labels == {
+        "dev.devkit.project": "shop",
+        "dev.devkit.env": "local",
+        "dev.devkit.service": "api",
+    }
+    assert [(p.container, p.host) for p in api.ports] == [(8000, 8080)]
+    assert db.volumes == {"shop-local-postgres-data": "/var/lib/postgresql/data"}
+    assert api.nano_cpus == 500_000_000 and api.mem_limit == 256 * 2**20
+    assert api.depends_on == ("postgres",)
+
+
+def test_health_checks_become_docker_healthchecks() -> None:
+    all_specs = specs()
+    db = all_specs["postgres"].healthcheck
+    assert db is not None and db["Test"][0] == "CMD" and db["Test"][1] == "pg_isready"
+    assert db["Interval"] == 2_000_000_000 and db["Retries"] == 3
+    http = all_specs["api"].healthcheck
+    assert http is not None and http["Test"][0] == "CMD-SHELL"
+    assert "http://127.0.0.1:8000/healthz" in http["Test"][1]
+    assert probe_command(http)[:2] == ["sh", "-c"]
+    tcp = all_specs["tcp"].healthcheck
+    assert tcp is not None and "9000" in tcp["Test"][1]
+
+
+def test_spec_hash_follows_image_and_secret_changes() -> None:
+    base = specs()["api"].spec_hash
+    assert specs()["api"].spec_hash == base
+    assert specs(secret="other")["api"].spec_hash != base
+    assert specs(image_ids={"api": "sha256:new"})["api"].spec_hash != base
+    assert (
+        specs(image_ids={"api": "sha256:new"})["postgres"].spec_hash
+        == specs()["postgres"].spec_hash
+    )
+
+
+def test_changes_create_replace_keep_and_remove() -> None:
+    desired = list(specs().values())
+    by = {s.service: s for s in desired}
+    actual = [
+        ActualContainer("1", "shop-local-api", "api", by["api"].spec_hash, "running"),
+        ActualContainer("2", "shop-local-postgres", "postgres", "stale", "running"),
+        ActualContainer("3", "shop-local-old", "old", "x", "exited"),
+    ]
+    changes = changes_to_apply(desired, actual, planned_services=set(by))
+    assert changes.keep == ("api",)
+    assert changes.replace == ("postgres",)
+    assert changes.create == ("tcp",)
+    assert [c.service for c in changes.remove] == ["old"]
+    assert not changes.nothing_to_do
