@@ -73,6 +73,10 @@ def _sweep(client: docker.DockerClient, project: str) -> None:
         network.remove()
     for volume in client.volumes.list(filters=flt):
         volume.remove(force=True)
+    for image in client.images.list():
+        for tag in image.tags:
+            if tag.startswith(f"{project}-") or f"/{project}-" in tag:
+                client.images.remove(tag)
 
 
 @pytest.fixture
