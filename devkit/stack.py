@@ -94,10 +94,9 @@ def up(
             for name, ref in images.items()
         }
         specs = container_specs(plan, images, image_ids, secrets, selected)
-        changes = changes_to_apply(
-            specs, target.actual(), planned_services={s.name for s in plan.services}
-        )
-        target.apply(specs, changes, progress=progress, timeout=timeout)
+        actual = target.actual()
+        changes = changes_to_apply(specs, actual, planned_services={s.name for s in plan.services})
+        target.apply(specs, changes, actual, progress=progress, timeout=timeout)
     finally:
         client.close()
     return UpResult(

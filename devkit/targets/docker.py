@@ -90,16 +90,23 @@ class DockerTarget:
         return sorted(found, key=lambda c: c.name or "")
 
     def actual(self) -> list[ActualContainer]:
-        return [
-            ActualContainer(
-                id=c.id or "",
-                name=c.name or "",
-                service=c.labels.get(labels.SERVICE, ""),
-                spec_hash=c.labels.get(labels.SPEC_HASH, ""),
-                state=c.status,
-            )
-            for c in self.containers()
-        ]
+        """The stack's containers from one list call (no per-container inspect)."""
+        found = self.client.api.containers(
+            all=True, filters={"label": labels.stack_filter(self.project, self.env)}
+        )
+        return sorted(
+            (
+                ActualContainer(
+                    id=c["Id"],
+                    name=c["Names"][0].lstrip("/"),
+                    service=c["Labels"].get(labels.SERVICE, ""),
+                    spec_hash=c["Labels"].get(labels.SPEC_HASH, ""),
+                    state=c["State"],
+                )
+                for c in found
+            ),
+            key=lambda c: c.name,
+        )
 
     def status(self) -> list[ServiceStatus]:
         rows = []
@@ -149,14 +156,16 @@ class DockerTarget:
         self,
         specs: list[ContainerSpec],
         changes: Changes,
+        actual: list[ActualContainer],
         *,
         progress: Progress,
         timeout: float = 120.0,
     ) -> None:
-        """Carry out `changes`: remove, replace, create, start; each service only after its
-        dependencies are healthy. Raises ServiceFailedError, leaving the stack inspectable."""
+        """Carry out `changes` (decided against `actual`): remove, replace, create, start; each
+        service only after its dependencies are healthy. Raises ServiceFailedError, leaving the
+        stack inspectable."""
         by_service = {spec.service: spec for spec in specs}
-        existing = {c.service: c for c in self.actual()}
+        existing = {c.service: c for c in actual}
         self._check_host_ports(specs, changes, existing)
         self._ensure_network()
         for gone in changes.remove:
