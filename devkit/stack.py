@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import docker
+
 from devkit.build.builder import BuiltImage, build_images, build_requests
 from devkit.engine import connect
 from devkit.errors import UserError
@@ -15,7 +17,13 @@ from devkit.images import ImageMap
 from devkit.planner import Plan
 from devkit.secrets import local_secret_values
 from devkit.targets.docker import DockerTarget, Progress
-from devkit.targets.docker_spec import Changes, changes_to_apply, container_specs
+from devkit.targets.docker_spec import (
+    Changes,
+    ImageConfig,
+    changes_to_apply,
+    container_specs,
+    restarts_on_sync,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,11 @@ def images_for(
     return images
 
 
+def _entrypoint_and_cmd(client: docker.DockerClient, ref: str) -> ImageConfig:
+    config = client.images.get(ref).attrs.get("Config") or {}
+    return config.get("Entrypoint"), config.get("Cmd")
+
+
 def up(
     plan: Plan,
     root: Path,
@@ -93,7 +106,12 @@ def up(
             name: built[name].id if name in built else target.ensure_image(ref, progress, name)
             for name, ref in images.items()
         }
-        specs = container_specs(plan, images, image_ids, secrets, selected)
+        image_configs = {
+            s.name: _entrypoint_and_cmd(client, images[s.name])
+            for s in chosen
+            if restarts_on_sync(s)
+        }
+        specs = container_specs(plan, images, image_ids, secrets, selected, image_configs)
         actual = target.actual()
         changes = changes_to_apply(specs, actual, planned_services={s.name for s in plan.services})
         target.apply(specs, changes, actual, progress=progress, timeout=timeout)

@@ -13,12 +13,13 @@ from devkit.cli import (
     status_cmd,
     up_cmd,
     validate_cmd,
+    watch_cmd,
 )
 from devkit.cli.app import app
 
 __all__ = [
     "app", "build_cmd", "down_cmd", "envs_cmd", "exec_cmd", "init_cmd", "logs_cmd", "main",
-    "plan_cmd", "status_cmd", "up_cmd", "validate_cmd",
+    "plan_cmd", "status_cmd", "up_cmd", "validate_cmd", "watch_cmd",
 ]  # fmt: skip
 
 

@@ -19,6 +19,7 @@ _PALETTE = (
     "bright_cyan",
     "bright_green",
 )
+_AS_IS = {"sync", "checked", "waiting", "error", "rebuild", "watch"}
 _WORDS = {
     "create": "created",
     "replace": "replaced (changed)",
@@ -48,9 +49,13 @@ class ServicePrinter:
     def step(self, service: str, event: str, detail: str) -> None:
         if event == "healthy":
             text = f"ready in {detail}"
+        elif event in _AS_IS:
+            text = detail
         else:
             text = _WORDS.get(event, event) + (f" {detail}" if detail else "")
-        err().print(self._prefix(service) + escape(text), soft_wrap=True)
+        style = {"error": "red", "waiting": "yellow", "sync": "green"}.get(event)
+        body = f"[{style}]{escape(text)}[/]" if style else escape(text)
+        err().print((self._prefix(service) if service else "") + body, soft_wrap=True)
 
     def log_line(self, service: str, line: str) -> None:
         out().print(self._prefix(service) + escape(line), soft_wrap=True)

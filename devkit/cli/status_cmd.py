@@ -22,13 +22,15 @@ def status_command(
 
     from devkit.engine import connect
     from devkit.targets.docker import DockerTarget
+    from devkit.watch.timings import recent
 
     plan, _, _ = local_plan(ctx, env)
     rows = DockerTarget(connect(), plan.project, plan.environment).status()
+    syncs = recent(plan.project, plan.environment)[-5:]
     if json:
         print_json(
             {"project": plan.project, "environment": plan.environment,
-             "services": [row.to_dict() for row in rows]}
+             "services": [row.to_dict() for row in rows], "recent_syncs": syncs}
         )  # fmt: skip
         return
     if not rows:
@@ -41,3 +43,11 @@ def status_command(
         ports = ", ".join(f"{host}->{port}" for port, host in row.ports.items()) or "-"
         table.add_row(row.service, row.state, row.health, ports, row.image)
     out().print(table)
+    if syncs:
+        out().print("\nrecent syncs (save to answering):")
+        for sync in syncs:
+            took = f"{sync['seconds']:.2f}s" if sync.get("seconds") is not None else "not answering"
+            out().print(
+                f"  {sync['service']}: {sync['files']} files, {sync['action']}, {took}",
+                markup=False,
+            )

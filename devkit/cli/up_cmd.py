@@ -20,6 +20,10 @@ def up_command(
     detach: Annotated[
         bool, typer.Option("--detach", "-d", help="Return once healthy instead of following logs.")
     ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch/--no-watch", help="Live-sync file changes (not with --detach)."),
+    ] = True,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds each service may take to become healthy.")
     ] = 120.0,
@@ -29,9 +33,9 @@ def up_command(
 ) -> None:
     """Build changed images and start the stack; unchanged services keep their containers.
 
-    Services start once their dependencies are healthy. Without --detach, logs follow until
-    Ctrl-C, which stops the stack (its containers are kept for the next `up`; `devkit down`
-    removes them).
+    Services start once their dependencies are healthy. Without --detach, logs follow and file
+    changes are live-synced into the containers (see `devkit watch`) until Ctrl-C, which stops
+    the stack (its containers are kept for the next `up`; `devkit down` removes them).
     """
     from devkit.cli.progress import ServicePrinter
     from devkit.engine import connect
@@ -75,11 +79,22 @@ def up_command(
         )
     if detach:
         return
+    stop_watch = None
+    if watch:
+        from devkit.watch.loop import LiveSync, start_in_thread
+
+        sync = LiveSync(
+            plan, root, image_map=settings.image_map, report=printer.step,
+            build_line=printer.build_line, services=set(result.services),
+        )  # fmt: skip
+        _, stop_watch, _ = start_in_thread(sync)
     err().print("following logs; Ctrl-C stops the stack", style="dim")
     try:
         for service, line in target.logs(set(result.services), follow=True, since=began, tail=None):
             printer.log_line(service, line)
     except KeyboardInterrupt:
+        if stop_watch is not None:
+            stop_watch.set()
         err().print("\nstopping…")
         target.stop()
         err().print("stopped; `devkit up` starts it again, `devkit down` removes it")

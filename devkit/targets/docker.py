@@ -227,6 +227,7 @@ class DockerTarget:
         try:
             created = api.create_container(
                 image=spec.image,
+                entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
                 command=list(spec.command) if spec.command else None,
                 name=spec.name,
                 environment=spec.env,

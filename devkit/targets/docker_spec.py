@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -18,6 +18,7 @@ from devkit.model.health import HealthCheck
 from devkit.model.quantity import cpu_millicores, memory_bytes
 from devkit.planner import EnvValue, Plan, PlannedService
 from devkit.targets import labels
+from devkit.targets.supervisor import supervised
 
 _NS = 1_000_000_000
 
@@ -36,6 +37,7 @@ class ContainerSpec:
     service: str
     name: str
     image: str
+    entrypoint: tuple[str, ...] | None
     command: tuple[str, ...] | None
     env: dict[str, str]
     labels: dict[str, str]
@@ -151,17 +153,28 @@ def _spec_hash(spec: ContainerSpec, image_id: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def restarts_on_sync(service: PlannedService) -> bool:
+    """Whether a sync rule restarts the service, so it runs under devkit's supervisor."""
+    return any(action.kind == "restart" for rule in service.sync for action in rule.then)
+
+
+ImageConfig = tuple[Sequence[str] | None, Sequence[str] | None]
+"""An image's own (Entrypoint, Cmd)."""
+
+
 def container_specs(
     plan: Plan,
     images: Mapping[str, str],
     image_ids: Mapping[str, str],
     secrets: Mapping[str, str],
     services: set[str] | None = None,
+    image_configs: Mapping[str, ImageConfig] | None = None,
 ) -> list[ContainerSpec]:
     """One spec per planned service (or the chosen ones), dependencies first.
 
     `images` gives each service's image reference (built or substituted), `image_ids` the engine's
-    id for it, so a rebuilt or re-pulled image changes the spec hash.
+    id for it, so a rebuilt or re-pulled image changes the spec hash. Services restarted by sync
+    rules run under the supervisor, wrapping the entrypoint and command from `image_configs`.
     """
     project, env = plan.project, plan.environment
     specs = []
@@ -169,11 +182,17 @@ def container_specs(
         if services is not None and service.name not in services:
             continue
         res = service.resources
+        entrypoint, command = None, service.command
+        if restarts_on_sync(service):
+            own_entrypoint, own_cmd = (image_configs or {}).get(service.name, (None, None))
+            wrapped = supervised(own_entrypoint, own_cmd, service.command)
+            entrypoint, command = tuple(wrapped[0]), tuple(wrapped[1])
         spec = ContainerSpec(
             service=service.name,
             name=container_name(project, env, service.name),
             image=images[service.name],
-            command=service.command,
+            entrypoint=entrypoint,
+            command=command,
             env={name: env_value(value, secrets) for name, value in service.env.items()},
             labels={**labels.stack_labels(project, env), labels.SERVICE: service.name},
             ports=tuple(

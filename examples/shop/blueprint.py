@@ -14,7 +14,6 @@ from devkit import (
     Port,
     Resources,
     Restart,
-    Run,
     Secret,
     Sync,
 )
@@ -34,14 +33,8 @@ api = app.service(
     env={"DATABASE_URL": db.url, "REDIS_URL": cache.url, "PORT": 8000},
     depends_on=[db, cache],
     health=Http("/healthz", port="http"),
-    sync=[
-        Sync("services/api/app", "/srv/app", then=Restart()),
-        Sync(
-            "services/api/requirements.txt",
-            "/srv/requirements.txt",
-            then=Run("pip", "install", "--no-cache-dir", "-r", "/srv/requirements.txt"),
-        ),
-    ],
+    # Code syncs live; a change to requirements.txt or the Dockerfile rebuilds the image.
+    sync=[Sync("services/api/app", "/srv/app", then=Restart())],
     resources=Resources(cpu="250m", memory="256Mi", memory_limit="512Mi"),
 )
 

@@ -20,6 +20,7 @@ import redis
 from app import db, jobs
 from app.config import ConfigError, Settings
 from app.orders import InvalidOrderError, parse_order
+from app.version import VERSION
 
 log = logging.getLogger("shop.api")
 access_log = logging.getLogger("shop.api.access")
@@ -54,6 +55,8 @@ class Handler(BaseHTTPRequestHandler):
             self._healthz()
         elif path == "/stats":
             self._stats()
+        elif path == "/version":
+            self._send(HTTPStatus.OK, {"version": VERSION})
         elif match := ORDER_PATH.match(path):
             self._get_order(int(match.group(1)))
         else:
@@ -70,7 +73,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/orders":
             allow = "POST"
-        elif path in ("/healthz", "/stats") or ORDER_PATH.match(path):
+        elif path in ("/healthz", "/stats", "/version") or ORDER_PATH.match(path):
             allow = "GET"
         else:
             self._send(HTTPStatus.NOT_FOUND, {"error": f"no such path: {path}"})

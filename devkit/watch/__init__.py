@@ -1,0 +1,1 @@
+"""Live sync: file events -> sync rules -> files into running containers, restarts, rebuilds."""
