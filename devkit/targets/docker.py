@@ -36,6 +36,12 @@ _POLL = 0.2
 _SETTLE = 1.0  # seconds a service without a health check must stay up to count as started
 
 
+def _host_ports(container: Container) -> dict[str, int]:
+    """The host ports a container got, by "8000/tcp"."""
+    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+    return {key: int(bound[0]["HostPort"]) for key, bound in ports.items() if bound}
+
+
 def _running_for(state: Mapping[str, Any]) -> float:
     """Seconds since the container last started, from the engine's StartedAt."""
     started = str(state.get("StartedAt", ""))
@@ -204,21 +210,29 @@ class DockerTarget:
             else:
                 progress(spec.service, "keep", "")
             return
+        assigned: dict[str, int] = {}
         if current is not None:
             progress(spec.service, "replace", "")
-            self.client.containers.get(current.id).remove(force=True, v=True)
+            old = self.client.containers.get(current.id)
+            assigned = _host_ports(old)
+            old.remove(force=True, v=True)
         else:
             progress(spec.service, "create", "")
-        self._create(spec).start()
+        self._create(spec, assigned).start()
 
-    def _create(self, spec: ContainerSpec) -> Container:
+    def _create(self, spec: ContainerSpec, assigned: Mapping[str, int] | None = None) -> Container:
+        """Create the container; ports without a declared host port keep `assigned` ones (the
+        replaced container's), so a replaced service stays where the user's browser points."""
         api = self.client.api
         for volume in spec.volumes:
             self._ensure_volume(volume, spec.service)
+        bindings = {}
+        for p in spec.ports:
+            key = f"{p.container}/{p.protocol}"
+            host = p.host if p.host is not None else (assigned or {}).get(key)
+            bindings[key] = ("127.0.0.1", host)
         host_config = api.create_host_config(
-            port_bindings={
-                f"{p.container}/{p.protocol}": ("127.0.0.1", p.host) for p in spec.ports
-            },
+            port_bindings=bindings,
             binds={name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
             init=True,
             nano_cpus=spec.nano_cpus,

@@ -9,6 +9,7 @@ compared by content with the local tree and only the differences repaired ("chec
 
 from __future__ import annotations
 
+import http.client
 import os
 import queue
 import socket
@@ -102,9 +103,10 @@ class LiveSync:
             rust_timeout=QUIET_MS, yield_on_timeout=True, raise_interrupt=False,
         ):  # fmt: skip
             burst |= changes
-            # A save is a few events: apply at once. A large burst (a branch switch, a generator)
-            # may pause between writes: hold it until QUIET_MS pass without events.
-            if burst and (not changes or len(burst) < LARGE_BURST):
+            # A save is a few events: apply at once. A large burst (a branch switch, a generator,
+            # a new directory being filled) may pause between writes: hold it until QUIET_MS
+            # pass without events.
+            if burst and (not changes or not _large(burst)):
                 self._apply_changes(burst, time.time())
                 burst = set()
             self._catch_up()
@@ -319,6 +321,12 @@ class LiveSync:
                     + "\n".join(f"    {line}" for line in lines))  # fmt: skip
 
 
+def _large(burst: set[tuple[Change, str]]) -> bool:
+    return len(burst) >= LARGE_BURST or any(
+        kind == Change.added and Path(path).is_dir() for kind, path in burst
+    )
+
+
 def _process_exited(container: Container, since: float) -> bool:
     """Whether the supervisor said, since `since`, that the service's process exited."""
     try:
@@ -337,7 +345,7 @@ def _answers(kind: str, port: int, path: str) -> bool:
         with urllib.request.urlopen(url, timeout=1) as response:
             status: int = response.status
             return 200 <= status < 400
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):
         return False
 
 

@@ -1,0 +1,250 @@
+"""The inner loop, measured from outside as a user sees it: save a file, poll 127.0.0.1.
+
+On a copy of examples/shop (its own project name, so a running dev stack is left alone):
+  1. 20 edits of the api's code: save -> GET /version answers the new value (target: median
+     under 0.3 s, p95 under 0.5 s);
+  2. 2,000 new files at once (a branch switch): save -> the last file is in the container
+     (target under 2 s);
+  3. a build input (requirements.txt) changed: save -> the rebuilt, replaced api answers;
+  4. restart mechanisms compared on the api: `docker restart`, kill + start, and devkit's
+     supervisor (HUP), each until /healthz answers from the new process;
+  5. scale: `devkit watch` start time and memory with 100,000 unrelated files in the repo,
+     against watching the whole tree.
+
+    .venv/bin/python benchmarks/devloop.py [--edits 20] [--runs 5]
+Needs the engine, the local images and the example's wheels (bash tests/setup/*.sh).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+
+from devkit.watch.agent import open_transfer
+
+REPO = Path(__file__).resolve().parent.parent
+DEVKIT = str(Path(sys.executable).parent / "devkit")
+
+
+def quantiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+    return (
+        f"min {ordered[0]:.3f}  median {statistics.median(ordered):.3f}  p95 {p95:.3f}  "
+        f"max {ordered[-1]:.3f} s  (n={len(ordered)})"
+    )
+
+
+def get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.read().decode()
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def until(check: Callable[[], bool], timeout: float = 120, pause: float = 0.005) -> float:
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        if check():
+            return time.perf_counter() - began
+        time.sleep(pause)
+    raise TimeoutError("condition not met in time")
+
+
+class Watch:
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [DEVKIT, "watch"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip())
+
+    def wait(self, pattern: str, timeout: float = 120) -> float:
+        return until(lambda: any(re.search(pattern, line) for line in self.lines), timeout, 0.01)
+
+    def rss_mib(self) -> float:
+        text = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def naive_watch_cost(tree: Path) -> tuple[float, float]:
+    """Seconds until watchfiles watches the whole tree, and that process's memory (MiB)."""
+    code = (
+        "import time, sys, resource\n"
+        "from watchfiles import watch\n"
+        "t = time.perf_counter()\n"
+        "for _ in watch(sys.argv[1], rust_timeout=1, yield_on_timeout=True):\n"
+        "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "    print(time.perf_counter() - t, peak)\n"
+        "    break\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tree)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def main() -> None:  # noqa: PLR0915 - one scripted session, step by step
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    client = docker.from_env()
+    name = f"devloop-{uuid.uuid4().hex[:6]}"
+    work = Path(tempfile.mkdtemp(prefix="devloop-"))
+    root = work / "shop"
+    shutil.copytree(
+        REPO / "examples/shop", root, ignore=shutil.ignore_patterns("tests", ".env", "__pycache__")
+    )
+    text = (root / "blueprint.py").read_text().replace('Blueprint("shop")', f'Blueprint("{name}")')
+    (root / "blueprint.py").write_text(text)
+    env = {**os.environ, "SHOP_DB_PASSWORD": uuid.uuid4().hex, "NO_COLOR": "1",
+           "DEVKIT_IMAGE_MAP": (REPO / "tests/setup/image-map.txt").read_text()}  # fmt: skip
+    watch: Watch | None = None
+    try:
+        up = subprocess.run([DEVKIT, "up", "-d", "--json"], cwd=root, env=env, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+        api = next(s for s in json.loads(up.stdout)["services"] if s["service"] == "api")
+        base = f"http://{api['ports']['8000/tcp']}"
+        watch = Watch(root, env)
+        watch.wait(r"watching")
+        version = root / "services/api/app/version.py"
+
+        edits = []
+        for i in range(args.edits):
+            value = f"edit-{i}"
+            version.write_text(f'"""v"""\n\nVERSION = "{value}"\n')
+            edits.append(until(lambda v=value: (get(f"{base}/version") or "").find(v) >= 0))  # type: ignore[misc]
+            time.sleep(0.3)
+        print(f"save -> new response ({args.edits} edits):   {quantiles(edits)}")
+        reported = [
+            float(m)
+            for line in watch.lines
+            for m in re.findall(r"answering ([0-9.]+)s after save", line)
+        ]
+        print(f"  devkit's own save-to-serve timer:        {quantiles(reported)}")
+
+        container = client.containers.get(f"{name}-local-api")
+        folder = root / "services/api/app/generated"
+        began = time.perf_counter()
+        folder.mkdir()
+        for i in range(2000):
+            (folder / f"m{i:04}.py").write_text(f"X = {i}\n")
+
+        def all_there() -> bool:
+            _, out = container.exec_run(["sh", "-c", "ls /srv/app/generated 2>/dev/null | wc -l"])
+            return out.decode().strip() == "2000"
+
+        until(all_there, pause=0.02)
+        batch = time.perf_counter() - began
+        batches = [line.split("│")[-1].strip() for line in watch.lines if "2000 files" in line]
+        verdict = f"one batch: {batches[-1]}" if batches else "NOT one batch"
+        print(f"2,000 files at once -> last one in place:  {batch:.3f} s ({verdict})")
+        shutil.rmtree(folder)
+        time.sleep(3)  # let the 2,000 deletes sync before the next step
+
+        old_id = container.id
+        requirements = root / "services/api/requirements.txt"
+        began = time.perf_counter()
+        requirements.write_text(requirements.read_text() + "\n# touched by devloop.py\n")
+
+        def replaced_and_answering() -> bool:
+            try:
+                current = client.containers.get(f"{name}-local-api")
+            except docker.errors.NotFound:
+                return False
+            return current.id != old_id and get(f"{base}/healthz") is not None
+
+        until(replaced_and_answering, timeout=300, pause=0.05)
+        print(f"build input changed -> rebuilt api answers: {time.perf_counter() - began:.3f} s")
+        watch.stop()
+        watch = None
+
+        container = client.containers.get(f"{name}-local-api")
+        transfer = open_transfer(client, container)
+
+        def restart_time(do: Callable[[], None]) -> float:
+            before = container.attrs["State"]["StartedAt"]
+            began = time.perf_counter()
+            do()
+            time.sleep(0.02)  # the old process is gone before we look
+            until(lambda: get(f"{base}/healthz") is not None, timeout=60)
+            _ = before
+            return time.perf_counter() - began
+
+        mechanisms = {
+            "docker restart (stop timeout 10 s)": lambda: container.restart(timeout=10),
+            "docker kill + start": lambda: (container.kill(), container.start()),
+            "devkit supervisor (HUP)": transfer.restart,
+        }
+        for label, do in mechanisms.items():
+            times = []
+            for _ in range(args.runs):
+                times.append(restart_time(do))
+                time.sleep(0.5)
+                if label != "devkit supervisor (HUP)":
+                    transfer.close()
+                    transfer = open_transfer(client, client.containers.get(container.id))
+                    mechanisms["devkit supervisor (HUP)"] = transfer.restart
+            print(f"restart via {label:<36} {quantiles(times)}")
+        transfer.close()
+
+        vendor = root / "vendor"
+        began = time.perf_counter()
+        for d in range(400):
+            sub = vendor / f"pkg{d:03}"
+            sub.mkdir(parents=True)
+            for f in range(250):
+                (sub / f"f{f:03}.js").write_text("x")
+        print(f"generated 100,000 unrelated files in {time.perf_counter() - began:.1f} s")
+        watch = Watch(root, env)
+        start = watch.wait(r"watching", timeout=120)
+        print(f"devkit watch with them: ready in {start:.2f} s, {watch.rss_mib():.0f} MiB resident")
+        seconds, mib = naive_watch_cost(root)
+        print(f"watching the whole tree instead: ready after {seconds:.2f} s, {mib:.0f} MiB peak")
+    finally:
+        if watch is not None:
+            watch.stop()
+        subprocess.run(
+            [DEVKIT, "down", "--volumes"], cwd=root, env=env, capture_output=True, check=False
+        )
+        for image in client.images.list():
+            for tag in image.tags:
+                if tag.startswith(f"{name}-"):
+                    client.images.remove(tag)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
