@@ -9,7 +9,7 @@ import typer
 from devkit.cli import describe
 from devkit.cli.app import app
 from devkit.cli.loading import plan_for
-from devkit.cli.output import out, print_json
+from devkit.cli.output import out, print_json, print_warnings
 
 
 @app.command("plan")
@@ -33,6 +33,7 @@ def plan_command(
     from devkit.planner import show_env
 
     plan = plan_for(ctx, env)
+    print_warnings(plan.environment, plan.warnings)
     if json:
         print_json(plan.model_dump(mode="json"))
         return

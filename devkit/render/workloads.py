@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from devkit.errors import RenderError
 from devkit.planner import Plan, PlannedService
 from devkit.render import labels
 
@@ -74,15 +73,6 @@ def autoscaler(plan: Plan, namespace: str, service: PlannedService) -> dict[str,
     scale = service.autoscale
     if scale is None:
         return None
-    if scale.min < 1:
-        raise RenderError(
-            f'service "{service.name}": autoscale min {scale.min} cannot be rendered: a '
-            "HorizontalPodAutoscaler keeps at least 1 replica",
-            details=[
-                "use min=1, or a profile uptime schedule to scale the environment to zero "
-                "outside working hours"
-            ],
-        )
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
