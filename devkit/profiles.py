@@ -30,7 +30,8 @@ def _profile(what: str, fields: dict[str, Any]) -> Profile:
     try:
         return Profile.model_validate(fields)
     except ValidationError as exc:
-        lines = error_lines(exc)
+        # The model's field is `providers`; the argument users pass is `provider`.
+        lines = [line.replace("providers: ", "provider: ", 1) for line in error_lines(exc)]
         raise BlueprintError(f"{what}: {lines[0]}", location=location, details=lines[1:]) from None
 
 
