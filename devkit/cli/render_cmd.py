@@ -81,6 +81,7 @@ def render_command(
             f"wrote {len(manifest.objects)} objects to {output}/ "
             f"(valid against the Kubernetes {version} schemas)",
             markup=False,
+            soft_wrap=True,
         )
 
 
