@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
@@ -20,21 +21,21 @@ _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 def scalar(value: object) -> str:
     """One scalar in its YAML form."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)  # type: ignore[arg-type]
     if value is None:
         return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
         return str(value)
-    if isinstance(value, float):
+    if kind is float:
         return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    raise TypeError(f"cannot write {type(value).__name__} as YAML")
+    raise TypeError(f"cannot write {kind.__name__} as YAML")
 
 
+@lru_cache(maxsize=1 << 16)
 def _string(text: str) -> str:
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
@@ -53,45 +54,73 @@ def _string(text: str) -> str:
     return "".join(out)
 
 
-def _is_collection(value: object) -> bool:
-    return isinstance(value, Mapping | list | tuple) and len(value) > 0
-
-
-def _lines(value: Any, indent: str, out: list[str]) -> None:
-    """Lines of a non-empty mapping or sequence at `indent`."""
-    if isinstance(value, Mapping):
-        for key in sorted(value):
-            item = value[key]
-            head = f"{indent}{_string(str(key))}:"
-            if _is_collection(item):
+def _mapping(value: dict[Any, Any], indent: str, out: list[str], first: str) -> None:
+    """A non-empty mapping: its first line starts with `first`, the others with `indent`."""
+    prefix = first
+    for key in sorted(value):
+        item = value[key]
+        head = f"{prefix}{_string(str(key))}:"
+        prefix = indent
+        kind = type(item)
+        if kind is dict:
+            if item:
                 out.append(head)
-                _lines(item, indent if isinstance(item, list | tuple) else indent + "  ", out)
+                _mapping(item, indent + "  ", out, indent + "  ")
             else:
-                out.append(f"{head} {_empty_or_scalar(item)}")
-        return
-    for item in value:
-        if _is_collection(item):
-            start = len(out)
-            _lines(item, indent + "  ", out)
-            out[start] = f"{indent}- {out[start][len(indent) + 2 :]}"
+                out.append(head + " {}")
+        elif kind is list or kind is tuple:
+            if item:
+                out.append(head)
+                _sequence(item, indent, out, indent)
+            else:
+                out.append(head + " []")
         else:
-            out.append(f"{indent}- {_empty_or_scalar(item)}")
+            out.append(f"{head} {scalar(item)}")
 
 
-def _empty_or_scalar(value: object) -> str:
-    if isinstance(value, Mapping):
-        return "{}"
-    if isinstance(value, list | tuple):
-        return "[]"
-    return scalar(value)
+def _sequence(value: Sequence[Any], indent: str, out: list[str], first: str) -> None:
+    """A non-empty sequence: items are `- ...` at `indent` (the first one after `first`)."""
+    prefix = first
+    for item in value:
+        line = prefix + "- "
+        prefix = indent
+        kind = type(item)
+        if kind is dict and item:
+            _mapping(item, indent + "  ", out, line)
+        elif (kind is list or kind is tuple) and item:
+            _sequence(item, indent + "  ", out, line)
+        elif kind is dict:
+            out.append(line + "{}")
+        elif kind is list or kind is tuple:
+            out.append(line + "[]")
+        else:
+            out.append(line + scalar(item))
+
+
+def _plain(document: Any) -> Any:
+    """Other mappings and sequences as dicts and lists, for the fast paths above."""
+    if isinstance(document, Mapping) and type(document) is not dict:
+        return {key: _plain(item) for key, item in document.items()}
+    if type(document) is dict:
+        return {key: _plain(item) for key, item in document.items()}
+    if isinstance(document, list | tuple):
+        return [_plain(item) for item in document]
+    return document
 
 
 def dump(document: Mapping[str, Any] | Sequence[Any]) -> str:
     """One YAML document (without the `---` marker), ending in a newline."""
-    if not _is_collection(document):
-        return _empty_or_scalar(document) + "\n"
+    if type(document) is not dict and type(document) is not list:
+        document = _plain(document)
     out: list[str] = []
-    _lines(document, "", out)
+    if type(document) is dict:
+        if not document:
+            return "{}\n"
+        _mapping(document, "", out, "")
+    else:
+        if not document:
+            return "[]\n"
+        _sequence(document, "", out, "")  # type: ignore[arg-type]
     return "\n".join(out) + "\n"
 
 
