@@ -23,7 +23,7 @@ def scalar(value: object) -> str:
     """One scalar in its YAML form."""
     kind = type(value)
     if kind is str:
-        return _string(value)  # type: ignore[arg-type]
+        return _string(value)
     if value is None:
         return "null"
     if kind is bool:
