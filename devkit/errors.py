@@ -93,7 +93,7 @@ class KubeVersionError(UserError):
         self.available = tuple(available)
         super().__init__(
             f'no Kubernetes schema for version "{version}"' + (f": {why}" if why else ""),
-            details=[f"available versions: {', '.join(available) or '(none)'}"],
+            details=[f"available versions: {', '.join(available)}"] if available else [],
         )
 
 

@@ -68,7 +68,7 @@ def render(
     refs = image_refs(plan, images)
     network.check_public_ports(plan)
     for service in plan.services:
-        pod.check_port_names(service)
+        pod.check_names(service)
     objects: list[KubeObject] = [_namespace(plan, namespace)]
     dependents = _dependents(plan)
     for service in plan.services:

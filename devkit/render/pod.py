@@ -24,8 +24,16 @@ SLEEP_ACTION = KubeVersion(1, 30)
 """First version with the preStop `sleep` action on by default (PodLifecycleSleepAction beta)."""
 
 
-def check_port_names(service: PlannedService) -> None:
-    """Kubernetes port names are IANA service names: at most 15 of [a-z0-9-], with a letter."""
+def check_names(service: PlannedService) -> None:
+    """What Kubernetes asks of names beyond devkit's own rules: a Service name (DNS-1035) starts
+    with a letter; a port name is an IANA service name (at most 15 of [a-z0-9-], with a letter)."""
+    if not service.name[0].isalpha():
+        raise RenderError(
+            f'service "{service.name}": a Kubernetes object name must start with a letter',
+            details=[
+                "Services are named after it, and their names (DNS-1035 labels) begin with a letter"
+            ],
+        )
     for name in service.ports:
         if len(name) > 15 or "--" in name or not _PORT_NAME.match(name):
             raise RenderError(

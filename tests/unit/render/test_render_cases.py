@@ -224,6 +224,14 @@ def test_port_name_kubernetes_cannot_take_is_refused() -> None:
         render(plan(app, "k"))
 
 
+def test_a_name_kubernetes_services_cannot_have_is_refused() -> None:
+    app = Blueprint("acme")
+    app.service("3d", image="render:1", ports={"http": 80})
+    app.environment("k", Kubernetes())
+    with pytest.raises(RenderError, match='service "3d": a Kubernetes object name must start'):
+        render(plan(app, "k"))
+
+
 def test_autoscale_from_zero_keeps_one_replica_as_an_hpa_must() -> None:
     app = one(autoscale=Autoscale(min=0, max=3), resources=Resources(cpu="100m"))
     hpa = find(render(plan(app, "k")).objects, "HorizontalPodAutoscaler", "web")

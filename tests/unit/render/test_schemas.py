@@ -6,10 +6,25 @@ import copy
 
 import pytest
 
-from devkit import schemas
+from devkit import (
+    Autoscale,
+    Command,
+    Http,
+    Ingress,
+    Kind,
+    Kubernetes,
+    Port,
+    Resources,
+    Secret,
+    Tcp,
+    Uptime,
+    Volume,
+    schemas,
+)
 from devkit.errors import KubeVersionError, SchemaError
 from devkit.model.blueprint import Blueprint
 from devkit.planner import plan
+from devkit.profiles import on_demand, spot
 from devkit.render import render
 from tests.unit.render.conftest import SHOP_ENVS, find
 
@@ -69,3 +84,71 @@ def test_sleep_pre_stop_is_unknown_before_1_29_which_is_why_it_is_not_rendered_t
     api = find(render(plan(shop, "staging"), kube_version="1.30").objects, "Deployment", "api")
     problems = schemas.problems(api, schemas.resolve("1.28"))
     assert any("'sleep' was unexpected" in p for p in problems)
+
+
+def kitchen_sink() -> Blueprint:
+    """Every kind of object and option the renderer has, in one blueprint."""
+    app = Blueprint("sink")
+    db = app.service(
+        "db",
+        image="postgres:16",
+        ports={"pg": 5432},
+        env={"PASSWORD": Secret("DB_PASSWORD")},
+        stateful=True,
+        run_as_user=999,
+        scratch=["/var/run/postgresql"],
+        volumes={"data": Volume("/data", size="5Gi"), "wal": "/wal"},
+        health=Command("pg_isready"),
+        url_template="postgresql://u:{env.PASSWORD}@{host}:{port}/x",
+        autoscale=Autoscale(min=1, max=3),
+        resources=Resources(cpu="1", memory="1Gi"),
+    )
+    app.service("queue", image="nats:2", stateful=True, command=["nats-server", "-js"])
+    app.service(
+        "web",
+        image="ghcr.io/acme/web@sha256:" + "1" * 64,
+        ports={
+            "http": Port(8080, public=True),
+            "admin": Port(9000, public=True),
+            "dns": Port(5353, protocol="udp"),
+        },
+        env={"DB": db.url, "MODE": "prod"},
+        depends_on=[db],
+        health=Http("/ready", port="http", start_period=20),
+        service_account_token=True,
+        resources=Resources(cpu_limit="2", memory_limit="1Gi"),
+    )
+    app.service(
+        "tcp",
+        image="redis:7",
+        ports={"redis": 6379},
+        health=Tcp("redis"),
+        read_only_root_filesystem=False,
+        depends_on=["web"],
+    )
+    ingress = Ingress(class_name="haproxy", namespace="haproxy", domain="sink.example.com")
+    app.environment(
+        "dev",
+        Kind("sink", ingress=ingress),
+        profile=spot(fallback=True, uptime=Uptime("Mon-Fri", "08:00", stop="18:00")),
+    )
+    app.environment(
+        "prod",
+        Kubernetes(namespace="sink", ingress=ingress),
+        profile=on_demand(provider="gke", termination_grace=60, pre_stop=10),
+        replicas=3,
+    )
+    app.environment("spot-all", Kubernetes(ingress=ingress), profile=spot(stateful_on_spot=True))
+    return app  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["1.25", "1.30", schemas.available_versions()[-1]])
+@pytest.mark.parametrize("env", ["dev", "prod", "spot-all"])
+def test_every_option_renders_valid_objects(env: str, version: str) -> None:
+    manifest = render(plan(kitchen_sink(), env), kube_version=version)
+    kinds = {o["kind"] for o in manifest.objects}
+    assert kinds == {
+        "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
+        "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress",
+    }  # fmt: skip
+    schemas.validate(manifest.objects, schemas.resolve(version))
