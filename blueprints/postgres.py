@@ -22,7 +22,11 @@ def postgres(
     """A PostgreSQL server with one database; `url` is its connection URL (password masked).
 
     The password is a secret: `Secret("POSTGRES_PASSWORD")` unless you name another. Data lives
-    on the volume `data`, kept across `devkit down` unless `--volumes` is given.
+    on the volume `data`, kept across `devkit down` unless `--volumes` is given, in a
+    subdirectory of it (`PGDATA`), because a fresh filesystem's root holds `lost+found` and gets
+    group permissions from the pod's fsGroup, both of which postgres refuses. It runs as the
+    official image's `postgres` user (uid 999) with a read-only root filesystem; only the data
+    volume, the socket directory and /tmp are writable.
     """
     return declare_service(
         {
@@ -32,6 +36,7 @@ def postgres(
             "env": {
                 "POSTGRES_USER": user,
                 "POSTGRES_DB": database,
+                "PGDATA": "/var/lib/postgresql/data/pgdata",
                 "POSTGRES_PASSWORD": password
                 if password is not None
                 else Secret("POSTGRES_PASSWORD"),
@@ -39,6 +44,8 @@ def postgres(
             "health": Command("pg_isready", "-q", "-h", "127.0.0.1", "-U", user, "-d", database),
             "volumes": {"data": {"path": "/var/lib/postgresql/data", "size": storage}},
             "stateful": True,
+            "run_as_user": 999,
+            "scratch": ("/var/run/postgresql",),
             "resources": resources or Resources(cpu="250m", memory="256Mi", memory_limit="512Mi"),
             "url_template": (
                 "postgresql://{env.POSTGRES_USER}:{env.POSTGRES_PASSWORD}@{host}:{port}/{env.POSTGRES_DB}"

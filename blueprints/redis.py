@@ -16,7 +16,11 @@ def redis(
     password: Secret | None = None,
     resources: Resources | None = None,
 ) -> Service:
-    """A Redis server; `url` is its connection URL. With `password`, clients must authenticate."""
+    """A Redis server; `url` is its connection URL. With `password`, clients must authenticate.
+
+    It runs as the official image's `redis` user (uid 999) with a read-only root filesystem; its
+    working directory /data (where snapshots go) is scratch space, not kept: this is a cache.
+    """
     auth = password is not None
     return declare_service(
         {
@@ -33,6 +37,8 @@ def redis(
                 else Command("redis-cli", "ping")
             ),
             "stateful": True,  # replicas would be separate stores, not copies
+            "run_as_user": 999,
+            "scratch": ("/data",),
             "resources": resources or Resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
             "url_template": "redis://:{env.REDIS_PASSWORD}@{host}:{port}/0"
             if auth

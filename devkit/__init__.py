@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         Docker,
         Environment,
         Http,
+        Ingress,
         Kind,
         Kubernetes,
         Port,
@@ -35,15 +36,16 @@ if TYPE_CHECKING:
         Swarm,
         Sync,
         Tcp,
+        Uptime,
         Volume,
     )  # fmt: skip
     from devkit.planner import Plan, plan
 
 _EXPORTS = {
     "devkit.model": (
-        "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Kind",
-        "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run", "Secret", "Service",
-        "Swarm", "Sync", "Tcp", "Volume",
+        "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
+        "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run", "Secret",
+        "Service", "Swarm", "Sync", "Tcp", "Uptime", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.load": ("load_blueprint",),
@@ -53,9 +55,9 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
-    "EngineError", "Environment", "Http", "Kind", "Kubernetes", "Plan", "Port", "Profile", "Ref",
-    "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm", "Sync", "Tcp",
-    "UserError", "Volume", "load_blueprint", "plan",
+    "EngineError", "Environment", "Http", "Ingress", "Kind", "Kubernetes", "Plan", "Port",
+    "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm",
+    "Sync", "Tcp", "Uptime", "UserError", "Volume", "load_blueprint", "plan",
 ]  # fmt: skip
 
 

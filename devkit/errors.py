@@ -79,3 +79,30 @@ class RefusedError(DevkitError):
     """Refused on purpose (a lock is held, nothing healthy to promote, a conflict)."""
 
     exit_code = 3
+
+
+class RenderError(UserError):
+    """A plan that cannot be expressed as Kubernetes objects or a compose file as asked."""
+
+
+class KubeVersionError(UserError):
+    """A Kubernetes version with no schema to validate against."""
+
+    def __init__(self, version: str, available: Sequence[str], why: str = "") -> None:
+        self.version = version
+        self.available = tuple(available)
+        super().__init__(
+            f'no Kubernetes schema for version "{version}"' + (f": {why}" if why else ""),
+            details=[f"available versions: {', '.join(available)}"] if available else [],
+        )
+
+
+class SchemaError(DevkitError):
+    """A rendered object failed validation against the official Kubernetes schema.
+
+    The plan was valid, so this is a defect in devkit's renderer; nothing was written.
+    """
+
+
+class PriceSheetError(UserError):
+    """A price sheet that is missing prices, has negative ones, or mixes up units."""

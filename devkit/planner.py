@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from devkit import advice
 from devkit.errors import BlueprintError, UnknownEnvironmentError
 from devkit.graph import CycleError, topological_order
 from devkit.model.base import Model
@@ -30,6 +31,7 @@ from devkit.model.sync import Sync
 from devkit.model.targets import Target
 from devkit.model.validation import error_lines
 from devkit.model.volume import Volume
+from devkit.placement import Placement, placement
 
 MASK = "****"
 _MAX_REF_DEPTH = 4
@@ -72,6 +74,11 @@ class Security(Model):
     writable_for_sync: tuple[str, ...] = Field(
         default=(), description="paths made writable only because live sync writes there"
     )
+    scratch_paths: tuple[str, ...] = Field(
+        default=(), description="writable but not kept: emptyDir on clusters, tmpfs on Docker"
+    )
+    run_as_user: int | None = None
+    service_account_token: bool = False
 
 
 class PlannedService(Model):
@@ -93,6 +100,9 @@ class PlannedService(Model):
     volumes: dict[str, Volume]
     stateful: bool
     security: Security
+    placement: Placement | None = Field(
+        default=None, description="capacity and node placement from the profile"
+    )
     spec_hash: str = Field(description="content hash of everything above")
 
 
@@ -106,6 +116,9 @@ class Plan(Model):
     profile: Profile | None
     services: tuple[PlannedService, ...] = Field(description="dependencies first")
     groups: dict[str, tuple[str, ...]]
+    warnings: tuple[str, ...] = Field(
+        default=(), description="allowed, but likely not what was meant (printed on stderr)"
+    )
     hash: str
 
     def service(self, name: str) -> PlannedService:
@@ -144,6 +157,7 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "profile": environment.profile,
         "services": planned,
         "groups": dict(sorted(blueprint.groups.items())),
+        "warnings": tuple(_warnings(planned, services, environment)),
     }
     unhashed = Plan.model_construct(**body, hash="").model_dump(mode="json", exclude={"hash"})
     return Plan(**body, hash=content_hash(unhashed))
@@ -230,18 +244,61 @@ def _namespace(blueprint: Blueprint, env: Environment) -> str | None:
 
 
 def _replicas(service: Service, env: Environment) -> tuple[int, Autoscale | None]:
-    replicas = service.replicas
-    if replicas is None:
-        replicas = env.replicas if env.replicas is not None and not service.stateful else 1
+    """The service's own count, else the environment's (stateless only), else 1; autoscaled: min.
+
+    A profile raises stateless services to its floor, except a count the service (or an
+    override) sets explicitly: that is honoured, and the advice module warns about it.
+    """
+    floor = env.profile.min_replicas if env.profile and not service.stateful else 1
     autoscale = service.autoscale
     if autoscale is not None:
-        replicas = autoscale.min
-    floor = env.profile.min_replicas if env.profile and not service.stateful else 1
-    if autoscale is not None and autoscale.min < floor:
-        autoscale = autoscale.model_copy(update={"min": floor, "max": max(autoscale.max, floor)})
-    if 0 < replicas < floor:
-        replicas = floor
-    return replicas, autoscale
+        if autoscale.min < floor:
+            autoscale = autoscale.model_copy(
+                update={"min": floor, "max": max(autoscale.max, floor)}
+            )
+        return autoscale.min, autoscale
+    if service.replicas is not None:
+        return service.replicas, None
+    replicas = env.replicas if env.replicas is not None and not service.stateful else 1
+    return (floor if 0 < replicas < floor else replicas), None
+
+
+def _right_sized(resources: Resources | None, env: Environment) -> Resources | None:
+    """With a right-sizing profile: requests from the declared values (or the profile's
+    defaults) and a memory limit that is never unbounded (the request, unless one is declared)."""
+    profile = env.profile
+    if profile is None or not profile.right_size:
+        return resources
+    declared = resources or Resources()
+    defaults = profile.default_requests
+    cpu = declared.cpu or declared.cpu_limit or defaults.cpu
+    memory = declared.memory or declared.memory_limit or defaults.memory
+    return Resources(
+        cpu=cpu,
+        memory=memory,
+        cpu_limit=declared.cpu_limit,
+        memory_limit=declared.memory_limit or memory,
+    )
+
+
+def _warnings(
+    planned: tuple[PlannedService, ...], services: Mapping[str, Service], env: Environment
+) -> list[str]:
+    found: list[str] = []
+    for service in planned:
+        declared = services[service.name]
+        on_spot = service.placement is not None and service.placement.capacity == "spot"
+        found += advice.collect(
+            advice.single_replica_on_spot(declared, env) if on_spot else None,
+            advice.references_without_dependency(declared, services, env),
+            advice.autoscale_without_cpu_request(
+                service.name,
+                env,
+                service.autoscale is not None,
+                service.resources.cpu if service.resources else None,
+            ),
+        )
+    return found
 
 
 def _plan_service(
@@ -267,15 +324,20 @@ def _plan_service(
         "depends_on": tuple(sorted(service.depends_on)),
         "health": service.health,
         "sync": sync,
-        "resources": service.resources,
+        "resources": _right_sized(service.resources, env),
         "replicas": replicas,
         "autoscale": autoscale,
         "volumes": dict(sorted(service.volumes.items())),
         "stateful": service.stateful,
         "security": Security(
+            read_only_root_filesystem=service.read_only_root_filesystem,
             writable_paths=tuple(sorted({v.path for v in service.volumes.values()} | set(synced))),
             writable_for_sync=synced,
+            scratch_paths=service.scratch,
+            run_as_user=service.run_as_user,
+            service_account_token=service.service_account_token,
         ),
+        "placement": placement(env.profile, stateful=service.stateful) if env.profile else None,
     }
     unhashed = PlannedService.model_construct(**fields, spec_hash="")
     return PlannedService(

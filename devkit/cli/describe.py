@@ -87,3 +87,23 @@ def resources(service: PlannedService) -> str:
             + (f" (limit {res.memory_limit})" if res.memory_limit else "")
         )
     return ", ".join(parts) or "-"
+
+
+def placement(service: PlannedService) -> str | None:
+    """e.g. "spot, spread, grace 25s, preStop 5s"; None without a profile."""
+    where = service.placement
+    if where is None:
+        return None
+    parts = [
+        f"{where.capacity}, falls back to on-demand"
+        if where.affinity == "preferred"
+        else where.capacity
+    ]
+    most = service.autoscale.max if service.autoscale else service.replicas
+    if where.spread and most > 1:
+        parts.append("spread across zones and nodes")
+    if where.termination_grace is not None:
+        parts.append(f"grace {where.termination_grace}s")
+    if where.pre_stop is not None:
+        parts.append(f"preStop {where.pre_stop}s")
+    return ", ".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -41,3 +42,10 @@ def print_error(message: str) -> None:
     """`error: ...` on stderr, never interpreted as rich markup."""
     err().print("[bold red]error:[/] ", end="")
     err().print(message, markup=False, soft_wrap=True)
+
+
+def print_warnings(environment: str, warnings: Iterable[str]) -> None:
+    """`warning: environment "ENV": ...` on stderr, one paragraph each."""
+    for warning in warnings:
+        err().print("[bold yellow]warning:[/] ", end="")
+        err().print(f'environment "{environment}": {warning}', markup=False, soft_wrap=True)

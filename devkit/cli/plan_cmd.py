@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from devkit.cli import describe
 from devkit.cli.app import app
 from devkit.cli.loading import plan_for
-from devkit.cli.output import out, print_json
+from devkit.cli.output import out, print_json, print_warnings
+
+if TYPE_CHECKING:
+    from devkit.planner import PlannedService
 
 
 @app.command("plan")
@@ -30,9 +33,8 @@ def plan_command(
     """
     from rich.table import Table
 
-    from devkit.planner import show_env
-
     plan = plan_for(ctx, env)
+    print_warnings(plan.environment, plan.warnings)
     if json:
         print_json(plan.model_dump(mode="json"))
         return
@@ -56,20 +58,39 @@ def plan_command(
         )
     out().print(table)
     for service in plan.services:
-        out().print()
-        out().print(f"[bold]{service.name}[/]")
-        width = max((len(name) for name in service.env), default=0)
-        for name, value in service.env.items():
-            out().print(f"  env        {name.ljust(width)} = {show_env(value)}", markup=False)
-        if service.secrets:
-            out().print(f"  secrets    {', '.join(service.secrets)}", markup=False)
-        out().print(f"  health     {describe.health(service.health)}", markup=False)
-        out().print(f"  resources  {describe.resources(service)}", markup=False)
-        for name, volume in service.volumes.items():
-            out().print(f"  volume     {name} at {volume.path} ({volume.size})", markup=False)
-        for rule in service.sync:
-            actions = ", ".join(describe.action(a) for a in rule.then) or "nothing"
-            out().print(f"  sync       {rule.src} -> {rule.dest}, then {actions}", markup=False)
-        if service.security.writable_for_sync:
-            paths = ", ".join(service.security.writable_for_sync)
-            out().print(f"  relaxed    writable for live sync: {paths}", markup=False)
+        _print_service(service)
+
+
+def _print_service(service: PlannedService) -> None:
+    """The details of one planned service, after the table."""
+    from devkit.planner import show_env
+
+    out().print()
+    out().print(f"[bold]{service.name}[/]")
+    width = max((len(name) for name in service.env), default=0)
+    for name, value in service.env.items():
+        out().print(f"  env        {name.ljust(width)} = {show_env(value)}", markup=False)
+    if service.secrets:
+        out().print(f"  secrets    {', '.join(service.secrets)}", markup=False)
+    out().print(f"  health     {describe.health(service.health)}", markup=False)
+    out().print(f"  resources  {describe.resources(service)}", markup=False)
+    placed = describe.placement(service)
+    if placed:
+        out().print(f"  placement  {placed}", markup=False)
+    for name, volume in service.volumes.items():
+        out().print(f"  volume     {name} at {volume.path} ({volume.size})", markup=False)
+    for rule in service.sync:
+        actions = ", ".join(describe.action(a) for a in rule.then) or "nothing"
+        out().print(f"  sync       {rule.src} -> {rule.dest}, then {actions}", markup=False)
+    security = service.security
+    if security.scratch_paths:
+        out().print(f"  scratch    {', '.join(security.scratch_paths)}", markup=False)
+    if security.run_as_user is not None:
+        out().print(f"  user       uid {security.run_as_user}", markup=False)
+    if security.writable_for_sync:
+        paths = ", ".join(security.writable_for_sync)
+        out().print(f"  relaxed    writable for live sync: {paths}", markup=False)
+    if not security.read_only_root_filesystem:
+        out().print("  relaxed    writable root filesystem (opted out)", markup=False)
+    if security.service_account_token:
+        out().print("  relaxed    Kubernetes API token mounted", markup=False)

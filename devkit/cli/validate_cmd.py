@@ -8,7 +8,7 @@ import typer
 
 from devkit.cli.app import app
 from devkit.cli.loading import blueprint
-from devkit.cli.output import out, print_json
+from devkit.cli.output import out, print_json, print_warnings
 
 
 @app.command("validate")
@@ -25,6 +25,8 @@ def validate_command(
 
     loaded = blueprint(ctx)
     plans = {name: plan(loaded, name) for name in loaded.environments}
+    for planned in plans.values():
+        print_warnings(planned.environment, planned.warnings)
     if json:
         print_json(
             {

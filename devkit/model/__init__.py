@@ -5,16 +5,16 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.ports import Port
-from devkit.model.profile import Profile
+from devkit.model.profile import Profile, Uptime
 from devkit.model.refs import Ref, Secret
 from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
-from devkit.model.targets import Docker, Kind, Kubernetes, Swarm, Target
+from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Swarm, Target
 from devkit.model.volume import Volume
 
 __all__ = [
     "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "HealthCheck", "Http",
-    "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run", "Secret",
-    "Service", "Swarm", "Sync", "Target", "Tcp", "Volume",
+    "Ingress", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
+    "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Volume",
 ]  # fmt: skip

@@ -102,6 +102,10 @@ class Blueprint:
         volumes: Mapping[str, str | Any] | None = None,
         stateful: bool = False,
         url_template: str | None = None,
+        read_only_root_filesystem: bool = True,
+        run_as_user: int | None = None,
+        scratch: Sequence[str] = (),
+        service_account_token: bool = False,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
         location = caller_location()
@@ -110,6 +114,8 @@ class Blueprint:
             "ports": ports or {}, "env": env or {}, "depends_on": depends_on, "health": health,
             "sync": sync, "resources": resources, "replicas": replicas, "autoscale": autoscale,
             "volumes": volumes or {}, "stateful": stateful, "url_template": url_template,
+            "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
+            "scratch": scratch, "service_account_token": service_account_token,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

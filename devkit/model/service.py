@@ -27,7 +27,8 @@ from devkit.source import SourceLocation, caller_location
 OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
-        "resources", "replicas", "autoscale", "volumes",
+        "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
+        "run_as_user", "scratch", "service_account_token",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -51,6 +52,18 @@ class Service(Model):
     volumes: dict[Name, Volume] = Field(default_factory=dict)
     stateful: bool = False
     url_template: str | None = None
+    read_only_root_filesystem: bool = Field(
+        default=True, description="False opts out of the read-only root filesystem"
+    )
+    run_as_user: int | None = Field(
+        default=None, ge=1, description="uid to run as, for images whose USER is root"
+    )
+    scratch: tuple[str, ...] = Field(
+        default=(), description="paths written at run time but not kept (emptyDir / tmpfs)"
+    )
+    service_account_token: bool = Field(
+        default=False, description="mount the Kubernetes API token (only for API clients)"
+    )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
     def __hash__(self) -> int:
@@ -62,6 +75,14 @@ class Service(Model):
         if isinstance(value, Service | str):
             value = [value]
         return [item.name if isinstance(item, Service) else item for item in value]
+
+    @field_validator("scratch")
+    @classmethod
+    def _absolute_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not path.startswith("/"):
+                raise ValueError(f'scratch path "{path}" must be an absolute path in the container')
+        return tuple(sorted(set(value)))
 
     @field_validator("url_template")
     @classmethod
@@ -88,6 +109,10 @@ class Service(Model):
                 )
         if self.url_template is not None:
             self._check_template(self.url_template)
+        kept = {volume.path for volume in self.volumes.values()}
+        for path in self.scratch:
+            if path in kept:
+                raise ValueError(f'scratch path "{path}" is also a volume; keep one of them')
         return self
 
     def _check_port_name(self, port: str, user: str) -> None:

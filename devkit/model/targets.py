@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from devkit.model.base import Model, Name
+
+_DOMAIN = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class Ingress(Model):
+    """How a cluster serves public ports: an Ingress of `class_name`, hosts under `domain`.
+
+    `namespace` is where the ingress controller runs; NetworkPolicies let it (and only it) reach
+    public ports from outside the environment's namespace.
+    """
+
+    class_name: Name = "nginx"
+    namespace: Name = "ingress-nginx"
+    domain: str | None = Field(
+        default=None, description="public services are served at <service>.<domain>"
+    )
+
+    @field_validator("domain")
+    @classmethod
+    def _dns_name(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) > 200 or not _DOMAIN.match(value)):
+            raise ValueError(
+                f'"{value}" is not a DNS domain: lowercase labels of letters, digits and "-", '
+                'separated by ".", e.g. "shop.example.com"'
+            )
+        return value
 
 
 class Docker(Model):
@@ -36,6 +63,7 @@ class Kind(Model):
     kind: Literal["kind"] = "kind"
     cluster: Name
     namespace: Name | None = None
+    ingress: Ingress = Field(default_factory=Ingress)
 
     def __init__(self, cluster: str, **fields: Any) -> None:
         super().__init__(**{"cluster": cluster, **fields})
@@ -52,6 +80,7 @@ class Kubernetes(Model):
     context: str | None = None
     namespace: Name | None = None
     registry: str | None = None
+    ingress: Ingress = Field(default_factory=Ingress)
 
     @property
     def local(self) -> bool:

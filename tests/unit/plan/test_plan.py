@@ -63,9 +63,12 @@ def test_plan_hash_changes_with_any_service_field() -> None:
 
 
 def test_spec_hash_is_per_service() -> None:
-    a, b = plan(shop(), "local"), plan(shop(), "staging")
+    a, b = plan(shop(), "local"), plan(shop(), "dev")
     assert a.service("postgres").spec_hash == b.service("postgres").spec_hash
-    assert a.service("api").spec_hash != b.service("api").spec_hash  # sync, replicas differ
+    # A profile places and sizes every service, so each one's spec changes with it.
+    staging = plan(shop(), "staging")
+    assert a.service("postgres").spec_hash != staging.service("postgres").spec_hash
+    assert a.service("api").spec_hash != staging.service("api").spec_hash  # sync, replicas differ
 
 
 def test_plan_json_round_trips() -> None:

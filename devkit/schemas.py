@@ -1,0 +1,112 @@
+"""Validation of rendered objects against the official Kubernetes schemas, offline.
+
+The schemas are the JSON schemas generated from Kubernetes' OpenAPI definitions that the
+`kubernetes-validate` package ships, strict flavour (an unknown field is an error), one set per
+minor version (1.25 to 1.37 in kubernetes-validate 1.37.0). Nothing is downloaded. They are read
+once per version and kind, then cached; validating the objects of an environment takes
+milliseconds after the first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from importlib.abc import Traversable
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from devkit.errors import KubeVersionError, SchemaError
+from devkit.render.version import KubeVersion, parse
+
+_SCHEMA_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
+_MAX_SHOWN = 5
+
+
+def _root() -> Traversable:
+    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+
+
+@cache
+def _directories() -> dict[KubeVersion, str]:
+    found: dict[KubeVersion, str] = {}
+    for entry in _root().iterdir():
+        match = _SCHEMA_DIR.match(entry.name)
+        if match:
+            found[KubeVersion(int(match[1]), int(match[2]))] = entry.name
+    return dict(sorted(found.items()))
+
+
+def available_versions() -> tuple[str, ...]:
+    """The Kubernetes minor versions there are schemas for, oldest first ("1.25", ...)."""
+    return tuple(str(version) for version in _directories())
+
+
+def resolve(text: str) -> KubeVersion:
+    """The version to validate against; KubeVersionError (exit 2) when there is no schema."""
+    available = available_versions()
+    version = parse(text, available)
+    if version not in _directories():
+        raise KubeVersionError(
+            text,
+            available,
+            f"the installed kubernetes-validate ships schemas for {available[0]} to "
+            f"{available[-1]}",
+        )
+    return version
+
+
+@cache
+def _registry(version: KubeVersion) -> Registry[Any]:
+    definitions = json.loads(
+        _root().joinpath(_directories()[version], "_definitions.json").read_text()
+    )
+    registry: Registry[Any] = Registry().with_resource(
+        definitions["$id"], Resource.from_contents(definitions)
+    )
+    return registry
+
+
+@cache
+def _validator(version: KubeVersion, kind: str, api_version: str) -> Any:
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    path = _root().joinpath(_directories()[version], f"{kind.lower()}-{group}.json")
+    if not path.is_file():
+        raise SchemaError(
+            f"no Kubernetes {version} schema for {kind} ({api_version})",
+            details=["the renderer emitted a kind or API version this Kubernetes does not serve"],
+        )
+    schema = json.loads(path.read_text())
+    return Draft202012Validator(schema, registry=_registry(version))
+
+
+def problems(obj: Mapping[str, Any], version: KubeVersion) -> list[str]:
+    """What is wrong with one object (empty when it is valid): `field.path: message`."""
+    validator = _validator(version, obj["kind"], obj["apiVersion"])
+    found = []
+    for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path))):
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+        found.append(f"{path.lstrip('.') or '(object)'}: {error.message}")
+    return found
+
+
+def validate(objects: Iterable[Mapping[str, Any]], version: KubeVersion) -> None:
+    """Every object valid against the schemas of `version`, or SchemaError naming each problem."""
+    failures: list[str] = []
+    for obj in objects:
+        where = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        failures += [f"{where}: {problem}" for problem in problems(obj, version)]
+    if not failures:
+        return
+    shown = failures[:_MAX_SHOWN]
+    if len(failures) > _MAX_SHOWN:
+        shown.append(f"... and {len(failures) - _MAX_SHOWN} more")
+    raise SchemaError(
+        f"{len(failures)} rendered field(s) fail the Kubernetes {version} schema; "
+        "nothing was written",
+        details=[*shown, "this is a devkit bug: please report it with the blueprint"],
+    )

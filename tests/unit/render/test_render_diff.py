@@ -1,0 +1,29 @@
+"""`diff(a, b)`: how two environments' objects differ."""
+
+from __future__ import annotations
+
+from devkit.model.blueprint import Blueprint
+from devkit.planner import plan
+from devkit.render import diff, render
+
+
+def test_staging_to_prod(shop: Blueprint) -> None:
+    changes = diff(render(plan(shop, "staging")), render(plan(shop, "prod")))
+    by_key = {(c.kind, c.name): c for c in changes}
+    assert by_key[("HorizontalPodAutoscaler", "api")].change == "added"
+    api = by_key[("Deployment", "api")]
+    assert api.change == "changed"
+    assert "-  replicas: 2\n" in api.diff
+    assert "+                operator: NotIn\n" in api.diff
+    assert "-      terminationGracePeriodSeconds: 25\n" in api.diff
+    assert api.diff.startswith("--- staging/Deployment/api\n+++ prod/Deployment/api\n")
+    assert set(by_key) == {
+        ("Deployment", "api"),
+        ("Deployment", "worker"),
+        ("HorizontalPodAutoscaler", "api"),
+    }  # the rest differ only in namespace and instance label
+    assert ("Namespace", "<namespace>") not in by_key
+
+
+def test_an_environment_against_itself_is_empty(shop: Blueprint) -> None:
+    assert diff(render(plan(shop, "prod")), render(plan(shop, "prod"))) == []
