@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -66,6 +67,7 @@ HTTP_PROBE = (
 TCP_PROBE = (
     "import socket, sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 2).close()"
 )
+DEVKIT_STEP = re.compile(r"^\s*([\w-]+)\s+│ (created|replaced|started|unchanged|ready)\b")
 _UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
 
 
@@ -86,13 +88,38 @@ def run(
     return proc
 
 
-def timed(
-    argv: list[str], *, cwd: Path, env: dict[str, str]
-) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Wall time of one command, from process start to process exit."""
+@dataclass(frozen=True)
+class Timed:
+    seconds: float  # from process start to process exit
+    lines: list[tuple[float, str]]  # its output (stdout and stderr), each line with its offset
+
+    @property
+    def output(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+
+def timed(argv: list[str], *, cwd: Path, env: dict[str, str]) -> Timed:
+    """Wall time of one command, from process start to process exit, and its output lines
+    stamped as they arrive (which shows where the time goes)."""
+    lines: list[tuple[float, str]] = []
     began = time.perf_counter()
-    proc = run(argv, cwd=cwd, env=env)
-    return time.perf_counter() - began, proc
+    with subprocess.Popen(
+        argv, cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as proc:
+        watchdog = threading.Timer(TIMEOUT, proc.kill)
+        watchdog.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append((time.perf_counter() - began, line.rstrip("\n")))
+            code = proc.wait()
+        finally:
+            watchdog.cancel()
+    seconds = time.perf_counter() - began
+    if code != 0:
+        tail = "\n".join(line for _, line in lines[-25:])
+        raise BenchError(f"`{' '.join(argv)}` exited {code}:\n{tail}")
+    return Timed(seconds, lines)
 
 
 def docker_inspect(*names: str) -> list[dict[str, Any]]:
@@ -137,13 +164,27 @@ class Figure:
     seconds: list[float] = field(default_factory=list)
     attempts: int = 0
     notes: list[str] = field(default_factory=list)
+    steps: dict[str, list[float]] = field(default_factory=dict)  # step -> offset in each run
 
-    def add(self, seconds: float, ok: bool) -> None:
+    def add(self, result: Timed, ok: bool, step: re.Pattern[str] | None = None) -> None:
         self.attempts += 1
-        if ok:
-            self.seconds.append(seconds)
-        else:
-            self.notes.append(f"run {self.attempts} ({seconds:.2f} s) not serving: not counted")
+        if not ok:
+            self.notes.append(f"run {self.attempts} ({result.seconds:.2f} s) not serving")
+            return
+        self.seconds.append(result.seconds)
+        seen: set[str] = set()
+        matches = ((offset, step.search(line)) for offset, line in result.lines) if step else ()
+        for offset, match in matches:
+            name = f"{match[1]} {match[2].lower()}" if match else ""
+            if name and name not in seen:  # the first time each step shows
+                seen.add(name)
+                self.steps.setdefault(name, []).append(offset)
+        self.steps.setdefault("(exit)", []).append(result.seconds)
+
+    def timeline(self) -> list[str]:
+        """Each step's median offset from process start, in order."""
+        medians = sorted((statistics.median(v), k) for k, v in self.steps.items())
+        return [f"{at:6.2f}  {step}" for at, step in medians]
 
     @property
     def median(self) -> float:
@@ -359,24 +400,25 @@ class Bench:
         return list(self.plan["services"])
 
     # --- the measurements ---
-    def up(self, figure: str) -> subprocess.CompletedProcess[str]:
-        seconds, proc = timed([str(DEVKIT), "up", "--detach"], cwd=self.root, env=self.env)
+    def up(self, figure: str) -> Timed:
+        result = timed([str(DEVKIT), "up", "--detach"], cwd=self.root, env=self.env)
         api = self.devkit_containers().get("api", {})
-        self.figures[figure].add(seconds, serving(published_port(api, self.api_port)))
-        return proc
+        self.figures[figure].add(result, serving(published_port(api, self.api_port)), DEVKIT_STEP)
+        return result
 
     def compose_up(self) -> None:
         argv = self.compose("up", "-d", "--wait", "--wait-timeout", "120")
-        seconds, _ = timed(argv, cwd=self.root, env=self.env)
+        result = timed(argv, cwd=self.root, env=self.env)
         api = self.compose_containers().get("api", {})
-        self.figures["compose"].add(seconds, serving(published_port(api, self.api_port)))
+        name = re.escape(self.compose_project)
+        step = re.compile(rf"Container {name}-(.+)-\d+\s+(Created|Started|Healthy)\b")
+        self.figures["compose"].add(result, serving(published_port(api, self.api_port)), step)
 
     def cold(self) -> None:
         for _ in range(self.runs):
             self.devkit_down()
             self.remove_images()
-            proc = self.up("cold")
-            lines = proc.stderr.splitlines()
+            lines = self.up("cold").output.splitlines()
             steps = [line for line in lines if "│ Step " in line]
             cacheable = [line for line in steps if not re.search(r" : FROM ", line)]
             cached = sum("---> Using cache" in line for line in lines)
@@ -420,8 +462,8 @@ class Bench:
         before = self.container_identity()
         for _ in range(self.runs):
             self.up("noop")
-            seconds, _ = timed([str(DEVKIT), "validate"], cwd=self.root, env=self.env)
-            self.figures["validate"].add(seconds, ok=True)
+            result = timed([str(DEVKIT), "validate"], cwd=self.root, env=self.env)
+            self.figures["validate"].add(result, ok=True)
         if self.container_identity() != before:
             self.figures["noop"].notes.append("containers were recreated or restarted!")
 
@@ -523,7 +565,7 @@ def _stat(stats: dict[Any, Any], path: str, func: str) -> tuple[int, float]:
 def profile_noop(bench: Bench) -> list[str]:
     lines = []
     baseline = min(
-        timed([str(PYTHON), "-c", "pass"], cwd=bench.root, env=bench.env)[0] for _ in range(3)
+        timed([str(PYTHON), "-c", "pass"], cwd=bench.root, env=bench.env).seconds for _ in range(3)
     )
     lines.append(f"python start-up alone (python -c pass)     {baseline:.3f} s")
     proc = run([str(PYTHON), "-X", "importtime", str(DEVKIT), "up", "--detach"],
@@ -667,6 +709,13 @@ def report(bench: Bench, profile: list[str], show_compose: bool) -> None:
         "  port on 127.0.0.1 (engine-assigned), compose the same; compose's network is its\n"
         "  default project network, devkit's one network per project+environment."
     )
+    print("\nWarm runs step by step (median seconds from process start to a step's first line)")
+    left = ["devkit up --detach", *figures["warm"].timeline()]
+    right = ["docker compose up -d --wait", *figures["compose"].timeline()]
+    for i in range(max(len(left), len(right))):
+        mine = left[i] if i < len(left) else ""
+        other = right[i] if i < len(right) else ""
+        print(f"  {mine:<36}{other}")
     if profile:
         print("\nWhere a no-op `devkit up --detach` spends its time (one instrumented run each)")
         for line in profile:

@@ -11,9 +11,24 @@ from devkit.model.base import Model
 
 
 class Restart(Model):
-    """Restart the service's process after a sync."""
+    """Restart the service's process after a sync.
+
+    `preload` names Python modules to keep imported between restarts (e.g. ["psycopg"]): the
+    service's Python process is then forked from a parent that already imported them, so a
+    restart pays only for the application's own code. It applies when the command runs a Python
+    interpreter directly (`python -m app`, `python3 main.py`).
+    """
 
     kind: Literal["restart"] = "restart"
+    preload: tuple[str, ...] = ()
+
+    @field_validator("preload")
+    @classmethod
+    def _module_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not all(part.isidentifier() for part in name.split(".")):
+                raise ValueError(f'"{name}" is not a Python module name')
+        return value
 
 
 class Run(Model):

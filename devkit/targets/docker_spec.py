@@ -158,6 +158,16 @@ def restarts_on_sync(service: PlannedService) -> bool:
     return any(action.kind == "restart" for rule in service.sync for action in rule.then)
 
 
+def preloaded(service: PlannedService) -> tuple[str, ...]:
+    """The modules the service's restart rules keep warm, in order, once each."""
+    names: list[str] = []
+    for rule in service.sync:
+        for action in rule.then:
+            if action.kind == "restart":
+                names.extend(n for n in action.preload if n not in names)
+    return tuple(names)
+
+
 ImageConfig = tuple[Sequence[str] | None, Sequence[str] | None]
 """An image's own (Entrypoint, Cmd)."""
 
@@ -183,17 +193,21 @@ def container_specs(
             continue
         res = service.resources
         entrypoint, command = None, service.command
+        variables = {name: env_value(value, secrets) for name, value in service.env.items()}
         if restarts_on_sync(service):
             own_entrypoint, own_cmd = (image_configs or {}).get(service.name, (None, None))
-            wrapped = supervised(own_entrypoint, own_cmd, service.command)
+            preload = preloaded(service)
+            wrapped = supervised(own_entrypoint, own_cmd, service.command, preload)
             entrypoint, command = tuple(wrapped[0]), tuple(wrapped[1])
+            if preload:
+                variables["DEVKIT_PRELOAD"] = ",".join(preload)
         spec = ContainerSpec(
             service=service.name,
             name=container_name(project, env, service.name),
             image=images[service.name],
             entrypoint=entrypoint,
             command=command,
-            env={name: env_value(value, secrets) for name, value in service.env.items()},
+            env=variables,
             labels={**labels.stack_labels(project, env), labels.SERVICE: service.name},
             ports=tuple(
                 PortSpec(p.container, p.protocol, p.host) for _, p in sorted(service.ports.items())

@@ -34,7 +34,8 @@ api = app.service(
     depends_on=[db, cache],
     health=Http("/healthz", port="http"),
     # Code syncs live; a change to requirements.txt or the Dockerfile rebuilds the image.
-    sync=[Sync("services/api/app", "/srv/app", then=Restart())],
+    # Restarts fork from a process that already imported the heavy libraries (warm restarts).
+    sync=[Sync("services/api/app", "/srv/app", then=Restart(preload=["psycopg", "redis"]))],
     resources=Resources(cpu="250m", memory="256Mi", memory_limit="512Mi"),
 )
 
@@ -43,7 +44,9 @@ worker = app.service(
     build=Build("services/worker"),
     env={"DATABASE_URL": db.url, "REDIS_URL": cache.url},
     depends_on=[db, cache],
-    sync=[Sync("services/worker/worker", "/srv/worker", then=Restart())],
+    sync=[
+        Sync("services/worker/worker", "/srv/worker", then=Restart(preload=["psycopg", "redis"]))
+    ],
     resources=Resources(cpu="100m", memory="128Mi", memory_limit="256Mi"),
 )
 

@@ -240,3 +240,41 @@ def test_attach_repairs_what_changed_while_nobody_watched(project, docker_client
         assert in_container(docker_client, p, "cat", "/srv/app/message.py") == 'TEXT = "v1"\n'
     finally:
         watcher.stop()
+
+
+def test_warm_restart_forks_from_preloaded_modules(project, docker_client) -> None:
+    p = project("warm")
+    p.write(
+        "blueprint.py",
+        BLUEPRINT.format(name=p.name).replace(
+            "then=Restart())", 'then=Restart(preload=["http.server", "json"]))'
+        ),
+    )
+    p.write("web/Dockerfile", DOCKERFILE)
+    p.write(
+        "web/app/main.py",
+        MAIN.replace(
+            'print("serving", TEXT, flush=True)',
+            'print("serving", TEXT, "json" in sys.modules, flush=True)',
+        ),
+    )
+    p.write("web/app/message.py", 'TEXT = "v1"\n')
+    p.write("web/data/a.txt", "a\n")
+    assert p.devkit("up", "-d").code == 0
+    container = docker_client.containers.get(f"{p.name}-local-web")
+    assert container.attrs["Config"]["Entrypoint"][:2] == ["python3", "-c"]
+    port = container.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
+    url = f"http://127.0.0.1:{port}/"
+    watcher = Watcher(p)
+    try:
+        watcher.wait_for("watching")
+        p.write("web/app/message.py", 'TEXT = "warm"\n')
+        watcher.wait_for(r"web\s+│ 1 file, restarted, answering")
+        assert serves(url, "warm")
+        assert "serving warm True" in container.logs().decode()  # the preloaded module was there
+        p.write("web/app/message.py", 'TEXT = "broken\n')
+        watcher.wait_for(r"NOT answering")
+        p.write("web/app/message.py", 'TEXT = "back"\n')
+        assert serves(url, "back")
+    finally:
+        watcher.stop()
