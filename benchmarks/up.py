@@ -299,9 +299,10 @@ class Bench:
         self.compose_project = f"{self.project}-compose"
         self.root = Path(tempfile.mkdtemp(prefix=f"{self.project}-"))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DEVKIT_")}
+        self.secret = secrets.token_urlsafe(12)
         self.env |= {
             "DEVKIT_IMAGE_MAP": IMAGE_MAP.read_text().strip(),
-            SECRET: secrets.token_urlsafe(12),
+            SECRET: self.secret,
             "NO_COLOR": "1",
         }
         self.compose_path = self.root / "compose.yaml"
@@ -525,17 +526,26 @@ def _short(value: object, width: int = 60) -> str:
 
 
 def differences(
-    devkit: dict[str, dict[str, Any]], compose: dict[str, dict[str, Any]]
+    devkit: dict[str, dict[str, Any]], compose: dict[str, dict[str, Any]], secret: str
 ) -> Iterator[str]:
+    """Where the two stacks' containers differ, service by service; the secret masked."""
     for service in sorted(devkit.keys() | compose.keys()):
         if service not in devkit or service not in compose:
             yield f"{service}: only in {'devkit' if service in devkit else 'compose'}"
             continue
         ours, theirs = container_view(devkit[service]), container_view(compose[service])
         for key in ours:
-            if ours[key] != theirs[key]:
-                mine, other = _short(ours[key]), _short(theirs[key])
-                yield f"{service}: {key}: devkit {mine} / compose {other}"
+            if ours[key] == theirs[key]:
+                continue
+            if key == "env":
+                mine = _short(sorted(set(ours[key]) - set(theirs[key])))
+                other = _short(sorted(set(theirs[key]) - set(ours[key])))
+                line = f"{service}: env: only devkit sets {mine}; only compose sets {other}"
+            else:
+                line = (
+                    f"{service}: {key}: devkit {_short(ours[key])} / compose {_short(theirs[key])}"
+                )
+            yield line.replace(secret, "***")
 
 
 # --- where a no-op run spends its time ---------------------------------------------------------
@@ -694,10 +704,18 @@ def report(bench: Bench, profile: list[str], show_compose: bool) -> None:
         "  interval (2 s) after a container starts; devkit also runs the check itself (exec,\n"
         "  every 0.2 s) while it waits, so dependents start once the dependency is ready."
     )
-    print("- no-op: `devkit up --detach` again with everything up; no container was recreated.")
-    print("- times: wall clock from process start to exit (perf_counter around subprocess.run).")
+    kept = not any("recreated" in note for note in figures["noop"].notes)
+    print(
+        "- no-op: `devkit up --detach` again with everything up; "
+        + ("no container was recreated or restarted." if kept else "CONTAINERS CHANGED.")
+    )
+    print("- times: wall clock from the child's start to its exit (perf_counter, this script).")
     print(f"\nCompose equivalence ({bench.compose_path.name}, from `devkit plan local --json`)")
-    diffs = list(differences(bench.inspected.get("devkit", {}), bench.inspected.get("compose", {})))
+    diffs = list(
+        differences(
+            bench.inspected.get("devkit", {}), bench.inspected.get("compose", {}), bench.secret
+        )
+    )
     print("  containers inspected after a run of each; differences (names, labels aside):")
     for line in diffs or ["none"]:
         print(f"  - {line}")
@@ -761,7 +779,7 @@ def main() -> None:
         report(bench, profile, args.show_compose)
     except BenchError as exc:
         failed = True
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}".replace(bench.secret, "***"), file=sys.stderr)
     finally:
         with contextlib.suppress(KeyboardInterrupt):
             problems = bench.cleanup()

@@ -11,6 +11,8 @@ from typer.core import TyperGroup
 from devkit import __version__
 from devkit.cli.output import print_error
 
+_ENGINE_LIBRARIES = ("docker.", "requests.", "urllib3.", "kubernetes.")
+
 
 class _Group(TyperGroup):
     """Runs commands so that a DevkitError prints one paragraph and exits with its own code."""
@@ -27,6 +29,17 @@ class _Group(TyperGroup):
                 raise
             print_error(exc.render())
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            # An engine or network library failing where no devkit layer wrapped it: one line,
+            # never a traceback, which could carry request details (names, environment values).
+            if not type(exc).__module__.startswith(_ENGINE_LIBRARIES):
+                raise
+            options = ctx.obj if isinstance(ctx.obj, Options) else None
+            if options and options.debug:
+                raise
+            explanation = getattr(exc, "explanation", None) or type(exc).__name__
+            print_error(f"the engine failed: {str(explanation).splitlines()[0][:200]}")
+            raise typer.Exit(1) from None
 
 
 class Options:

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -181,11 +182,19 @@ class DockerTarget:
         pending = [spec.service for spec in specs]
         waiting: dict[str, float] = {}
         while pending or waiting:
-            for service in list(pending):
-                spec = by_service[service]
-                if all(dep in healthy or dep not in by_service for dep in spec.depends_on):
+            ready = [
+                service for service in pending
+                if all(d in healthy or d not in by_service for d in by_service[service].depends_on)
+            ]  # fmt: skip
+            if ready:
+                # Independent services are created and started at the same time.
+                with ThreadPoolExecutor(max_workers=min(len(ready), 4)) as pool:
+                    list(pool.map(
+                        lambda s: self._bring(by_service[s], changes, existing.get(s), progress),
+                        ready,
+                    ))  # fmt: skip
+                for service in ready:
                     pending.remove(service)
-                    self._bring(spec, changes, existing.get(service), progress)
                     waiting[service] = time.monotonic()
             for service, began in list(waiting.items()):
                 if self._is_ready(by_service[service], began, timeout):
@@ -404,7 +413,13 @@ class DockerTarget:
         """Remove the stack's containers and network, and its named volumes when asked."""
         removed: dict[str, list[str]] = {"containers": [], "networks": [], "volumes": []}
         for container in self.containers():
-            container.remove(force=True, v=True)
+            try:
+                container.remove(force=True, v=True)
+            except NotFound:
+                continue  # removed meanwhile (another `down`)
+            except APIError as exc:
+                if exc.status_code != 409:  # 409: its removal is already in progress
+                    raise
             removed["containers"].append(container.name or "")
         flt = {"label": labels.stack_filter(self.project, self.env)}
         for network in self.client.networks.list(filters=flt):
