@@ -87,6 +87,7 @@ def up(
     progress: Progress,
     build_line: Callable[[str, str], None],
     timeout: float = 120.0,
+    client: docker.DockerClient | None = None,
 ) -> UpResult:
     """Bring the plan's services (or the named ones and their dependencies) up, healthy.
 
@@ -96,10 +97,11 @@ def up(
     selected = select_services(plan, names)
     chosen = [s for s in plan.services if selected is None or s.name in selected]
     secrets = local_secret_values({n for s in chosen for n in s.secrets}, root)
-    client = connect()
+    own_client = client is None
+    client = client or connect()
     try:
         requests = build_requests(client, plan, root, image_map, selected)
-        built = build_images(connect, requests, on_line=build_line)
+        built = build_images(client, requests, on_line=build_line, client_factory=connect)
         images = images_for(plan, built, image_map, selected)
         target = DockerTarget(client, plan.project, plan.environment)
         image_ids = {
@@ -116,7 +118,8 @@ def up(
         changes = changes_to_apply(specs, actual, planned_services={s.name for s in plan.services})
         target.apply(specs, changes, actual, progress=progress, timeout=timeout)
     finally:
-        client.close()
+        if own_client:
+            client.close()
     return UpResult(
         plan=plan,
         services=tuple(s.name for s in chosen),

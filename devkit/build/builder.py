@@ -113,11 +113,6 @@ def _build_one(
     client: docker.DockerClient, request: BuildRequest, on_line: Callable[[str, str], None]
 ) -> BuiltImage:
     began = time.monotonic()
-    try:
-        existing = client.images.get(request.tag)
-        return BuiltImage(request.service, request.tag, existing.id or "", False, 0.0)
-    except ImageNotFound:
-        pass
     tail: deque[str] = deque(maxlen=_TAIL)
     step: str | None = None
     image_id = ""
@@ -153,28 +148,42 @@ def _build_one(
 
 
 def build_images(
-    client_factory: Callable[[], docker.DockerClient],
+    client: docker.DockerClient,
     requests: list[BuildRequest],
     *,
     on_line: Callable[[str, str], None],
+    client_factory: Callable[[], docker.DockerClient] | None = None,
     parallel: int = 2,
 ) -> dict[str, BuiltImage]:
-    """Build every request (independent images in parallel); the first failure is raised after
-    the others finish, so what did build is cached for the next run."""
-    if not requests:
-        return {}
+    """Build every request whose tag the engine lacks (independent images in parallel, each
+    with a client from `client_factory`); the first failure is raised after the others finish,
+    so what did build is cached for the next run."""
+    results: dict[str, BuiltImage] = {}
+    missing = []
+    for request in requests:
+        try:
+            existing = client.images.get(request.tag)
+        except ImageNotFound:
+            missing.append(request)
+        else:
+            results[request.service] = BuiltImage(
+                request.service, request.tag, existing.id or "", False, 0.0
+            )
+    if not missing:
+        return results
+    factory = client_factory or (lambda: client)
 
     def run(request: BuildRequest) -> BuiltImage:
-        client = client_factory()
+        own = factory()
         try:
-            return _build_one(client, request, on_line)
+            return _build_one(own, request, on_line)
         finally:
-            client.close()
+            if own is not client:
+                own.close()
 
-    results: dict[str, BuiltImage] = {}
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(requests)))) as pool:
-        futures = [(r, pool.submit(run, r)) for r in requests]
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(missing)))) as pool:
+        futures = [(r, pool.submit(run, r)) for r in missing]
         for request, future in futures:
             try:
                 results[request.service] = future.result()

@@ -52,7 +52,7 @@ def build_command(
     client = connect()
     try:
         requests = build_requests(client, planned, loaded.root, current.image_map, selected)
-        built = build_images(connect, requests, on_line=printer.build_line)
+        built = build_images(client, requests, on_line=printer.build_line, client_factory=connect)
         pushed = (
             push_images(client, built, registry, on_line=printer.build_line)
             if push and registry

@@ -45,6 +45,7 @@ def up_command(
     plan, root, settings = local_plan(ctx, env)
     printer = ServicePrinter(s.name for s in plan.services)
     began = time.time()
+    client = connect()
     result = up(
         plan,
         root,
@@ -53,8 +54,8 @@ def up_command(
         progress=printer.step,
         build_line=printer.build_line,
         timeout=timeout,
+        client=client,
     )
-    client = connect()
     target = DockerTarget(client, plan.project, plan.environment)
     rows = [row for row in target.status() if row.service in result.services]
     if json:
