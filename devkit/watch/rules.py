@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pathspec
 
@@ -38,17 +38,18 @@ class WatchRule:
     ignore: pathspec.PathSpec[pathspec.Pattern]
 
     def dest_of(self, path: Path) -> str:
-        rel = path.relative_to(self.src).as_posix()
-        return self.dest if rel == "." else str(PurePosixPath(self.dest) / rel)
+        rel = _relative(path, self.src)
+        return self.dest if not rel else f"{self.dest.rstrip('/')}/{rel}"
 
     def covers(self, path: Path) -> bool:
-        return path == self.src or self.src in path.parents
+        return _within(path, self.src)
 
     def ignores(self, path: Path) -> bool:
-        if path == self.src:
+        rel = _relative(path, self.src)
+        if not rel:
             return False
-        rel = path.relative_to(self.src).as_posix()
-        return self.ignore.match_file(rel) or self.ignore.match_file(rel + "/")
+        # A directory pattern ("cache/") matches a directory only when asked with a slash.
+        return self.ignore.match_file(rel) or (path.is_dir() and self.ignore.match_file(rel + "/"))
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,26 @@ class BuildWatch:
     ignore: pathspec.PathSpec[pathspec.Pattern]
 
     def needs_rebuild(self, path: Path, rules: Sequence[WatchRule]) -> bool:
-        if self.context not in path.parents:
+        rel = _relative(path, self.context)
+        if not rel or not _within(path, self.context):
             return False
         if any(r.service == self.service and r.covers(path) for r in rules):
             return False
-        rel = path.relative_to(self.context).as_posix()
-        if any(fnmatch.fnmatch(part, "__pycache__") for part in PurePosixPath(rel).parts):
+        if "__pycache__" in rel.split("/"):
             return False
         return not self.ignore.match_file(rel)
+
+
+def _within(path: Path, folder: Path) -> bool:
+    text, top = str(path), str(folder)
+    return text == top or text.startswith(top.rstrip("/") + "/")
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """`path` relative to `folder` as a POSIX string ("" for the folder itself); string-based,
+    because batches of thousands of paths pass through here."""
+    text, top = str(path), str(folder).rstrip("/")
+    return text[len(top) + 1 :] if text.startswith(top + "/") else ""
 
 
 @dataclass
@@ -138,7 +151,7 @@ def watched_paths(rules: Sequence[WatchRule], builds: Sequence[BuildWatch]) -> l
 
 def _add_actions(batch: Batch, rule: WatchRule, path: Path) -> None:
     """The rule's restart, and its commands whose `when` patterns match the changed path."""
-    rel = path.relative_to(rule.src).as_posix() if path != rule.src else path.name
+    rel = _relative(path, rule.src) or path.name
     for action in rule.actions:
         if isinstance(action, Restart):
             batch.restart = True
