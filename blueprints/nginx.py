@@ -6,7 +6,6 @@ from devkit.errors import BlueprintError
 from devkit.model.blueprint import declare_service
 from devkit.model.build import Build
 from devkit.model.health import Http
-from devkit.model.ports import Port
 from devkit.model.resources import Resources
 from devkit.model.service import Service
 from devkit.source import caller_location
@@ -122,7 +121,7 @@ def nginx(
             "image": None if build is not None else f"nginx:{version}",
             "build": build,
             "command": ("sh", "-c", _START),
-            "ports": {"http": Port(80, host=host_port, public=public)},
+            "ports": {"http": {"container": 80, "host": host_port, "public": public}},
             "env": env,
             "depends_on": depends_on,
             "health": Http(HEALTH_PATH, port="http"),

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from devkit.model.blueprint import declare_service
 from devkit.model.build import Build
 from devkit.model.health import Command, Http, Tcp
-from devkit.model.ports import Port
 from devkit.model.refs import Ref, Secret
 from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
@@ -45,7 +44,7 @@ def web_service(
             "image": image,
             "build": build,
             "command": command,
-            "ports": {"http": Port(port, host=host_port, public=public)},
+            "ports": {"http": {"container": port, "host": host_port, "public": public}},
             "env": {"PORT": port, **(env or {})},
             "depends_on": depends_on,
             "health": check,
