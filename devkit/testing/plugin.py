@@ -123,7 +123,7 @@ def devkit_stack(
     devkit_services: list[str] | None,
 ) -> Iterator[Stack]:
     """The blueprint environment's dependencies, running and healthy for the whole session."""
-    from devkit.errors import DevkitError  # noqa: PLC0415 - lazy: see the module doc
+    from devkit.errors import DevkitError, UserError  # noqa: PLC0415 - lazy: see the module doc
     from devkit.testing.stack import start_stack  # noqa: PLC0415
 
     try:
@@ -135,6 +135,11 @@ def devkit_stack(
         )
     except DevkitError as error:
         failure = f"devkit_stack: {error}"
+        if isinstance(error, UserError):
+            failure += (
+                "\n  (what devkit_stack starts: --devkit-blueprint, --devkit-env, --devkit-services"
+                " or the devkit_* ini keys; see devkit's docs/testing.md)"
+            )
     else:
         failure = ""
     if failure:  # outside the except block: one message, not a chain of two

@@ -251,7 +251,12 @@ class Stack:
         try:
             self.swept = sweep_stale(client, self.owner.host)
             images = {name: self._ensure_image(client, name) for name in self.services}
-            local = client.api.base_url in _LOCAL_ENGINES
+            if client.api.base_url not in _LOCAL_ENGINES:
+                raise EngineError(
+                    f"devkit.testing: the Docker engine at {client.api.base_url} is not on this "
+                    "machine; test sessions publish their ports on 127.0.0.1 and need a local "
+                    "engine (unset DOCKER_HOST, or point it at a local socket)"
+                )
             _ensure_reaper()
             self._catch_sigterm()
             self._network = self._make_network()
@@ -260,12 +265,11 @@ class Stack:
                 self.containers[spec.service] = self._container(spec)
             self._start_all(specs)
             for name, container in self.containers.items():
-                host = "127.0.0.1" if local else container.get_container_host_ip()
                 ports = {
                     port_name: container.host_port(port.container, port.protocol)
                     for port_name, port in self.plan.service(name).ports.items()
                 }
-                self.published[name] = Published(host, ports)
+                self.published[name] = Published("127.0.0.1", ports)
                 self.timing.services[name] = container.ready_seconds
         except BaseException:
             self.stop()
@@ -287,7 +291,7 @@ class Stack:
                 pass
             except DockerException as exc:
                 problems.append(f"container {container.spec.name}: {exc}")
-        if self._network is not None and self._network._network is not None:
+        if self._network is not None:  # set once created
             try:
                 self._network.remove()
             except NotFound:

@@ -37,7 +37,9 @@ def test_bad_input_errors_the_tests_with_a_clear_message(
 ) -> None:
     result = repo.runpytest(*args)
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"*devkit_stack: {expected}"])
+    result.stdout.fnmatch_lines(
+        [f"*devkit_stack: {expected}", "*(what devkit_stack starts: --devkit-blueprint*"]
+    )
 
 
 def test_a_bad_timeout_in_the_ini_file_is_a_usage_error(repo: pytest.Pytester) -> None:
