@@ -13,7 +13,14 @@ from devkit.source import caller_location
 HEALTH_PATH = "/nginx-health"
 """Answered by nginx itself (200 "ok"), so its health does not depend on what it proxies to."""
 
-CONFIG_FILE = "/etc/nginx/devkit-nginx.conf"
+PORT = 8080
+"""Above 1024, so nginx can run as a non-root user (as on clusters with hardened pods)."""
+
+RUNTIME_DIR = "/tmp"  # noqa: S108 - a path in the container, not on this machine
+"""Everything nginx writes at run time (its configuration, pid, request buffers) is under /tmp,
+so the rest of the filesystem can be read-only."""
+
+CONFIG_FILE = f"{RUNTIME_DIR}/devkit-nginx.conf"
 SITE_ROOT = "/usr/share/nginx/html"
 
 # The whole configuration is in NGINX_CONF; the start command writes it (the upstream's host and
@@ -49,6 +56,7 @@ def config(*, proxy: bool) -> str:
     return f"""\
 worker_processes auto;
 error_log stderr warn;
+pid {RUNTIME_DIR}/nginx.pid;
 events {{
     worker_connections 1024;
 }}
@@ -56,10 +64,15 @@ http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
     access_log /dev/stdout;
+    client_body_temp_path {RUNTIME_DIR}/nginx-client-body;
+    proxy_temp_path {RUNTIME_DIR}/nginx-proxy;
+    fastcgi_temp_path {RUNTIME_DIR}/nginx-fastcgi;
+    uwsgi_temp_path {RUNTIME_DIR}/nginx-uwsgi;
+    scgi_temp_path {RUNTIME_DIR}/nginx-scgi;
     sendfile on;
     keepalive_timeout 65;
     server {{
-        listen 80;
+        listen {PORT};
         location = {HEALTH_PATH} {{
             access_log off;
             default_type text/plain;
@@ -82,14 +95,16 @@ def nginx(
     host_port: int | None = None,
     resources: Resources | None = None,
 ) -> Service:
-    """nginx on port `http` (80): a reverse proxy to `proxy`, or a static site.
+    """nginx on port `http` (8080): a reverse proxy to `proxy`, or a static site.
 
     - `nginx(proxy=api)`: every request goes to `api` (its only port, or `proxy_port`), with
       the usual X-Forwarded-* headers; nginx starts after `api` is healthy.
     - `nginx(build=Build("site"))`: a static site from your image (`FROM nginx:1` and
       `COPY . /usr/share/nginx/html` in its Dockerfile); `nginx()` alone serves the image's page.
 
-    `url` is `http://NAME:80`. `public` serves it to the outside (an Ingress on clusters).
+    `url` is `http://NAME:8080`. `public` serves it to the outside (an Ingress on clusters). nginx
+    listens above 1024 and writes only under /tmp, so it can run non-root on a read-only root
+    filesystem.
     """
     location = caller_location()
     env: dict[str, object] = {"NGINX_CONF": config(proxy=proxy is not None)}
@@ -121,7 +136,7 @@ def nginx(
             "image": None if build is not None else f"nginx:{version}",
             "build": build,
             "command": ("sh", "-c", _START),
-            "ports": {"http": {"container": 80, "host": host_port, "public": public}},
+            "ports": {"http": {"container": PORT, "host": host_port, "public": public}},
             "env": env,
             "depends_on": depends_on,
             "health": Http(HEALTH_PATH, port="http"),

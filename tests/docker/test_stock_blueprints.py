@@ -216,3 +216,43 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body.encode())
 http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Echo).serve_forever()
 """
+
+
+def test_nginx_runs_non_root_on_a_read_only_root_filesystem(
+    docker_client: docker.DockerClient,
+) -> None:
+    """What hardened pods impose: a uid that is not root, nothing writable but /tmp."""
+    app = Blueprint("edge")
+    app.use(nginx())
+    app.environment("local", Docker())
+    planned = plan(app, "local").service("nginx")
+    container = docker_client.containers.run(
+        LOCAL_IMAGES[planned.image or ""],
+        command=list(planned.command or ()),
+        environment={name: value(v) for name, v in planned.env.items()},
+        user="33:33",  # www-data in the Debian-based substitute
+        read_only=True,
+        tmpfs={"/tmp": ""},
+        ports={"8080/tcp": ("127.0.0.1", None)},
+        labels={TEST_LABEL: "stock"},
+        detach=True,
+    )
+    try:
+        container.reload()
+        port = container.ports["8080/tcp"][0]["HostPort"]
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/nginx-health", timeout=5
+                ) as r:
+                    assert r.read() == b"ok\n"
+                    break
+            except OSError:
+                container.reload()
+                if container.status == "exited" or time.monotonic() > deadline:
+                    pytest.fail(container.logs().decode(errors="replace"))
+                time.sleep(0.2)
+        assert container.exec_run(["id", "-u"]).output.strip() == b"33"
+    finally:
+        container.remove(force=True)
