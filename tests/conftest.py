@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHOP = REPO / "examples" / "shop"
+
+# What tests/run exports, for runs that start pytest directly: this machine's image substitutes
+# (tests/setup/images.sh) and testcontainers without its reaper image, which cannot be pulled
+# here (devkit.testing cleans up itself). Read before testcontainers is first imported.
+os.environ.setdefault("DEVKIT_IMAGE_MAP", (REPO / "tests" / "setup" / "image-map.txt").read_text())
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+
+pytest_plugins = ["pytester"]  # the test plugin's own tests run pytest sessions of their own
 
 
 @dataclass

@@ -95,7 +95,19 @@ def env_value(value: str | EnvValue, secrets: Mapping[str, str]) -> str:
     return "".join(p if isinstance(p, str) else secrets[p.secret] for p in value.parts)
 
 
-def _probe_http(url: str, timeout: float) -> str:
+def _probe_http_bash(port: int, path: str, timeout: float) -> str:
+    """GET with bash alone (/dev/tcp): healthy on a 2xx or 3xx status line."""
+    script = (
+        f"exec 3<>/dev/tcp/127.0.0.1/{port} && "
+        f"printf 'GET %s HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' {shlex.quote(path)} >&3 && "
+        f"read -r -t {timeout:g} proto code rest <&3 && "
+        'case "$code" in 2??|3??) exit 0 ;; *) echo "HTTP status $code" >&2; exit 1 ;; esac'
+    )
+    return f"bash -c {shlex.quote(script)}"
+
+
+def _probe_http(port: int, path: str, timeout: float) -> str:
+    url = f"http://127.0.0.1:{port}{path}"
     quoted, seconds = shlex.quote(url), f"{timeout:g}"
     return (
         f"if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null --max-time {seconds} "
@@ -103,8 +115,10 @@ def _probe_http(url: str, timeout: float) -> str:
         f"{quoted}; elif command -v python3 >/dev/null 2>&1; then python3 -c "
         "'import sys,urllib.request; "
         "urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))'"
-        f" {quoted} {seconds}; else echo 'devkit: the HTTP health check needs curl, wget or "
-        "python3 in the image; use Command(...) instead' >&2; exit 1; fi"
+        f" {quoted} {seconds}; elif command -v bash >/dev/null 2>&1; then "
+        f"{_probe_http_bash(port, path, timeout)}; else echo 'devkit: the HTTP health check "
+        "needs curl, wget, python3 or bash in the image; use Command(...) instead' >&2; "
+        "exit 1; fi"
     )
 
 
@@ -127,7 +141,7 @@ def healthcheck(check: HealthCheck | None, service: PlannedService) -> dict[str,
         test = ["CMD", *check.command]
     elif check.kind == "http":
         port = service.ports[check.port].container
-        test = ["CMD-SHELL", _probe_http(f"http://127.0.0.1:{port}{check.path}", check.timeout)]
+        test = ["CMD-SHELL", _probe_http(port, check.path, check.timeout)]
     else:
         test = ["CMD-SHELL", _probe_tcp(service.ports[check.port].container)]
     return {

@@ -7,23 +7,34 @@
 #   devkit-local/python:3.11-bookworm  debootstrap minbase + python3, pip, venv
 #   devkit-local/postgres:15           + postgresql-15, official env contract
 #   devkit-local/redis:7.0             + redis-server
+#   devkit-local/rabbitmq:3.10         + rabbitmq-server (Debian has 3.10)
+#   devkit-local/nginx:1.22            + nginx (Debian has 1.22)
+#   devkit-local/minio:$MINIO_TAG      + MinIO built from source with `go install`
 #
 # Idempotent and fast when warm: each final image carries a label
 # devkit.recipe=<hash of its recipe> and is skipped when present with the same
-# hash. Otherwise, per image (the three run in parallel):
+# hash. Otherwise, per image (they run in parallel):
 #   debootstrap -> rootfs tarball (cached under $DEVKIT_CACHE/images, outside
-#   the repo) -> docker import -> (postgres, redis) docker build --network none
+#   the repo) -> docker import -> (all but python) docker build --network none
+# MinIO is not packaged by Debian: its binary is built with
+# `go install github.com/minio/minio@$DEVKIT_MINIO_VERSION` (about 5 minutes on
+# 2 cores, needs Go >= 1.24 and the Go module proxy) and cached under
+# $DEVKIT_CACHE/minio/VERSION/, outside the repo; the version is part of the
+# recipe, so changing it rebuilds the image.
 # A machine whose Docker data was wiped re-imports from the tarballs in
 # seconds. Changing a recipe (package list, rootfs post-processing, Dockerfile,
 # entrypoint) changes the hash and rebuilds what depends on it.
 #
 # Env: DEVKIT_CACHE (default ~/.cache/devkit), DEVKIT_DEBIAN_MIRROR (default
-# http://deb.debian.org/debian). Must run as root when something is missing.
+# http://deb.debian.org/debian), DEVKIT_MINIO_VERSION (default: the version
+# `@latest` resolved to when this recipe was written). Must run as root when
+# something is missing.
 set -euo pipefail
 shopt -s inherit_errexit
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-CACHE="${DEVKIT_CACHE:-$HOME/.cache/devkit}/images"
+CACHE_ROOT="${DEVKIT_CACHE:-$HOME/.cache/devkit}"
+CACHE="$CACHE_ROOT/images"
 MIRROR="${DEVKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -41,28 +52,47 @@ PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ---------------------------------------------------------------- recipes
 # name | final tag | debootstrap --include | build context dir (empty: import only)
-IMAGES=(python postgres redis)
+# MinIO from source: the module version that `go install github.com/minio/minio@latest`
+# resolved to when this recipe was written (pinned, so every machine builds the same binary;
+# DEVKIT_MINIO_VERSION=latest takes the newest). The tag names the commit it was built from.
+MINIO_MODULE=github.com/minio/minio
+MINIO_VERSION="${DEVKIT_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
+MINIO_TAG=$(echo "$MINIO_VERSION" | sed -E 's/^v0\.0\.0-([0-9]{8})[0-9]{6}-([0-9a-f]{8})[0-9a-f]*$/\1-\2/')
+
+IMAGES=(python postgres redis rabbitmq nginx minio)
 declare -A TAG=(
   [python]=devkit-local/python:3.11-bookworm
   [postgres]=devkit-local/postgres:15
   [redis]=devkit-local/redis:7.0
+  [rabbitmq]=devkit-local/rabbitmq:3.10
+  [nginx]=devkit-local/nginx:1.22
+  [minio]=devkit-local/minio:$MINIO_TAG
 )
 # shellcheck disable=SC2054  # commas: debootstrap's --include list
 declare -A PKGS=(
   [python]=python3,python3-pip,python3-venv,python-is-python3,ca-certificates
   [postgres]=postgresql-15
   [redis]=redis-server
+  [rabbitmq]=rabbitmq-server
+  [nginx]=nginx
+  [minio]=ca-certificates
 )
 # Imported rootfs that the Dockerfile builds FROM (python is imported as final).
 declare -A BASE=(
   [python]=""
   [postgres]=devkit-local/postgres-rootfs:15
   [redis]=devkit-local/redis-rootfs:7.0
+  [rabbitmq]=devkit-local/rabbitmq-rootfs:3.10
+  [nginx]=devkit-local/nginx-rootfs:1.22
+  [minio]=devkit-local/minio-rootfs:bookworm
 )
 declare -A CONTEXT=(
   [python]=""
   [postgres]="$HERE/images/postgres"
   [redis]="$HERE/images/redis"
+  [rabbitmq]="$HERE/images/rabbitmq"
+  [nginx]="$HERE/images/nginx"
+  [minio]="$HERE/images/minio"
 )
 # `docker import --change` lines of the python image (one per line). pip may
 # install into the system python (as in the official image, where pip install
@@ -123,6 +153,62 @@ postprocess_postgres() {
   rm -rf "$root"/var/lib/postgresql/15 "$root"/etc/postgresql/15
 }
 postprocess_redis() { :; }
+postprocess_rabbitmq() {
+  local root=$1
+  # the package's postinst may have left a node's data or a cookie from the chroot: each
+  # container starts with its own (the entrypoint writes config and cookie)
+  rm -rf "$root"/var/lib/rabbitmq/mnesia "$root"/var/lib/rabbitmq/.erlang.cookie \
+         "$root"/var/log/rabbitmq/*
+}
+postprocess_nginx() {
+  local root=$1
+  rm -f "$root"/var/log/nginx/*
+}
+postprocess_minio() { :; }
+
+# ---------------------------------------------------------------- minio from source
+minio_binary() { echo "$CACHE_ROOT/minio/$MINIO_VERSION/minio"; }
+
+# Extra recipe inputs of an image, beyond its rootfs and build context.
+inputs_minio() {
+  local bin
+  bin=$(minio_binary)
+  echo "module=$MINIO_MODULE@$MINIO_VERSION"
+  if [ -x "$bin" ]; then echo "binary=$(sha256sum <"$bin" | cut -c1-64)"; else echo "binary=missing"; fi
+}
+
+find_go() {
+  if command -v go >/dev/null 2>&1; then command -v go; return; fi
+  [ -x /usr/local/go/bin/go ] && { echo /usr/local/go/bin/go; return; }
+  return 1
+}
+
+# Build the binary once (cached by version outside the repo); later runs reuse it.
+prepare_minio() {
+  local bin go dir t
+  bin=$(minio_binary)
+  [ -x "$bin" ] && return 0
+  go=$(find_go) || { echo "[images] [minio] ERROR: Go >= 1.24 is needed to build MinIO (go install $MINIO_MODULE@$MINIO_VERSION) and none is on PATH or in /usr/local/go/bin" >&2; return 1; }
+  dir=$(dirname "$bin")
+  mkdir -p "$dir"
+  echo "[images] [minio] go install $MINIO_MODULE@$MINIO_VERSION ($("$go" version | cut -d' ' -f3); about 5 min on 2 cores)"
+  t=$(now)
+  rm -rf "$dir/tmp-bin"
+  GOBIN="$dir/tmp-bin" CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+    "$go" install -trimpath -ldflags "-s -w" "$MINIO_MODULE@$MINIO_VERSION" >>"$CACHE/logs/minio-go.log" 2>&1 \
+    || { echo "[images] [minio] ERROR: go install failed; last lines of $CACHE/logs/minio-go.log:" >&2; tail -n 20 "$CACHE/logs/minio-go.log" >&2; return 1; }
+  mv -f "$dir/tmp-bin/minio" "$bin"
+  rm -rf "$dir/tmp-bin"
+  echo "[images] [minio] built $bin in $(since "$t")s ($(du -h "$bin" | cut -f1))"
+}
+
+# Fill a build context with what the recipe's directory does not hold.
+context_minio() {
+  cp "$(minio_binary)" "$1/minio"
+}
+build_labels_minio() {
+  echo "devkit.minio.version=$MINIO_MODULE@$MINIO_VERSION"
+}
 
 # ---------------------------------------------------------------- helpers
 sha() {
@@ -152,6 +238,7 @@ recipe_key() {  # what the final image depends on
   local name=$1 ctx=${CONTEXT[$1]}
   { echo "rootfs=$(rootfs_key "$name")"
     echo "tag=${TAG[$name]}"
+    if declare -F "inputs_$name" >/dev/null; then "inputs_$name"; fi
     if [ -z "$ctx" ]; then
       echo "$PYTHON_CHANGES"
     else
@@ -194,12 +281,15 @@ build_one() {
   local name=$1
   local tag=${TAG[$name]} base=${BASE[$name]} ctx=${CONTEXT[$name]}
   local rkey fkey tarball log t root=""
-  rkey=$(rootfs_key "$name")
-  fkey=$(recipe_key "$name")
-  tarball="$CACHE/$name-$SUITE-$rkey.rootfs.tar"
   log="$CACHE/logs/$name.log"
   : >"$log"
   p() { echo "[images] [$name] $*"; }
+  # inputs from outside the recipe's directory (the minio binary) come first: they are part
+  # of the recipe's hash
+  if declare -F "prepare_$name" >/dev/null; then "prepare_$name" || exit 1; fi
+  rkey=$(rootfs_key "$name")
+  fkey=$(recipe_key "$name")
+  tarball="$CACHE/$name-$SUITE-$rkey.rootfs.tar"
   fail() {
     trap - ERR
     if [ -n "${root:-}" ] && [ -f "$root/debootstrap/debootstrap.log" ]; then
@@ -266,12 +356,22 @@ build_one() {
     p "import as $import_tag: $(since "$t")s"
   fi
 
-  # 2. the final image (postgres, redis): Dockerfile on top of the rootfs, no network
+  # 2. the final image (all but python): Dockerfile on top of the rootfs, no network
   if [ -n "$ctx" ]; then
     t=$(now)
-    docker build --network none --pull=false --force-rm \
-      --build-arg "BASE=$base" --label "devkit.recipe=$fkey" -t "$tag" "$ctx" >>"$log" 2>&1 \
+    local bctx=$ctx extra_labels=() line
+    if declare -F "context_$name" >/dev/null; then
+      bctx=$(mktemp -d "$CACHE/work/$name-context.XXXXXX")
+      cp -a "$ctx"/. "$bctx"/
+      "context_$name" "$bctx"
+    fi
+    if declare -F "build_labels_$name" >/dev/null; then
+      while IFS= read -r line; do extra_labels+=(--label "$line"); done < <("build_labels_$name")
+    fi
+    docker build --network none --pull=false --force-rm "${extra_labels[@]}" \
+      --build-arg "BASE=$base" --label "devkit.recipe=$fkey" -t "$tag" "$bctx" >>"$log" 2>&1 \
       || fail "docker build of $tag from $ctx failed"
+    [ "$bctx" = "$ctx" ] || rm -rf "$bctx"
     p "docker build $tag: $(since "$t")s"
   fi
 
@@ -336,7 +436,8 @@ if [ -n "$need_debootstrap" ]; then
 fi
 
 # The images are independent: build them in parallel (debootstrap is mostly
-# download + dpkg, so 3 jobs on 2 cores overlap well).
+# download + dpkg, so several jobs on 2 cores overlap well; the one Go build is
+# the long pole).
 declare -A PID=()
 for name in $pending; do
   ( build_one "$name" ) &

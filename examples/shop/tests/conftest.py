@@ -1,42 +1,63 @@
-"""Fixtures for the shop example: a real postgres, a real redis, the real services.
+"""Fixtures for the shop example: its real postgres and redis, the real services.
 
-DATABASE_URL and REDIS_URL, when set, point the tests at servers that already run
-(for instance in containers). When they are absent, a throw-away postgres and
-redis are started (see shop_harness.local_postgres / local_redis), bound to
-127.0.0.1 on free ports, and removed at the end of the session.
+postgres and redis are the ones the shop's own blueprint declares: devkit's pytest plugin
+(devkit.testing) starts what the `backend` group (the api and the worker) depends on, once per
+session, in containers, healthy, and removes them at the end. The api and worker get the
+environment the blueprint declares for them, with addresses that reach those containers from
+here. The database password is SHOP_DB_PASSWORD when it is set (environment or
+examples/shop/.env), else one made up for the session.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
-from shop_harness import WORKER_DIR, Api, Service, local_postgres, local_redis
+from shop_harness import SHOP_DIR, WORKER_DIR, Api, Service
+
+if TYPE_CHECKING:
+    from devkit.testing import Stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the containers are engine tests (`-m "not docker"` leaves them out)."""
+    for item in items:
+        if "devkit_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.docker)
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A postgres URL: $DATABASE_URL, or a throw-away local server."""
-    given = os.environ.get("DATABASE_URL")
-    if given:
-        yield given
-        return
-    with local_postgres() as url:
-        yield url
+def devkit_blueprint() -> Path:
+    return SHOP_DIR / "blueprint.py"
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A redis URL: $REDIS_URL, or a throw-away local server."""
-    given = os.environ.get("REDIS_URL")
-    if given:
-        yield given
-        return
-    with local_redis() as url:
-        yield url
+def devkit_services() -> list[str]:
+    return ["backend"]  # what the api and the worker need: postgres and redis
+
+
+@pytest.fixture(scope="session")
+def service_env(devkit_stack: Stack) -> dict[str, str]:
+    """The api's environment as the blueprint declares it, reaching postgres and redis."""
+    return {**devkit_stack.env("api"), "STARTUP_TIMEOUT": "20"}
+
+
+@pytest.fixture(scope="session")
+def worker_env(devkit_stack: Stack) -> dict[str, str]:
+    return {**devkit_stack.env("worker"), "STARTUP_TIMEOUT": "20"}
+
+
+@pytest.fixture(scope="session")
+def database_url(service_env: dict[str, str]) -> str:
+    return service_env["DATABASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def redis_url(service_env: dict[str, str]) -> str:
+    return service_env["REDIS_URL"]
 
 
 @pytest.fixture
@@ -46,11 +67,6 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
-
-
-@pytest.fixture(scope="session")
-def service_env(database_url: str, redis_url: str) -> dict[str, str]:
-    return {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "STARTUP_TIMEOUT": "20"}
 
 
 @pytest.fixture(scope="session")
@@ -85,12 +101,12 @@ def start_api(logs_dir: Path) -> Iterator[Callable[[Mapping[str, str]], Api]]:
 
 
 @pytest.fixture
-def start_worker(service_env: dict[str, str], logs_dir: Path) -> Iterator[Callable[..., Service]]:
+def start_worker(worker_env: dict[str, str], logs_dir: Path) -> Iterator[Callable[..., Service]]:
     """Start worker processes (``start(**env_overrides)``); stopped after the test."""
     started: list[Service] = []
 
     def start(**overrides: str) -> Service:
-        service = Service("worker", WORKER_DIR, {**service_env, **overrides}, logs_dir)
+        service = Service("worker", WORKER_DIR, {**worker_env, **overrides}, logs_dir)
         started.append(service)
         return service
 

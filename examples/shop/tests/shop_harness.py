@@ -1,40 +1,28 @@
-"""Helpers for the shop tests: local postgres/redis servers, service processes, HTTP.
-
-DATABASE_URL and REDIS_URL, when set, point the tests at servers that already run
-(for instance in containers). When they are absent, a throw-away postgres and
-redis are started here, bound to 127.0.0.1 on free (non-default) ports, in a
-temporary directory, as children of the test process; they are stopped and
-deleted at the end of the session. Debian: ``apt-get install -y postgresql
-redis-server`` provides the binaries (only the binaries are used; the system
-services need not run).
+"""Helpers for the shop tests: the services as processes, HTTP, waiting.
 
 The api and worker run as subprocesses (``python -m app`` / ``python -m worker``
-from their service directories), exactly as their containers run them.
+from their service directories), exactly as their containers run them, with the
+environment their blueprint declares (see conftest.py: postgres and redis come
+from the blueprint too, through devkit's pytest plugin).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import pwd
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import psycopg
 import pytest
-import redis
 
 SHOP_DIR = Path(__file__).resolve().parents[1]
 API_DIR = SHOP_DIR / "services" / "api"
@@ -127,141 +115,6 @@ def _stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> i
             proc.kill()
             proc.wait(timeout=STOP_TIMEOUT_S)
     return proc.returncode
-
-
-# -- local postgres and redis (used only when the URLs are not given) -------
-
-
-def _pg_binary(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(
-        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-        key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0,
-    )
-    if candidates:
-        return str(candidates[-1])
-    pytest.fail(
-        f"DATABASE_URL is not set and {name} was not found: "
-        "install postgres (apt-get install -y postgresql) or set DATABASE_URL"
-    )
-
-
-def _unprivileged_user() -> dict[str, Any]:
-    """Popen arguments that drop root (postgres refuses to run as root)."""
-    if os.geteuid() != 0:
-        return {}
-    for name in ("postgres", "nobody"):
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-    pytest.fail("running as root and neither a 'postgres' nor a 'nobody' user exists")
-
-
-@contextlib.contextmanager
-def local_postgres() -> Iterator[str]:
-    initdb, postgres = _pg_binary("initdb"), _pg_binary("postgres")
-    drop = _unprivileged_user()
-    root = Path(tempfile.mkdtemp(prefix="shop-test-pg-"))
-    try:
-        if drop:
-            os.chown(root, drop["user"], drop["group"])
-        data, log_path = root / "data", root / "postgres.log"
-        init = subprocess.run(
-            [initdb, "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
-            capture_output=True,
-            timeout=120,
-            check=False,
-            **drop,
-        )
-        if init.returncode != 0:
-            pytest.fail(f"initdb failed:\n{init.stdout.decode()}\n{init.stderr.decode()}")
-        port = free_port()
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    postgres,
-                    "-D", str(data),
-                    "-p", str(port),
-                    "-k", str(root),
-                    "-c", "listen_addresses=127.0.0.1",
-                    "-c", "fsync=off",
-                    "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                **drop,
-            )  # fmt: skip
-        try:
-            admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-            def ready() -> bool:
-                with psycopg.connect(admin_url, connect_timeout=2):
-                    return True
-
-            wait_until(
-                ready,
-                f"postgres on 127.0.0.1:{port}",
-                alive=lambda: None if proc.poll() is None else _exited(proc, log_path),
-            )
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-                conn.execute("CREATE DATABASE shop")
-            yield f"postgresql://postgres@127.0.0.1:{port}/shop"
-        finally:
-            _stop_process(proc, signal.SIGINT)  # SIGINT: postgres' "fast" shutdown
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def local_redis() -> Iterator[str]:
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail(
-            "REDIS_URL is not set and redis-server was not found: "
-            "install it (apt-get install -y redis-server) or set REDIS_URL"
-        )
-    root = Path(tempfile.mkdtemp(prefix="shop-test-redis-"))
-    try:
-        port, log_path = free_port(), root / "redis.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    server,
-                    "--bind", "127.0.0.1",
-                    "--port", str(port),
-                    "--dir", str(root),
-                    "--save", "",
-                    "--appendonly", "no",
-                    "--daemonize", "no",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        try:
-            url = f"redis://127.0.0.1:{port}/0"
-            client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
-            try:
-                wait_until(
-                    lambda: client.ping() is True,
-                    f"redis on 127.0.0.1:{port}",
-                    alive=lambda: None if proc.poll() is None else _exited(proc, log_path),
-                )
-            finally:
-                client.close()
-            yield url
-        finally:
-            _stop_process(proc)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _exited(proc: subprocess.Popen[bytes], log_path: Path) -> str:
-    return f"exited with {proc.returncode}:\n{log_path.read_text(errors='replace')[-4000:]}"
 
 
 # -- the services as real processes ----------------------------------------

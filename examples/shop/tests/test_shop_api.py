@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import signal
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 
-import psycopg
 import pytest
 import redis
 from app.jobs import JOBS_KEY
 from shop_harness import Api, http, wait_until
+
+from devkit.testing import Database, PostgresContainer, Stack
 
 
 def test_healthz_ok_when_postgres_and_redis_answer(api: Api) -> None:
@@ -165,28 +165,19 @@ def test_healthz_reports_which_backend_failed(
 
 
 def test_healthz_reports_postgres_failure(
-    database_url: str,
+    devkit_stack: Stack,
+    devkit_database: Database,
     service_env: dict[str, str],
     start_api: Callable[[Mapping[str, str]], Api],
 ) -> None:
-    # An api on its own database, which is then dropped under it.
-    name = f"shop_gone_{time.monotonic_ns()}"
-    try:
-        with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.errors.InsufficientPrivilege:
-        pytest.skip("the test database user may not create databases")
-    url = urllib.parse.urlsplit(database_url)._replace(path=f"/{name}").geturl()
-    api = start_api({**service_env, "DATABASE_URL": url})
-    try:
-        api.wait_healthy()
-    finally:
-        with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    # An api on a database of its own (fresh for this test), which is then dropped under it.
+    api = start_api({**service_env, "DATABASE_URL": devkit_database.url})
+    api.wait_healthy()
+    devkit_stack.of_kind(PostgresContainer).drop_database(devkit_database.name)
     reply = http("GET", f"{api.url}/healthz")
     assert reply.status == 503
     assert set(reply.body["failed"]) == {"postgres"}
-    assert f'database "{name}" does not exist' in reply.body["failed"]["postgres"]
+    assert f'database "{devkit_database.name}" does not exist' in reply.body["failed"]["postgres"]
 
 
 def test_api_gives_up_when_postgres_never_answers(

@@ -60,6 +60,9 @@ def test_health_checks_become_docker_healthchecks() -> None:
     assert http is not None and http["Test"][0] == "CMD-SHELL"
     assert "http://127.0.0.1:8000/healthz" in http["Test"][1]
     assert probe_command(http)[:2] == ["sh", "-c"]
+    # curl, wget, python3, then bash alone (a GET over /dev/tcp) for images with nothing else
+    assert "elif command -v bash" in http["Test"][1]
+    assert "/dev/tcp/127.0.0.1/8000" in http["Test"][1]
     tcp = all_specs["tcp"].healthcheck
     assert tcp is not None and "9000" in tcp["Test"][1]
 
