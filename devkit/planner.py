@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import Field, ValidationError
 
 from devkit import advice
-from devkit.errors import BlueprintError, UnknownEnvironmentError
-from devkit.graph import CycleError, topological_order
+from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
+from devkit.graph import CycleError, topological_order, with_dependencies
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
@@ -24,7 +24,7 @@ from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
-from devkit.model.refs import Ref, Secret, split_template
+from devkit.model.refs import Ref, Secret, fill_template
 from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
 from devkit.model.sync import Sync
@@ -401,21 +401,16 @@ def _resolve(
 def _expand_url(target: Service, services: Mapping[str, Service], depth: int) -> PlannedEnv:
     """A service's url template filled in: its host, port numbers and its own env values."""
     assert target.url_template is not None
-    parts: list[str | SecretPart] = []
-    for text, field in split_template(target.url_template):
-        parts.append(text)
-        if field is None:
-            continue
-        if field == "host":
-            parts.append(target.name)
-        elif field == "port":
-            parts.append(str(next(iter(target.ports.values())).container))
-        elif field.startswith("port."):
-            parts.append(str(target.ports[field[5:]].container))
-        else:
-            inner = _resolve(target.env[field[4:]], target, field[4:], services, depth + 1)
-            parts.extend([inner] if isinstance(inner, str) else inner.parts)
-    return _joined(parts)
+
+    def port(name: str | None) -> str:
+        chosen = target.ports[name] if name else next(iter(target.ports.values()))
+        return str(chosen.container)
+
+    def env(name: str) -> Sequence[str | SecretPart]:
+        inner = _resolve(target.env[name], target, name, services, depth + 1)
+        return (inner,) if isinstance(inner, str) else inner.parts
+
+    return _joined(fill_template(target.url_template, host=target.name, port=port, env=env))
 
 
 def _joined(parts: list[str | SecretPart]) -> PlannedEnv:
@@ -429,3 +424,26 @@ def _joined(parts: list[str | SecretPart]) -> PlannedEnv:
     if all(isinstance(p, str) for p in merged):
         return "".join(p for p in merged if isinstance(p, str))
     return EnvValue(parts=tuple(merged))
+
+
+def select_services(plan: Plan, names: Iterable[str]) -> set[str] | None:
+    """Named services and groups plus everything they depend on; None (all) when none named."""
+    names = list(names)
+    if not names:
+        return None
+    known = {s.name for s in plan.services}
+    chosen: list[str] = []
+    for name in names:
+        if name in plan.groups:
+            chosen.extend(plan.groups[name])
+        elif name in known:
+            chosen.append(name)
+        else:
+            raise UserError(
+                f'"{name}" is neither a service nor a group of {plan.project}',
+                details=[
+                    f"services: {', '.join(sorted(known))}",
+                    f"groups: {', '.join(sorted(plan.groups)) or '(none)'}",
+                ],
+            )
+    return with_dependencies({s.name: s.depends_on for s in plan.services}, chosen)

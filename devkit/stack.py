@@ -11,10 +11,8 @@ import docker
 
 from devkit.build.builder import BuiltImage, build_images, build_requests
 from devkit.engine import connect
-from devkit.errors import UserError
-from devkit.graph import with_dependencies
 from devkit.images import ImageMap
-from devkit.planner import Plan
+from devkit.planner import Plan, select_services
 from devkit.secrets import local_secret_values
 from devkit.targets.docker import DockerTarget, Progress
 from devkit.targets.docker_spec import (
@@ -33,29 +31,6 @@ class UpResult:
     built: dict[str, BuiltImage]
     changes: Changes
     seconds: float
-
-
-def select_services(plan: Plan, names: Iterable[str]) -> set[str] | None:
-    """Named services and groups plus everything they depend on; None (all) when none named."""
-    names = list(names)
-    if not names:
-        return None
-    known = {s.name for s in plan.services}
-    chosen: list[str] = []
-    for name in names:
-        if name in plan.groups:
-            chosen.extend(plan.groups[name])
-        elif name in known:
-            chosen.append(name)
-        else:
-            raise UserError(
-                f'"{name}" is neither a service nor a group of {plan.project}',
-                details=[
-                    f"services: {', '.join(sorted(known))}",
-                    f"groups: {', '.join(sorted(plan.groups)) or '(none)'}",
-                ],
-            )
-    return with_dependencies({s.name: s.depends_on for s in plan.services}, chosen)
 
 
 def images_for(

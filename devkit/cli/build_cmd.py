@@ -30,8 +30,7 @@ def build_command(
     from devkit.cli.progress import ServicePrinter
     from devkit.engine import connect
     from devkit.errors import UserError
-    from devkit.planner import plan
-    from devkit.stack import select_services
+    from devkit.planner import plan, select_services
 
     current = settings(ctx)
     loaded = blueprint(ctx)

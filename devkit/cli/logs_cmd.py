@@ -43,7 +43,7 @@ def logs_command(
     """Show the logs of the stack's services (or the named ones), each line prefixed."""
     from devkit.cli.progress import ServicePrinter
     from devkit.engine import connect
-    from devkit.stack import select_services
+    from devkit.planner import select_services
     from devkit.targets.docker import DockerTarget
 
     plan, _, _ = local_plan(ctx, env)

@@ -27,7 +27,7 @@ def watch_command(
 
     from devkit.cli.output import err
     from devkit.cli.progress import ServicePrinter
-    from devkit.stack import select_services
+    from devkit.planner import select_services
     from devkit.watch.loop import LiveSync
 
     plan, root, settings = local_plan(ctx, env)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator
 
@@ -52,6 +53,8 @@ def _env_value(value: object) -> object:
 EnvValue = Annotated[str | int | float | bool | Ref | Secret, BeforeValidator(_env_value)]
 """What an environment variable of a service may be set to."""
 
+T = TypeVar("T")
+
 _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "SECRET_KEY", "PRIVATE_KEY")
 
 
@@ -85,4 +88,27 @@ def split_template(template: str) -> list[tuple[str, str | None]]:
         parts.append((template[pos : match.start()], match[1]))
         pos = match.end()
     parts.append((template[pos:], None))
+    return parts
+
+
+def fill_template(
+    template: str,
+    *,
+    host: str,
+    port: Callable[[str | None], str],
+    env: Callable[[str], Sequence[str | T]],
+) -> list[str | T]:
+    """A url template as parts, its fields filled: `{host}`, `{port}` (port(None)) and
+    `{port.NAME}` (port(NAME)), `{env.NAME}` (whatever parts env(NAME) gives, e.g. a secret)."""
+    parts: list[str | T] = []
+    for text, field in split_template(template):
+        parts.append(text)
+        if field == "host":
+            parts.append(host)
+        elif field == "port":
+            parts.append(port(None))
+        elif field is not None and field.startswith("port."):
+            parts.append(port(field[5:]))
+        elif field is not None:
+            parts.extend(env(field[4:]))
     return parts

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from devkit.errors import UserError
-from devkit.model.refs import Ref, Secret, split_template
+from devkit.model.refs import Ref, Secret, fill_template
 from devkit.model.service import Service
 from devkit.planner import EnvValue, Plan, PlannedService
 
@@ -115,18 +115,11 @@ class HostView:
     def _expand(self, target: Service, owner: str, var: str, depth: int) -> str:
         assert target.url_template is not None
         where = self._address(target.name, owner, var)
-        out: list[str] = []
-        for text, field in split_template(target.url_template):
-            out.append(text)
-            if field is None:
-                continue
-            if field == "host":
-                out.append(where.host)
-            elif field == "port":
-                out.append(str(where.ports[next(iter(target.ports))]))
-            elif field.startswith("port."):
-                out.append(str(where.ports[field[5:]]))
-            else:
-                name = field[4:]
-                out.append(self._value(target.env[name], target.name, name, depth))
-        return "".join(out)
+        return "".join(
+            fill_template(
+                target.url_template,
+                host=where.host,
+                port=lambda name: str(where.ports[name or next(iter(target.ports))]),
+                env=lambda name: [self._value(target.env[name], target.name, name, depth)],
+            )
+        )

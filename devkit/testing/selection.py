@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from devkit.errors import UserError
-from devkit.graph import with_dependencies
 from devkit.model.blueprint import Blueprint
 from devkit.model.service import Service
-from devkit.planner import Plan
+from devkit.planner import Plan, select_services
 
 
 def declared_services(blueprint: Blueprint, env: str) -> dict[str, Service]:
@@ -33,25 +32,7 @@ def choose_services(plan: Plan, names: Iterable[str] | None) -> tuple[str, ...]:
     """
     known = {s.name: s for s in plan.services}
     wanted = list(names or ())
-    if not wanted:
-        chosen = set(known)
-    else:
-        expanded: list[str] = []
-        for name in wanted:
-            if name in plan.groups:
-                expanded.extend(plan.groups[name])
-            elif name in known:
-                expanded.append(name)
-            else:
-                raise UserError(
-                    f'devkit.testing: "{name}" is neither a service nor a group of '
-                    f'{plan.project} (environment "{plan.environment}")',
-                    details=[
-                        f"services: {', '.join(sorted(known))}",
-                        f"groups: {', '.join(sorted(plan.groups)) or '(none)'}",
-                    ],
-                )
-        chosen = with_dependencies({s.name: s.depends_on for s in plan.services}, expanded)
+    chosen = select_services(plan, wanted) or set(known)
     started = tuple(s.name for s in plan.services if s.name in chosen and s.image is not None)
     if not started:
         built = sorted(name for name in chosen if known[name].image is None)
