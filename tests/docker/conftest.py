@@ -24,6 +24,9 @@ IMAGE_MAP = IMAGE_MAP_FILE.read_text()
 LOCAL_IMAGES = parse_rules(IMAGE_MAP, source=str(IMAGE_MAP_FILE))
 PYTHON = LOCAL_IMAGES["python:3.11-slim"]
 TEST_LABEL = "dev.devkit.test"
+SESSION = uuid.uuid4().hex[:12]
+"""This test session's value of TEST_LABEL: a session removes only its own containers, so two
+sessions on one engine (a developer's and CI's) never pull containers from under each other."""
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +45,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
         except DockerException:
             pytest.fail(f"image {image} is missing; build it with `bash tests/setup/images.sh`")
     yield client
-    for container in client.containers.list(all=True, filters={"label": TEST_LABEL}):
+    for container in client.containers.list(all=True, filters={"label": f"{TEST_LABEL}={SESSION}"}):
         container.remove(force=True, v=True)
     client.close()
 

@@ -28,7 +28,7 @@ from blueprints import minio, nginx, postgres, rabbitmq, redis, web_service
 from devkit import Blueprint, Docker, Secret, plan
 from devkit.planner import EnvValue, PlannedService
 from devkit.testing import start_stack
-from tests.docker.conftest import LOCAL_IMAGES, TEST_LABEL
+from tests.docker.conftest import LOCAL_IMAGES, SESSION, TEST_LABEL
 
 pytestmark = pytest.mark.docker
 SECRETS = {"SHOP_DB_PASSWORD": "test-only-password", "CACHE_PASSWORD": "another-test-password"}
@@ -54,7 +54,7 @@ def start(
             command=list(service.command) if service.command else None,
             environment={name: value(v) for name, v in service.env.items()},
             ports={f"{port}/tcp": ("127.0.0.1", None)},
-            labels={TEST_LABEL: "stock"},
+            labels={TEST_LABEL: SESSION},
             detach=True,
         )
         started.append(container)
@@ -234,7 +234,7 @@ def test_nginx_runs_non_root_on_a_read_only_root_filesystem(
         read_only=True,
         tmpfs={"/tmp": ""},
         ports={"8080/tcp": ("127.0.0.1", None)},
-        labels={TEST_LABEL: "stock"},
+        labels={TEST_LABEL: SESSION},
         detach=True,
     )
     try:
