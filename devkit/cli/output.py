@@ -22,7 +22,8 @@ def out() -> Console:
     """Human results, on stdout."""
     from rich.console import Console
 
-    return Console(highlight=False)
+    # Not a terminal (a pipe, a CI log): wide enough that tables are not cut short.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 @cache

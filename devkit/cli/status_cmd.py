@@ -47,7 +47,5 @@ def status_command(
         out().print("\nrecent syncs (save to answering):")
         for sync in syncs:
             took = f"{sync['seconds']:.2f}s" if sync.get("seconds") is not None else "not answering"
-            out().print(
-                f"  {sync['service']}: {sync['files']} files, {sync['action']}, {took}",
-                markup=False,
-            )
+            files = f"{sync['files']} file{'' if sync['files'] == 1 else 's'}"
+            out().print(f"  {sync['service']}: {files}, {sync['action']}, {took}", markup=False)

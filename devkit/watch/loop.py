@@ -99,8 +99,9 @@ class LiveSync:
         self.report("", "watch", f"watching {len(paths)} paths for {len(self.rules)} sync rules")
         burst: set[tuple[Change, str]] = set()
         for changes in watch(
-            *paths, watch_filter=_Filter(), stop_event=stop, step=STEP_MS, debounce=DEBOUNCE_MS,
-            rust_timeout=QUIET_MS, yield_on_timeout=True, raise_interrupt=False,
+            *paths, watch_filter=DefaultFilter(), stop_event=stop, step=STEP_MS,
+            debounce=DEBOUNCE_MS, rust_timeout=QUIET_MS, yield_on_timeout=True,
+            raise_interrupt=False,
         ):  # fmt: skip
             burst |= changes
             # A save is a few events: apply at once. A large burst (a branch switch, a generator,
@@ -387,10 +388,6 @@ def _join(dest: str, rel: str) -> str:
 
 def _short(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-
-
-class _Filter(DefaultFilter):
-    """watchfiles' default filter (VCS folders, caches, editor files) for fast early skipping."""
 
 
 def start_in_thread(sync: LiveSync) -> tuple[threading.Thread, threading.Event, threading.Event]:
