@@ -61,6 +61,23 @@ def read_pid(path):
     except (OSError, ValueError):
         return 0
 
+def forget_bytecode(path, caches):
+    # Python trusts a .pyc whose source has the same size and mtime second: a quick second
+    # edit of the same length would run stale code. Drop the cached bytecode of what we write.
+    folder = os.path.join(os.path.dirname(path), "__pycache__")
+    if folder not in caches:
+        try:
+            caches[folder] = os.listdir(folder)
+        except OSError:
+            caches[folder] = []
+    prefix = os.path.basename(path)[:-3] + "."
+    for name in caches[folder]:
+        if name.startswith(prefix) and name.endswith(".pyc"):
+            try:
+                os.remove(os.path.join(folder, name))
+            except OSError:
+                pass
+
 def clear(path):
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path)
@@ -73,6 +90,7 @@ def handle(request, ids):
         data = memoryview(sys.stdin.buffer.read(request["size"]))
         offset = 0
         made = set()
+        caches = {}
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
         for path, mode, size, link in request["files"]:
             parent = os.path.dirname(path)
@@ -103,6 +121,8 @@ def handle(request, ids):
             finally:
                 os.close(fd)
             offset += size
+            if path.endswith(".py"):
+                forget_bytecode(path, caches)
         if ids:
             for folder in request.get("dirs", []):
                 if os.path.isdir(folder):

@@ -275,6 +275,8 @@ def test_warm_restart_forks_from_preloaded_modules(project, docker_client) -> No
         p.write("web/app/message.py", 'TEXT = "broken\n')
         watcher.wait_for(r"NOT answering")
         p.write("web/app/message.py", 'TEXT = "back"\n')
-        assert serves(url, "back")
+        assert serves(url, "back"), (
+            "\n".join(watcher.lines) + "\n" + container.logs().decode()[-1500:]
+        )
     finally:
         watcher.stop()
