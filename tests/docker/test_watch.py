@@ -280,3 +280,48 @@ def test_warm_restart_forks_from_preloaded_modules(project, docker_client) -> No
         )
     finally:
         watcher.stop()
+
+
+def test_foreground_up_follows_logs_live_syncs_and_ctrl_c_stops_the_stack(
+    project, docker_client
+) -> None:
+    p = project("fg")
+    p.write("blueprint.py", BLUEPRINT.format(name=p.name))
+    p.write("web/Dockerfile", DOCKERFILE)
+    p.write("web/app/main.py", MAIN)
+    p.write("web/app/message.py", 'TEXT = "v1"\n')
+    p.write("web/data/a.txt", "a\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit", "up"], cwd=p.root, env=p.env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True).start()
+
+    def seen(pattern: str, timeout: float = 120) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(re.search(pattern, line) for line in list(lines)):
+                return True
+            time.sleep(0.05)
+        return False
+
+    try:
+        assert seen("following logs"), "".join(lines)
+        assert seen(r"web\s+│ serving v1"), "".join(lines)  # the service's own log, prefixed
+        assert seen("watching"), "".join(lines)
+        p.write("web/app/message.py", 'TEXT = "v2"\n')
+        assert seen(r"web\s+│ 1 file, restarted, answering"), "".join(lines)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "stopped; `devkit up` starts it again" in "".join(lines)
+    states = {
+        c.labels["dev.devkit.service"]: c.status
+        for c in docker_client.containers.list(
+            all=True, filters={"label": f"dev.devkit.project={p.name}"}
+        )
+    }
+    assert states == {"web": "exited", "other": "exited"}  # stopped, kept for the next `up`
