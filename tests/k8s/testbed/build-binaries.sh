@@ -21,6 +21,8 @@ K8S_STAGING_VERSION=${K8S_STAGING_VERSION:-v0.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
 # CoreDNS: the version kubeadm v1.37.2 expects (cmd/kubeadm/app/constants CoreDNSVersion).
 COREDNS_VERSION=${COREDNS_VERSION:-v1.14.6}
+# pause: built from build/pause/linux/pause.c of the kubernetes module; version string only.
+PAUSE_VERSION=${PAUSE_VERSION:-3.10.2}
 KIND_VERSION=${KIND_VERSION:-v0.33.0}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 KWOK_GOTOOLCHAIN=${KWOK_GOTOOLCHAIN:-go1.27.3}
@@ -140,7 +142,7 @@ for b in "${K8S_BINARIES[@]}"; do
   have "$b" || step "build $b" k8s_build "$b"
 done
 have pause || step "build pause (gcc -static)" gcc -Os -static -Wall -Werror \
-  -DVERSION="\"$K8S_VERSION-devkit\"" -o "$BIN/pause" "$K8S_MOD/pause.c"
+  -DVERSION="v$PAUSE_VERSION-devkit" -o "$BIN/pause" "$K8S_MOD/pause.c"
 
 # ---------------------------------------------------------------- phase 3: the rest
 have etcd || step "build etcd $ETCD_VERSION" scratch_build etcd go.etcd.io/etcd/server/v3 etcd \
