@@ -13,6 +13,9 @@
 # renamed, so an interrupted run never leaves a half-written one. Each step logs its wall time.
 # Nothing here is committed; only the cache dir above (and Go's own caches) are written.
 #
+# Note: step runs its command under `if`, where errexit is off, so step functions chain with
+# && / || return 1 to fail loudly.
+#
 # Usage: build-binaries.sh [--download-only] [--print-dir]
 set -euo pipefail
 
@@ -102,7 +105,7 @@ k8s_module_setup() {
   local pkgs=() b
   for b in "${K8S_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b@$K8S_VERSION"); done
   (cd "$K8S_MOD" && go get "${pkgs[@]}") || return 1
-  cp "$dir/build/pause/linux/pause.c" "$K8S_MOD/pause.c"
+  cp "$dir/build/pause/linux/pause.c" "$K8S_MOD/pause.c" || return 1
   touch "$K8S_MOD/.ready"
 }
 
