@@ -57,6 +57,15 @@ http.server.ThreadingHTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
 """
 
 
+def write_project(p: Project, *, blueprint: str | None = None, main: str = MAIN) -> None:
+    """The small live-synced project every test here starts from."""
+    p.write("blueprint.py", blueprint or BLUEPRINT.format(name=p.name))
+    p.write("web/Dockerfile", DOCKERFILE)
+    p.write("web/app/main.py", main)
+    p.write("web/app/message.py", 'TEXT = "v1"\n')
+    p.write("web/data/a.txt", "a\n")
+
+
 class Watcher:
     """`devkit watch` as a user runs it, its report lines collected as they come."""
 
@@ -114,11 +123,7 @@ def live(
     project: Callable[[str], Project], docker_client: docker.DockerClient
 ) -> Iterator[tuple[Project, Watcher, str]]:
     p = project("live")
-    p.write("blueprint.py", BLUEPRINT.format(name=p.name))
-    p.write("web/Dockerfile", DOCKERFILE)
-    p.write("web/app/main.py", MAIN)
-    p.write("web/app/message.py", 'TEXT = "v1"\n')
-    p.write("web/data/a.txt", "a\n")
+    write_project(p)
     up = p.devkit("up", "-d", "--json")
     assert up.code == 0, up.stderr
     container = docker_client.containers.get(f"{p.name}-local-web")
@@ -220,11 +225,7 @@ def test_build_input_change_rebuilds_and_replaces_only_that_service(live, docker
 
 def test_attach_repairs_what_changed_while_nobody_watched(project, docker_client) -> None:
     p = project("attach")
-    p.write("blueprint.py", BLUEPRINT.format(name=p.name))
-    p.write("web/Dockerfile", DOCKERFILE)
-    p.write("web/app/main.py", MAIN)
-    p.write("web/app/message.py", 'TEXT = "v1"\n')
-    p.write("web/data/a.txt", "a\n")
+    write_project(p)
     assert p.devkit("up", "-d").code == 0
     docker_client.containers.get(f"{p.name}-local-web").exec_run(
         [
@@ -244,22 +245,16 @@ def test_attach_repairs_what_changed_while_nobody_watched(project, docker_client
 
 def test_warm_restart_forks_from_preloaded_modules(project, docker_client) -> None:
     p = project("warm")
-    p.write(
-        "blueprint.py",
-        BLUEPRINT.format(name=p.name).replace(
+    write_project(
+        p,
+        blueprint=BLUEPRINT.format(name=p.name).replace(
             "then=Restart())", 'then=Restart(preload=["http.server", "json"]))'
         ),
-    )
-    p.write("web/Dockerfile", DOCKERFILE)
-    p.write(
-        "web/app/main.py",
-        MAIN.replace(
+        main=MAIN.replace(
             'print("serving", TEXT, flush=True)',
             'print("serving", TEXT, "json" in sys.modules, flush=True)',
         ),
     )
-    p.write("web/app/message.py", 'TEXT = "v1"\n')
-    p.write("web/data/a.txt", "a\n")
     assert p.devkit("up", "-d").code == 0
     container = docker_client.containers.get(f"{p.name}-local-web")
     assert container.attrs["Config"]["Entrypoint"][:2] == ["python3", "-c"]
@@ -286,11 +281,7 @@ def test_foreground_up_follows_logs_live_syncs_and_ctrl_c_stops_the_stack(
     project, docker_client
 ) -> None:
     p = project("fg")
-    p.write("blueprint.py", BLUEPRINT.format(name=p.name))
-    p.write("web/Dockerfile", DOCKERFILE)
-    p.write("web/app/main.py", MAIN)
-    p.write("web/app/message.py", 'TEXT = "v1"\n')
-    p.write("web/data/a.txt", "a\n")
+    write_project(p)
     proc = subprocess.Popen(
         [sys.executable, "-m", "devkit", "up"], cwd=p.root, env=p.env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
