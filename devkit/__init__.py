@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         Sync,
         Tcp,
         Uptime,
+        Verify,
         Volume,
     )  # fmt: skip
     from devkit.planner import Plan, plan
@@ -45,7 +46,7 @@ _EXPORTS = {
     "devkit.model": (
         "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
         "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run", "Secret",
-        "Service", "Swarm", "Sync", "Tcp", "Uptime", "Volume",
+        "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.load": ("load_blueprint",),
@@ -57,7 +58,7 @@ __all__ = [
     "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
     "EngineError", "Environment", "Http", "Ingress", "Kind", "Kubernetes", "Plan", "Port",
     "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm",
-    "Sync", "Tcp", "Uptime", "UserError", "Volume", "load_blueprint", "plan",
+    "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
 ]  # fmt: skip
 
 

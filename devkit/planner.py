@@ -30,6 +30,7 @@ from devkit.model.service import Service
 from devkit.model.sync import Sync
 from devkit.model.targets import Target
 from devkit.model.validation import error_lines
+from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 from devkit.placement import Placement, placement
 
@@ -116,6 +117,8 @@ class Plan(Model):
     profile: Profile | None
     services: tuple[PlannedService, ...] = Field(description="dependencies first")
     groups: dict[str, tuple[str, ...]]
+    verify: Verify | None = Field(default=None, description="what proves a deployed release works")
+    rollout_timeout: float = 300.0
     warnings: tuple[str, ...] = Field(
         default=(), description="allowed, but likely not what was meant (printed on stderr)"
     )
@@ -147,6 +150,7 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
     _check_graph(services)
     _check_groups(blueprint, services)
     _check_host_ports(services)
+    _check_verify(environment, services)
     order = topological_order({s.name: s.depends_on for s in services.values()})
     planned = tuple(_plan_service(services[name], services, environment) for name in order)
     body: dict[str, Any] = {
@@ -157,6 +161,8 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "profile": environment.profile,
         "services": planned,
         "groups": dict(sorted(blueprint.groups.items())),
+        "verify": environment.verify,
+        "rollout_timeout": environment.rollout_timeout,
         "warnings": tuple(_warnings(planned, services, environment)),
     }
     unhashed = Plan.model_construct(**body, hash="").model_dump(mode="json", exclude={"hash"})
@@ -180,6 +186,16 @@ def _apply_overrides(blueprint: Blueprint, env: Environment) -> dict[str, Servic
                 f'environment "{env.name}": {lines[0]}', location=env.source, details=lines[1:]
             ) from None
     return services
+
+
+def _check_verify(env: Environment, services: Mapping[str, Service]) -> None:
+    wanted = env.verify.service if env.verify else None
+    if wanted is not None and wanted not in services:
+        raise BlueprintError(
+            f'environment "{env.name}": verify runs in service "{wanted}", which is not defined',
+            location=env.source,
+            details=[f"defined services: {', '.join(sorted(services))}"],
+        )
 
 
 def _check_graph(services: Mapping[str, Service]) -> None:

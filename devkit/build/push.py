@@ -1,7 +1,10 @@
-"""Push built images to an environment's registry and learn their digests.
+"""Push an environment's images to its registry and learn their digests.
 
-A pushed image is named `<registry>/<project>-<service>:dk-<hash>`; what deploys and promotions
-use is its digest reference, `<registry>/<project>-<service>@sha256:...`, which cannot move.
+A built image is pushed as `<registry>/<project>-<service>:dk-<hash>`; a service that runs a
+given image (postgres, redis, ...) has that image, as the image map resolves it, copied to
+`<registry>/<its repository path>:<tag>`, so a cluster's nodes pull every image from one place.
+What deploys and promotions use is the digest reference, `<repository>@sha256:...`, which cannot
+move.
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import docker
-from docker.errors import APIError
+from docker.errors import APIError, ImageNotFound
 
 from devkit.build.builder import BuiltImage
 from devkit.errors import EngineError
+from devkit.images import ImageMap
+from devkit.planner import Plan
 
 
 @dataclass(frozen=True)
 class PushedImage:
     service: str
-    tag: str  # registry/repo:dk-...
+    tag: str  # registry/repo:tag
     digest: str  # sha256:...
 
     @property
@@ -32,6 +37,42 @@ class PushFailedError(EngineError):
     """The registry refused or could not be reached."""
 
 
+def _push(
+    client: docker.DockerClient,
+    service: str,
+    source: str,
+    target: str,
+    on_line: Callable[[str, str], None],
+) -> PushedImage:
+    """Tag local image `source` as `target` (repository:tag) and push it."""
+    repository, tag = target.rsplit(":", 1)
+    registry = repository.split("/", 1)[0]
+    try:
+        client.images.get(source).tag(repository, tag)
+    except ImageNotFound:
+        raise PushFailedError(
+            f'the image of "{service}", {source}, is not on this engine',
+            details=["pull or build it first (or map it with the image map)"],
+        ) from None
+    digest = ""
+    try:
+        for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
+            if "error" in chunk:
+                raise PushFailedError(
+                    f'push of "{service}" to {registry} failed: {chunk["error"].strip()}'
+                )
+            if chunk.get("status") and "id" not in chunk:
+                on_line(service, str(chunk["status"]))
+            digest = chunk.get("aux", {}).get("Digest", digest)
+    except APIError as exc:
+        raise PushFailedError(
+            f'push of "{service}" to {registry} failed: {exc.explanation or exc}'
+        ) from None
+    if not digest:
+        raise PushFailedError(f'push of "{service}" to {registry} reported no digest')
+    return PushedImage(service, target, digest)
+
+
 def push_images(
     client: docker.DockerClient,
     built: Mapping[str, BuiltImage],
@@ -40,25 +81,42 @@ def push_images(
     on_line: Callable[[str, str], None],
 ) -> dict[str, PushedImage]:
     """Tag each built image into `registry` and push it; returns service -> pushed image."""
-    pushed: dict[str, PushedImage] = {}
-    for service, image in sorted(built.items()):
-        repository, tag = f"{registry.rstrip('/')}/{image.tag}".rsplit(":", 1)
-        client.images.get(image.id).tag(repository, tag)
-        digest = ""
-        try:
-            for chunk in client.api.push(repository, tag=tag, stream=True, decode=True):
-                if "error" in chunk:
-                    raise PushFailedError(
-                        f'push of "{service}" to {registry} failed: {chunk["error"].strip()}'
-                    )
-                if chunk.get("status") and "id" not in chunk:
-                    on_line(service, str(chunk["status"]))
-                digest = chunk.get("aux", {}).get("Digest", digest)
-        except APIError as exc:
-            raise PushFailedError(
-                f'push of "{service}" to {registry} failed: {exc.explanation or exc}'
-            ) from None
-        if not digest:
-            raise PushFailedError(f'push of "{service}" to {registry} reported no digest')
-        pushed[service] = PushedImage(service, f"{repository}:{tag}", digest)
+    return {
+        service: _push(client, service, image.id, f"{registry.rstrip('/')}/{image.tag}", on_line)
+        for service, image in sorted(built.items())
+    }
+
+
+def mirror_name(registry: str, reference: str) -> str:
+    """Where a given image is copied in `registry`: its repository path, registry host dropped."""
+    name, _, tag = reference.rpartition(":")
+    if not name or "/" in tag:
+        name, tag = reference, "latest"
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        name = rest
+    return f"{registry.rstrip('/')}/{name}:{tag}"
+
+
+def publish_images(
+    client: docker.DockerClient,
+    plan: Plan,
+    built: Mapping[str, BuiltImage],
+    image_map: ImageMap,
+    registry: str,
+    *,
+    services: set[str] | None = None,
+    on_line: Callable[[str, str], None],
+) -> dict[str, PushedImage]:
+    """Push every chosen service's image (built, or given and mapped) to `registry`."""
+    pushed = push_images(client, built, registry, on_line=on_line)
+    for service in plan.services:
+        if service.name in pushed or service.image is None:
+            continue
+        if services is not None and service.name not in services:
+            continue
+        local = image_map.resolve(service.image)
+        pushed[service.name] = _push(
+            client, service.name, local, mirror_name(registry, local), on_line
+        )
     return pushed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,12 +22,26 @@ def build_command(
     push: Annotated[
         bool, typer.Option("--push", help="Push them to ENV's registry; print digest references.")
     ] = False,
+    images_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--images-file",
+            metavar="FILE",
+            help="With --push: where to write service -> image@digest for `devkit deploy "
+            "--images`. [default: images-ENV.json]",
+        ),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Build ENV's images: tagged by a hash of their inputs, skipped when that tag exists,
-    independent images in parallel. Prints service -> image (with --push: image@digest)."""
+    independent images in parallel. Prints service -> image.
+
+    With --push, every service's image (built ones, and the given images such as postgres,
+    as the image map resolves them) goes to ENV's registry, and an images file records each
+    by digest: CI builds once, then deploys and promotes those exact images."""
+    from devkit import imagesfile
     from devkit.build.builder import build_images, build_requests
-    from devkit.build.push import push_images
+    from devkit.build.push import publish_images
     from devkit.cli.progress import ServicePrinter
     from devkit.engine import connect
     from devkit.errors import UserError
@@ -53,12 +68,24 @@ def build_command(
         requests = build_requests(client, planned, loaded.root, current.image_map, selected)
         built = build_images(client, requests, on_line=printer.build_line, client_factory=connect)
         pushed = (
-            push_images(client, built, registry, on_line=printer.build_line)
+            publish_images(
+                client,
+                planned,
+                built,
+                current.image_map,
+                registry,
+                services=selected,
+                on_line=printer.build_line,
+            )
             if push and registry
             else {}
         )
     finally:
         client.close()
+    written = None
+    if pushed:
+        written = images_file or Path(f"images-{env}.json")
+        imagesfile.write(written, planned, {name: image.ref for name, image in pushed.items()})
     if json:
         print_json(
             {
@@ -72,11 +99,15 @@ def build_command(
                     }
                     for name, image in sorted(built.items())
                 },
+                "pushed": {name: p.ref for name, p in sorted(pushed.items())},
+                "images_file": str(written) if written else None,
             }
         )
         return
     for name, image in sorted(built.items()):
         verb = f"built in {image.seconds:.1f}s" if image.built else "up to date"
         err().print(f"  {name}: {image.tag} ({verb})", markup=False)
-        if name in pushed:
-            out().print(f"{name} {pushed[name].ref}", markup=False, soft_wrap=True)
+    for name, pushed_image in sorted(pushed.items()):
+        out().print(f"{name} {pushed_image.ref}", markup=False, soft_wrap=True)
+    if written:
+        err().print(f"wrote {written}: deploy it with `devkit deploy {env} --images {written}`")

@@ -22,11 +22,14 @@ def down_command(
 ) -> None:
     """Remove the environment's containers and network; named volumes only with --volumes.
 
-    Images stay cached. Running it on a stack that is not up does nothing and succeeds.
+    Images stay cached. Running it on a stack that is not up does nothing and succeeds. On a
+    Swarm environment: its services, network, secrets and release records.
     """
     from devkit.engine import connect
     from devkit.targets.docker import DockerTarget
 
+    if env is not None and _swarm_down(ctx, env, volumes=volumes, json=json):
+        return
     plan, _, _ = local_plan(ctx, env)
     target = DockerTarget(connect(), plan.project, plan.environment)
     removed = target.destroy(volumes=volumes)
@@ -42,3 +45,28 @@ def down_command(
         f"{', ' + str(len(removed['volumes'])) + ' volumes' if volumes else ''}{kept}",
         markup=False,
     )
+
+
+def _swarm_down(ctx: typer.Context, env: str, *, volumes: bool, json: bool) -> bool:
+    """Take a Swarm environment down; False when `env` is not one."""
+    from devkit.cli.loading import blueprint
+    from devkit.engine import connect
+    from devkit.planner import plan
+    from devkit.targets.swarm import SwarmTarget
+
+    planned = plan(blueprint(ctx), env)
+    if planned.target.kind != "swarm":
+        return False
+    client = connect()
+    try:
+        target = SwarmTarget(client, planned.project, planned.environment)
+        target.check()
+        removed = target.destroy(volumes=volumes)
+    finally:
+        client.close()
+    if json:
+        print_json({"project": planned.project, "environment": env, "removed": removed})
+    else:
+        counts = ", ".join(f"{len(v)} {k}" for k, v in removed.items())
+        err().print(f"removed from the swarm: {counts}", markup=False)
+    return True

@@ -11,10 +11,11 @@ from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
 from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Swarm, Target
+from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 
 __all__ = [
     "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "HealthCheck", "Http",
     "Ingress", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
-    "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Volume",
+    "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify", "Volume",
 ]  # fmt: skip

@@ -22,6 +22,7 @@ from devkit.model.service import Service
 from devkit.model.sync import Sync
 from devkit.model.targets import Docker, Kind, Kubernetes, Swarm
 from devkit.model.validation import error_lines
+from devkit.model.verify import Verify
 from devkit.source import SourceLocation, caller_location
 
 T = TypeVar("T")
@@ -153,6 +154,8 @@ class Blueprint:
         profile: Profile | None = None,
         replicas: int | None = None,
         overrides: Mapping[Service | str, Mapping[str, Any]] | None = None,
+        verify: Verify | None = None,
+        rollout_timeout: float = 300.0,
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
         location = caller_location()
@@ -172,7 +175,8 @@ class Blueprint:
             location,
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
-                overrides=by_name, source=location,
+                overrides=by_name, verify=verify, rollout_timeout=rollout_timeout,
+                source=location,
             ),
         )  # fmt: skip
         # Overrides of services already declared are checked now, so errors point here.

@@ -10,6 +10,7 @@ from devkit.model.base import Model, Name
 from devkit.model.profile import Profile
 from devkit.model.service import check_override_fields
 from devkit.model.targets import Target
+from devkit.model.verify import Verify
 from devkit.source import SourceLocation
 
 
@@ -23,6 +24,12 @@ class Environment(Model):
         default=None, ge=0, description="replicas of every stateless service without its own"
     )
     overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    verify: Verify | None = Field(
+        default=None, description="must pass before a deployed release counts as healthy"
+    )
+    rollout_timeout: float = Field(
+        default=300.0, gt=0, description="seconds a deploy waits for the rollout to be healthy"
+    )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
     @field_validator("overrides")

@@ -47,10 +47,16 @@ class Docker(Model):
 
 
 class Swarm(Model):
-    """A Docker Swarm; `registry` is where built images are pushed for its nodes to pull."""
+    """A Docker Swarm; `registry` is where built images are pushed for its nodes to pull.
+
+    `routing_mesh=False` is for swarms whose kernels lack IPVS (some VMs and CI machines), where
+    virtual IPs and the ingress mesh do not route: services are then found by DNS round robin
+    and ports are published on the node that runs each task.
+    """
 
     kind: Literal["swarm"] = "swarm"
     registry: str | None = None
+    routing_mesh: bool = True
 
     @property
     def local(self) -> bool:

@@ -10,6 +10,8 @@ PROJECT = "dev.devkit.project"
 ENV = "dev.devkit.env"
 SERVICE = "dev.devkit.service"
 SPEC_HASH = "dev.devkit.spec-hash"
+SECRET_NAME = "dev.devkit.secret"  # noqa: S105 - a label key: the blueprint's name of a secret
+ROLE = "dev.devkit.role"  # what a one-off container is for, e.g. "verify"
 
 
 def stack_labels(project: str, env: str) -> dict[str, str]:

@@ -1,0 +1,82 @@
+"""`devkit deploy ENV`: ship a release to a cluster environment, verify it, roll back on failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from devkit.cli.app import app
+from devkit.cli.deploying import BreakLockOption, JsonOption, cluster_plan, json_errors
+from devkit.cli.output import err, print_json
+
+
+@app.command("deploy")
+def deploy_command(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Argument(metavar="ENV", help="The environment to deploy.")],
+    images: Annotated[
+        Path | None,
+        typer.Option(
+            "--images",
+            metavar="FILE",
+            help="Deploy these images (written by `devkit build ENV --push`) instead of "
+            "building and pushing now.",
+        ),
+    ] = None,
+    break_lock: BreakLockOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Deploy ENV: build and push its images (or take --images), apply them, wait for the
+    rollout, run the environment's verify step, and record the release in the target.
+
+    \b
+    A release that does not become healthy in time, or fails verify, is rolled back to the
+    previous healthy release, and the command exits 1 with the reason and the failing task's
+    last log lines. Exit 3: the environment is locked by another deploy. `devkit releases ENV`
+    shows the history.
+    """
+    from devkit import imagesfile
+    from devkit.cli.deploying import build_and_push, provenance, registry_of, swarm_target, unlock
+    from devkit.cli.progress import ServicePrinter
+    from devkit.deploy import deploy
+    from devkit.engine import connect
+    from devkit.secrets import local_secret_values
+
+    with json_errors(json, {"environment": env}):
+        plan, root, image_map = cluster_plan(ctx, env)
+        printer = ServicePrinter(s.name for s in plan.services)
+        wanted = imagesfile.read(images, plan) if images is not None else None
+        registry = registry_of(plan, "a deploy without --images") if wanted is None else ""
+        secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+        client = connect()
+        try:
+            target = swarm_target(client, plan)
+            target.check()
+            if break_lock:
+                unlock(target, _say)
+            if wanted is None:
+                wanted = build_and_push(
+                    client, plan, root, image_map, registry, on_line=printer.build_line
+                )
+            result = deploy(
+                plan, wanted, target, secrets=secrets, provenance=provenance(root, "deploy"),
+                root=root, progress=printer.step, say=_say,
+            )  # fmt: skip
+        finally:
+            client.close()
+    if json:
+        print_json({"environment": env, "ok": True, **result.to_dict()})
+        return
+    report(result.release.number, env, result.seconds, result.urls)
+
+
+def _say(message: str) -> None:
+    err().print(message, markup=False, soft_wrap=True)
+
+
+def report(number: int, env: str, seconds: float, urls: dict[str, str]) -> None:
+    for name, url in sorted(urls.items()):
+        err().print(f"  {name}: {url}", markup=False)
+    err().print(f"[green]release #{number} of {env} is healthy[/] ({seconds:.1f}s)")

@@ -1,0 +1,122 @@
+"""What deploy, promote, rollback and releases share: the cluster environment, its target,
+the images to ship, and how a failure is reported to CI (--json on stdout too)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from devkit.cli.loading import blueprint, settings
+from devkit.cli.output import print_json
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import docker
+
+    from devkit.deploy import Provenance
+    from devkit.images import ImageMap
+    from devkit.planner import Plan
+    from devkit.targets.swarm import SwarmTarget
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+BreakLockOption = Annotated[
+    bool,
+    typer.Option(
+        "--break-lock", help="Take the environment's deploy lock even if someone holds it."
+    ),
+]
+
+
+def cluster_plan(ctx: typer.Context, env: str) -> tuple[Plan, Path, ImageMap]:
+    """The plan of an environment that deploys (Swarm), its root and image map."""
+    from devkit.errors import UserError
+    from devkit.planner import plan
+
+    loaded = blueprint(ctx)
+    planned = plan(loaded, env)
+    if planned.target.kind != "swarm":
+        deployable = [n for n, e in loaded.environments.items() if e.target.kind == "swarm"]
+        hint = (
+            "`devkit up -e ENV` runs a Docker environment"
+            if planned.target.kind == "docker"
+            else "deploying to Kubernetes environments is not available yet"
+        )
+        raise UserError(
+            f'environment "{env}" runs on {planned.target.kind}; deploy, promote and rollback '
+            "work on Swarm environments",
+            details=[hint, f"Swarm environments: {', '.join(deployable) or '(none)'}"],
+        )
+    assert loaded.root is not None
+    return planned, loaded.root, settings(ctx).image_map
+
+
+def swarm_target(client: docker.DockerClient, plan: Plan) -> SwarmTarget:
+    from devkit.targets.swarm import SwarmTarget
+
+    return SwarmTarget(client, plan.project, plan.environment)
+
+
+def provenance(root: Path, origin: str) -> Provenance:
+    from devkit.deploy import Provenance
+    from devkit.provenance import deployer, git_commit
+
+    return Provenance(by=deployer(), commit=git_commit(root), origin=origin)
+
+
+def registry_of(plan: Plan, doing: str) -> str:
+    from devkit.errors import UserError
+
+    registry = getattr(plan.target, "registry", None)
+    if not registry:
+        raise UserError(
+            f'environment "{plan.environment}" has no registry to push to, which {doing} needs',
+            details=[
+                f"its target is {plan.target.kind}; declare one, e.g. "
+                'Swarm(registry="registry.example.com/team")',
+                "nothing was built or changed",
+            ],
+        )
+    return str(registry)
+
+
+def build_and_push(
+    client: docker.DockerClient,
+    plan: Plan,
+    root: Path,
+    image_map: ImageMap,
+    registry: str,
+    *,
+    on_line: Callable[[str, str], None],
+) -> dict[str, str]:
+    """Build the plan's images and push every service's image; service -> digest reference."""
+    from devkit.build.builder import build_images, build_requests
+    from devkit.build.push import publish_images
+    from devkit.engine import connect
+
+    requests = build_requests(client, plan, root, image_map)
+    built = build_images(client, requests, on_line=on_line, client_factory=connect)
+    pushed = publish_images(client, plan, built, image_map, registry, on_line=on_line)
+    return {name: image.ref for name, image in sorted(pushed.items())}
+
+
+def unlock(target: SwarmTarget, say: Callable[[str], None]) -> None:
+    held = target.records.break_lock()
+    if held is not None:
+        say(f"broke the lock: {held.describe()}")
+
+
+@contextmanager
+def json_errors(enabled: bool, context: dict[str, Any]) -> Iterator[None]:
+    """With --json, a failure also prints one JSON document on stdout (CI parses it)."""
+    from devkit.errors import DevkitError
+
+    try:
+        yield
+    except DevkitError as exc:
+        if enabled:
+            print_json({**context, "ok": False, "error": exc.to_dict()})
+        raise

@@ -1,0 +1,100 @@
+"""`devkit promote SRC DST`: deploy to DST exactly the images SRC's last healthy release runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from devkit.cli.app import app
+from devkit.cli.deploying import BreakLockOption, JsonOption, cluster_plan, json_errors
+from devkit.cli.output import err, out, print_json
+
+
+@app.command("promote")
+def promote_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SRC", help="Take its last release...")],
+    destination: Annotated[str, typer.Argument(metavar="DST", help="...and deploy it here.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+    break_lock: BreakLockOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Promote SRC's last release to DST by image digest: nothing is built.
+
+    \b
+    Refused (exit 3) when SRC has never deployed, its last release is not healthy, or DST is
+    locked by another deploy. When DST already runs those digests with the same plan, there is
+    nothing to do (exit 0), so a re-run CI job passes. DST's release is verified and rolled back
+    on failure like any deploy.
+    """
+    from devkit.cli.deploying import provenance, swarm_target, unlock
+    from devkit.cli.progress import ServicePrinter
+    from devkit.deploy import deploy, promotion
+    from devkit.engine import connect
+    from devkit.secrets import local_secret_values
+
+    context = {"source": source, "environment": destination}
+    with json_errors(json, context):
+        src_plan, _, _ = cluster_plan(ctx, source)
+        plan, root, _ = cluster_plan(ctx, destination)
+        client = connect()
+        try:
+            src = swarm_target(client, src_plan)
+            dst = swarm_target(client, plan)
+            src.check()
+            decided = promotion(src.records.releases(), dst.records.releases(), source, plan)
+            if dry_run or decided.nothing_to_do:
+                _show(decided.to_dict(), context, json, dry_run)
+                return
+            secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+            if break_lock:
+                unlock(dst, _say)
+            printer = ServicePrinter(s.name for s in plan.services)
+            origin = f"promote from {source} #{decided.source.number}"
+            result = deploy(
+                plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
+                root=root, progress=printer.step, say=_say,
+            )  # fmt: skip
+        finally:
+            client.close()
+    if json:
+        print_json({**context, "ok": True, **decided.to_dict(), **result.to_dict()})
+        return
+    from devkit.cli.deploy_cmd import report
+
+    report(result.release.number, destination, result.seconds, result.urls)
+
+
+def _say(message: str) -> None:
+    err().print(message, markup=False, soft_wrap=True)
+
+
+def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_run: bool) -> None:
+    if json:
+        print_json({**context, "ok": True, "dry_run": dry_run, **decided})
+        return
+    source = decided["source"]
+    assert isinstance(source, dict)
+    taken = f"{source['environment']} #{source['release']}"
+    if decided["nothing_to_do"]:
+        err().print(
+            f"{context['environment']} already runs release {taken}'s images: nothing to do",
+            markup=False,
+        )
+        return
+    changes = decided["changes"]
+    assert isinstance(changes, dict)
+    out().print(f"promote {taken} -> {context['environment']} (dry run):", markup=False)
+    for name, change in sorted(changes.items()):
+        out().print(
+            f"  {name}: {change['from'] or '(not running)'} -> {change['to']}", markup=False
+        )
+    if decided["plan_changed"]:
+        out().print(
+            f"  {context['environment']}'s plan changed since its last release", markup=False
+        )
+    if not changes and not decided["plan_changed"]:
+        out().print("  nothing would change", markup=False)

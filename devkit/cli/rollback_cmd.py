@@ -1,0 +1,58 @@
+"""`devkit rollback ENV`: put an earlier healthy release back, exactly as it ran."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from devkit.cli.app import app
+from devkit.cli.deploying import BreakLockOption, JsonOption, cluster_plan, json_errors
+from devkit.cli.output import err, print_json
+
+
+@app.command("rollback")
+def rollback_command(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Argument(metavar="ENV", help="The environment to roll back.")],
+    to: Annotated[
+        int | None,
+        typer.Option("--to", metavar="RELEASE", help="The release number to restore."),
+    ] = None,
+    break_lock: BreakLockOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Roll ENV back to the healthy release before its current one (or --to RELEASE).
+
+    The release's recorded spec (images by digest, configuration) is applied as it was, even
+    if the blueprint changed since, and recorded as a new release. Exit 3 when there is no such
+    release or the environment is locked.
+    """
+    from devkit.cli.deploy_cmd import report
+    from devkit.cli.deploying import provenance, swarm_target, unlock
+    from devkit.cli.progress import ServicePrinter
+    from devkit.deploy import rollback
+    from devkit.engine import connect
+
+    with json_errors(json, {"environment": env}):
+        plan, root, _ = cluster_plan(ctx, env)
+        client = connect()
+        try:
+            target = swarm_target(client, plan)
+            if break_lock:
+                unlock(target, _say)
+            printer = ServicePrinter(s.name for s in plan.services)
+            result = rollback(
+                target, to=to, provenance=provenance(root, "rollback"),
+                timeout=plan.rollout_timeout, progress=printer.step, say=_say,
+            )  # fmt: skip
+        finally:
+            client.close()
+    if json:
+        print_json({"environment": env, "ok": True, **result.to_dict()})
+        return
+    report(result.release.number, env, result.seconds, result.urls)
+
+
+def _say(message: str) -> None:
+    err().print(message, markup=False, soft_wrap=True)

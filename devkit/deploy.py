@@ -1,0 +1,362 @@
+"""The deploy engine: deploy, promote and roll back an environment on any cluster target.
+
+A deploy holds the environment's lock, records a release in the target, applies, follows the
+rollout to a verdict within the environment's deadline, runs its verify step, and marks the
+release healthy; otherwise it puts the previous healthy release back (exactly what it applied)
+and fails with the reason. Promotion takes the source's last release, which must be healthy,
+and deploys its image digests unchanged; it never builds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from devkit import release as releases_
+from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.lock import Lock, new_lock
+from devkit.planner import Plan
+from devkit.release import Release, Status
+from devkit.targets.outcome import Outcome
+from devkit.verify import run_verify
+
+Progress = Callable[[str, str, str], None]
+Say = Callable[[str], None]
+
+
+class Records(Protocol):
+    def releases(self) -> list[Release]: ...
+    def record(self, release: Release) -> None: ...
+    def set_status(self, number: int, status: Status, reason: str, finished: str) -> None: ...
+    def locked(self, lock: Lock, *, on_stale: Any = None) -> AbstractContextManager[None]: ...
+    def break_lock(self) -> Lock | None: ...
+
+
+class DeployTarget(Protocol):
+    """What the engine needs of a target (Swarm now; Kubernetes the same way)."""
+
+    env: str
+
+    @property
+    def records(self) -> Records: ...
+
+    def check(self) -> None: ...
+    def check_images(self, images: Mapping[str, str]) -> None: ...
+    def prepare(
+        self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
+    ) -> dict[str, Any]: ...
+    def apply(self, stack: Mapping[str, Any], progress: Progress) -> object: ...
+    def wait(self, stack: Mapping[str, Any], timeout: float, progress: Progress) -> Outcome: ...
+    def run_once(
+        self, image: str, command: list[str], env: Mapping[str, str], timeout: float
+    ) -> Outcome: ...
+    def published(self) -> dict[str, dict[int, int]]: ...
+
+
+class RolloutFailedError(EngineError):
+    """A release did not become healthy (or failed its verify step); it was rolled back."""
+
+    def __init__(
+        self, message: str, *, release: Release, restored: Release | None, logs: tuple[str, ...]
+    ) -> None:
+        self.release, self.restored, self.logs = release, restored, logs
+        details = [f"last log lines:\n{_indent(logs)}"] if logs else []
+        if restored is not None:
+            details.append(f"release #{restored.number} is serving again")
+        super().__init__(message, details=details)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Who deploys, from which commit, and why (deploy, promote from ..., rollback to ...)."""
+
+    by: str
+    commit: str | None
+    origin: str
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    release: Release
+    previous: Release | None
+    nothing_to_do: bool = False
+    seconds: float = 0.0
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.release.summary(),
+            "previous": self.previous.number if self.previous else None,
+            "nothing_to_do": self.nothing_to_do,
+            "seconds": self.seconds,
+            "urls": self.urls,
+        }
+
+
+def _indent(lines: tuple[str, ...]) -> str:
+    return "\n".join(f"    | {line}" for line in lines)
+
+
+def _quiet(*_: str) -> None:
+    return None
+
+
+def deploy(
+    plan: Plan,
+    images: Mapping[str, str],
+    target: DeployTarget,
+    *,
+    secrets: Mapping[str, str],
+    provenance: Provenance,
+    root: Path,
+    progress: Progress = _quiet,
+    say: Say = _quiet,
+) -> DeployResult:
+    """Deploy `images` (service -> digest reference) with `plan`; a healthy release or an error.
+
+    Nothing changes before the lock is held and every image is known to exist.
+    """
+    began = time.monotonic()
+    target.check()
+    target.check_images(images)
+    lock = new_lock(provenance.by, f"{provenance.origin} {plan.environment}".strip())
+    with target.records.locked(lock, on_stale=_taking_over(say)):
+        history = target.records.releases()
+        _close_interrupted(target.records, history, say)
+        previous = releases_.current(history)
+        stack = target.prepare(plan, images, secrets)
+        release = Release(
+            number=releases_.next_number(history),
+            project=plan.project,
+            environment=plan.environment,
+            images=dict(images),
+            plan_hash=plan.hash,
+            commit=provenance.commit,
+            created=releases_.now(),
+            by=provenance.by,
+            origin=provenance.origin,
+            spec=stack,
+        )
+        target.records.record(release)
+        say(f"release #{release.number} of {plan.environment}: rolling out")
+        outcome = _roll_out(target, release, plan.rollout_timeout, progress)
+        if outcome.ok and plan.verify is not None:
+            say(f"release #{release.number}: verifying ({' '.join(plan.verify.command)})")
+            outcome = _guarded(
+                release,
+                target,
+                lambda: run_verify(
+                    plan.verify,  # type: ignore[arg-type]
+                    plan,
+                    target=target,
+                    images=images,
+                    secrets=secrets,
+                    root=root,
+                ),
+            )
+            if not outcome.ok:
+                outcome = Outcome(False, f"verify failed: {outcome.reason}", outcome.logs)
+        if outcome.ok:
+            done = _finish(target.records, release, "healthy", "")
+            return DeployResult(done, previous, seconds=_since(began), urls=_urls(plan, target))
+        raise _restore(
+            target,
+            release,
+            previous,
+            outcome,
+            timeout=plan.rollout_timeout,
+            progress=progress,
+            say=say,
+        )
+
+
+def _roll_out(
+    target: DeployTarget, release: Release, timeout: float, progress: Progress
+) -> Outcome:
+    def act() -> Outcome:
+        target.apply(release.spec, progress)
+        return target.wait(release.spec, timeout, progress)
+
+    return _guarded(release, target, act)
+
+
+def _guarded(release: Release, target: DeployTarget, act: Callable[[], Outcome]) -> Outcome:
+    """Run a step of a release; an interrupt marks the release interrupted and goes on up."""
+    try:
+        return act()
+    except KeyboardInterrupt:
+        _finish(target.records, release, "interrupted", "interrupted by the user")
+        raise
+    except DevkitError as exc:
+        return Outcome(False, exc.message)
+
+
+def _restore(
+    target: DeployTarget,
+    release: Release,
+    previous: Release | None,
+    outcome: Outcome,
+    *,
+    timeout: float,
+    progress: Progress,
+    say: Say,
+) -> RolloutFailedError:
+    """Put the previous healthy release back; the error that says what failed and what serves."""
+    if previous is None:
+        _finish(target.records, release, "failed", outcome.reason)
+        return RolloutFailedError(
+            f"release #{release.number} of {release.environment} failed: {outcome.reason}",
+            release=release,
+            restored=None,
+            logs=outcome.logs,
+        )
+    say(f"release #{release.number} failed: {outcome.reason}; restoring #{previous.number}")
+    target.apply(previous.spec, progress)
+    back = target.wait(previous.spec, timeout, progress)
+    if back.ok:
+        reason = f"{outcome.reason}; rolled back to #{previous.number}"
+        _finish(target.records, release, "rolled-back", reason)
+        return RolloutFailedError(
+            f"release #{release.number} of {release.environment} failed and was rolled back to "
+            f"#{previous.number}: {outcome.reason}",
+            release=release,
+            restored=previous,
+            logs=outcome.logs,
+        )
+    reason = f"{outcome.reason}; rolling back to #{previous.number} failed too: {back.reason}"
+    _finish(target.records, release, "failed", reason)
+    return RolloutFailedError(
+        f"release #{release.number} of {release.environment} failed: {reason}",
+        release=release,
+        restored=None,
+        logs=outcome.logs or back.logs,
+    )
+
+
+def _finish(records: Records, release: Release, status: Status, reason: str) -> Release:
+    finished = releases_.now()
+    records.set_status(release.number, status, reason, finished)
+    return release.model_copy(update={"status": status, "reason": reason, "finished": finished})
+
+
+def _close_interrupted(records: Records, history: list[Release], say: Say) -> None:
+    """Releases left `deploying` by a deploy that died: we hold the lock, so none is running."""
+    for index, old in enumerate(history):
+        if old.status == "deploying":
+            say(f"release #{old.number} was left unfinished; marking it interrupted")
+            history[index] = _finish(records, old, "interrupted", "its deploy did not finish")
+
+
+def _taking_over(say: Say) -> Callable[[Lock, str], None]:
+    def report(held: Lock, why: str) -> None:
+        say(f"taking over a stale lock ({why}): {held.describe()}")
+
+    return report
+
+
+def _urls(plan: Plan, target: DeployTarget) -> dict[str, str]:
+    published = target.published()
+    return {
+        f"{s.name}.{name}": f"http://127.0.0.1:{published[s.name][port.container]}"
+        for s in plan.services
+        for name, port in sorted(s.ports.items())
+        if port.container in published.get(s.name, {})
+    }
+
+
+def _since(began: float) -> float:
+    return round(time.monotonic() - began, 2)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What a promotion takes from its source, and what it would change at its destination."""
+
+    source: Release
+    images: dict[str, str]
+    changes: dict[str, tuple[str | None, str]]  # service -> (image now, image after)
+    plan_changed: bool
+    nothing_to_do: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": {"environment": self.source.environment, "release": self.source.number},
+            "images": self.images,
+            "changes": {k: {"from": a, "to": b} for k, (a, b) in self.changes.items()},
+            "plan_changed": self.plan_changed,
+            "nothing_to_do": self.nothing_to_do,
+        }
+
+
+def promotion(
+    source: list[Release], destination: list[Release], src: str, dst_plan: Plan
+) -> Promotion:
+    """Decide a promotion from both environments' records. Pure; RefusedError when it may not."""
+    taken = releases_.promotable(source, src)
+    images = {s.name: taken.images[s.name] for s in dst_plan.services if s.name in taken.images}
+    missing = [s.name for s in dst_plan.services if s.name not in taken.images]
+    if missing:
+        raise RefusedError(
+            f'release #{taken.number} of "{src}" has no image for '
+            f"{', '.join(missing)}, which {dst_plan.environment} runs",
+            details=["deploy the source with those services first; nothing was changed"],
+        )
+    running = releases_.current(destination)
+    now_images = dict(running.images) if running else {}
+    changes = {
+        name: (now_images.get(name), ref)
+        for name, ref in images.items()
+        if now_images.get(name) != ref
+    }
+    plan_changed = running is None or running.plan_hash != dst_plan.hash
+    same = releases_.runs_already(destination, images, dst_plan.hash) is not None
+    return Promotion(taken, images, changes, plan_changed, same)
+
+
+def rollback(
+    target: DeployTarget,
+    *,
+    to: int | None,
+    provenance: Provenance,
+    timeout: float,
+    progress: Progress = _quiet,
+    say: Say = _quiet,
+) -> DeployResult:
+    """Re-apply an earlier healthy release exactly as it ran, recorded as a new release."""
+    began = time.monotonic()
+    target.check()
+    lock = new_lock(provenance.by, f"rollback {target.env}")
+    with target.records.locked(lock, on_stale=_taking_over(say)):
+        history = target.records.releases()
+        _close_interrupted(target.records, history, say)
+        chosen = releases_.rollback_target(history, target.env, to)
+        previous = releases_.current(history)
+        release = chosen.model_copy(
+            update={
+                "number": releases_.next_number(history),
+                "commit": chosen.commit,
+                "created": releases_.now(),
+                "by": provenance.by,
+                "origin": f"rollback to #{chosen.number}",
+                "status": "deploying",
+                "reason": "",
+                "finished": None,
+            }
+        )
+        target.records.record(release)
+        say(f"release #{release.number} of {target.env}: restoring #{chosen.number}")
+        outcome = _roll_out(target, release, timeout, progress)
+        if outcome.ok:
+            done = _finish(target.records, release, "healthy", "")
+            return DeployResult(done, previous, seconds=_since(began))
+        _finish(target.records, release, "failed", outcome.reason)
+        raise RolloutFailedError(
+            f"rolling {target.env} back to #{chosen.number} failed: {outcome.reason}",
+            release=release,
+            restored=None,
+            logs=outcome.logs,
+        )

@@ -1,0 +1,82 @@
+"""The deploy lock of an environment: one deploy, promotion or rollback at a time. Pure.
+
+A lock names its owner (who, on which host, which process) and expires; a lock whose owner process
+is gone from this very host, or whose time is up, is stale and may be taken over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_TTL = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Lock:
+    owner: str  # who: CI run or user
+    host: str
+    pid: int
+    operation: str  # "deploy staging", "promote staging -> prod", ...
+    acquired: str
+    expires: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Lock:
+        return cls(**json.loads(text))
+
+    def describe(self) -> str:
+        return (
+            f"{self.operation} by {self.owner} (host {self.host}, pid {self.pid}) "
+            f"since {self.acquired}, expires {self.expires}"
+        )
+
+
+def new_lock(owner: str, operation: str, ttl: timedelta = DEFAULT_TTL) -> Lock:
+    now = datetime.now(UTC)
+    return Lock(
+        owner=owner,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        operation=operation,
+        acquired=_iso(now),
+        expires=_iso(now + ttl),
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale(
+    lock: Lock,
+    *,
+    now: datetime | None = None,
+    host: str | None = None,
+    alive: Callable[[int], bool] = _alive,
+) -> str | None:
+    """Why the lock may be taken over (expired, or its owner process is gone), else None."""
+    now = now or datetime.now(UTC)
+    expires = datetime.strptime(lock.expires, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    if now >= expires:
+        return f"it expired at {lock.expires}"
+    if lock.host == (host or socket.gethostname()) and not alive(lock.pid):
+        return f"its process {lock.pid} on {lock.host} is gone"
+    return None

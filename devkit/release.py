@@ -1,0 +1,128 @@
+"""Release records: what was deployed to an environment, when, by whom, and how it ended. Pure.
+
+Every deploy attempt is recorded in the target itself (never in a local file): the image digests,
+the plan hash, the git commit, and what the target applied, so a rollback re-applies exactly what
+ran. The decisions promotion makes from the records (what to take from the source, whether the
+destination already runs it) are functions of plain values here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from devkit.errors import RefusedError
+
+Status = Literal["deploying", "healthy", "failed", "rolled-back", "interrupted"]
+FINAL: tuple[Status, ...] = ("healthy", "failed", "rolled-back", "interrupted")
+
+
+class Release(BaseModel):
+    """One deploy attempt of an environment. `status` is its outcome (or `deploying`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: int = Field(ge=1)
+    project: str
+    environment: str
+    images: dict[str, str] = Field(description="service -> repository@sha256:digest")
+    plan_hash: str
+    commit: str | None = None
+    created: str = Field(description="ISO 8601, UTC")
+    by: str = Field(description="who or what deployed: CI run, or user@host")
+    origin: str = Field(description='"deploy", "promote from staging #3", "rollback to #2"')
+    status: Status = "deploying"
+    reason: str = ""
+    finished: str | None = None
+    spec: dict[str, Any] = Field(
+        default_factory=dict, description="what the target applied, to roll back to exactly"
+    )
+
+    def summary(self) -> dict[str, Any]:
+        """The record without the target's spec: what `devkit releases` shows."""
+        return self.model_dump(mode="json", exclude={"spec"})
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def next_number(releases: Sequence[Release]) -> int:
+    return max((r.number for r in releases), default=0) + 1
+
+
+def latest(releases: Sequence[Release]) -> Release | None:
+    return max(releases, key=lambda r: r.number, default=None)
+
+
+def current(releases: Sequence[Release]) -> Release | None:
+    """The release the environment runs: its newest healthy one."""
+    healthy = [r for r in releases if r.status == "healthy"]
+    return latest(healthy)
+
+
+def find(releases: Sequence[Release], number: int, environment: str) -> Release:
+    for release in releases:
+        if release.number == number:
+            return release
+    known = ", ".join(f"#{r.number}" for r in sorted(releases, key=lambda r: r.number))
+    raise RefusedError(
+        f'environment "{environment}" has no release #{number}',
+        details=[f"its releases: {known or '(none)'}"],
+    )
+
+
+def promotable(releases: Sequence[Release], environment: str) -> Release:
+    """The source release a promotion takes: the last one, which must be healthy."""
+    last = latest(releases)
+    if last is None:
+        raise RefusedError(
+            f'environment "{environment}" has never been deployed; there is nothing to promote',
+            details=[f"deploy it first: devkit deploy {environment}"],
+        )
+    if last.status != "healthy":
+        why = f": {last.reason}" if last.reason else ""
+        raise RefusedError(
+            f'the last release of "{environment}" (#{last.number}) is {last.status}{why}',
+            details=[
+                "only a healthy release is promoted; fix and deploy it again, "
+                f"or roll it back: devkit rollback {environment}"
+            ],
+        )
+    return last
+
+
+def runs_already(
+    releases: Sequence[Release], images: Mapping[str, str], plan_hash: str
+) -> Release | None:
+    """The destination's current release if it runs exactly these images with this plan."""
+    running = current(releases)
+    last = latest(releases)
+    if running is None or last is None or last.number != running.number:
+        return None
+    if dict(running.images) == dict(images) and running.plan_hash == plan_hash:
+        return running
+    return None
+
+
+def rollback_target(releases: Sequence[Release], environment: str, to: int | None) -> Release:
+    """What `rollback` restores: release `to`, or the healthy one before the current one."""
+    if to is not None:
+        chosen = find(releases, to, environment)
+        if chosen.status != "healthy" and not chosen.spec:
+            raise RefusedError(f'release #{to} of "{environment}" never ran; nothing to restore')
+        return chosen
+    running = current(releases)
+    before = [
+        r for r in releases if r.status == "healthy" and running and r.number < running.number
+    ]
+    choice = latest(before)
+    if choice is None:
+        raise RefusedError(
+            f'environment "{environment}" has no earlier healthy release to roll back to',
+            details=[f"its releases: devkit releases {environment}"],
+        )
+    return choice
