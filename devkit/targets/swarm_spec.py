@@ -55,12 +55,12 @@ def secret_name(project: str, env: str, secret: str, value: str) -> str:
     return f"{project}-{env}-{secret.lower().replace('_', '-')}-{suffix}"
 
 
-def env_script(env: Mapping[str, EnvValue]) -> str:
+def env_script(env: Mapping[str, EnvValue], secrets_dir: str = SECRETS_DIR) -> str:
     """sh that exports each variable composed from its secret files, then runs "$@"."""
     lines = []
     for name, value in sorted(env.items()):
         pieces = [
-            shlex.quote(part) if isinstance(part, str) else f'"$(cat {SECRETS_DIR}/{part.secret})"'
+            shlex.quote(part) if isinstance(part, str) else f'"$(cat {secrets_dir}/{part.secret})"'
             for part in value.parts
         ]
         lines.append(f"export {name}={''.join(pieces) or chr(34) * 2}")

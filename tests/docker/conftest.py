@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import textwrap
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,16 +72,37 @@ class Project:
 
 def _sweep(client: docker.DockerClient, project: str) -> None:
     flt = {"label": f"dev.devkit.project={project}"}
+    if client.info().get("Swarm", {}).get("ControlAvailable"):
+        for service in client.services.list(filters=flt):
+            service.remove()
+        for config in client.configs.list(filters=flt):
+            config.remove()
     for container in client.containers.list(all=True, filters=flt):
         container.remove(force=True, v=True)
     for network in client.networks.list(filters=flt):
-        network.remove()
+        _removed(network.remove)
+    if client.info().get("Swarm", {}).get("ControlAvailable"):
+        for secret in client.secrets.list(filters=flt):
+            secret.remove()
     for volume in client.volumes.list(filters=flt):
         volume.remove(force=True)
     for image in client.images.list():
         for tag in image.tags:
             if tag.startswith(f"{project}-") or f"/{project}-" in tag:
                 client.images.remove(tag)
+
+
+def _removed(remove: Callable[[], object], tries: int = 60) -> None:
+    """Remove something the engine may still hold on to for a moment (a swarm network)."""
+    for _ in range(tries):
+        try:
+            remove()
+            return
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError:
+            time.sleep(0.5)
+    remove()
 
 
 @pytest.fixture
@@ -120,3 +143,34 @@ def shop(project: Callable[[str], Project]) -> Project:
     (p.root / "blueprint.py").write_text(text)
     p.env["SHOP_DB_PASSWORD"] = "test-only-" + uuid.uuid4().hex[:8]
     return p
+
+
+REGISTRY = "127.0.0.1:5000"
+
+
+@pytest.fixture(scope="session")
+def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:
+    """The engine as a single-node swarm manager, and the registry (tests/setup/registry.sh).
+
+    A swarm this fixture made is left again at the end; one that was there is kept.
+    """
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
+    except OSError as exc:
+        pytest.fail(f"no registry answers on {REGISTRY} ({exc}); run tests/setup/registry.sh")
+    made = False
+    if docker_client.info().get("Swarm", {}).get("LocalNodeState") != "active":
+        subprocess.run(
+            ["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        made = True
+    yield docker_client
+    if made:
+        subprocess.run(
+            ["docker", "swarm", "leave", "--force"], check=False, capture_output=True, timeout=120
+        )

@@ -1,0 +1,294 @@
+"""Deploy, promote and roll back on a real single-node Docker Swarm, through the CLI as CI runs it.
+
+Images go to the real registry on 127.0.0.1:5000 and services run them by digest. This machine's
+kernel has no IPVS, so the environments use `routing_mesh=False` (DNS round robin, ports
+published on the node), which is also what such swarms need in the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+
+from devkit.lock import new_lock
+from devkit.targets.swarm_records import SwarmRecords
+from tests.docker.conftest import REGISTRY, Project
+
+pytestmark = [pytest.mark.docker, pytest.mark.swarm]
+
+BLUEPRINT = f"""
+from blueprints import redis
+from devkit import Blueprint, Build, Http, Port, Secret, Swarm, Verify
+
+app = Blueprint("NAME")
+cache = app.use(redis(version="7"))
+web = app.service(
+    "web",
+    build=Build("web"),
+    ports={{"http": Port(8000, public=True)}},
+    env={{"GREETING": Secret("GREETING"), "REDIS_URL": cache.url}},
+    health=Http("/healthz", port="http", interval=1, retries=2),
+    depends_on=[cache],
+)
+# Smoke test: from inside the environment's network, the web service answers, not "fail-verify".
+smoke = Verify(
+    ["python", "-c", "import sys, urllib.request; "
+     "body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode(); "
+     "print(body); sys.exit(body.startswith('fail-verify'))"],
+    service="web", timeout=60,
+)
+target = Swarm(registry="{REGISTRY}", routing_mesh=False)
+app.environment("staging", target, verify=smoke, rollout_timeout=120)
+app.environment("prod", target, replicas=2, verify=smoke, rollout_timeout=120)
+"""
+
+APP = """
+import http.server, os, pathlib
+VERSION = pathlib.Path("/app/VERSION").read_text().strip()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        broken = self.path == "/healthz" and VERSION == "broken"
+        self.send_response(500 if broken else 200)
+        self.end_headers()
+        self.wfile.write(f"{VERSION} {os.environ['GREETING']}".encode())
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
+"""
+
+
+def swarm_project(project: Callable[[str], Project], version: str = "v1") -> Project:
+    p = project("swp")
+    p.write("blueprint.py", BLUEPRINT.replace("NAME", p.name))
+    p.write(
+        "web/Dockerfile",
+        """
+        FROM python:3.11-slim
+        COPY app.py VERSION /app/
+        CMD ["python", "/app/app.py"]
+        """,
+    )
+    p.write("web/app.py", APP)
+    p.write("web/VERSION", version)
+    p.env["GREETING"] = "hello"
+    return p
+
+
+def ok(run: Any) -> Any:
+    assert run.code == 0, run.stderr
+    return run
+
+
+def build_push(p: Project, file: str) -> dict[str, str]:
+    ok(p.devkit("build", "staging", "--push", "--images-file", file, timeout=600))
+    images: dict[str, str] = json.loads((p.root / file).read_text())["images"]
+    return images
+
+
+def releases(p: Project, env: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads(ok(p.devkit("releases", env, "--json")).stdout)[
+        "releases"
+    ]
+    return found
+
+
+def running_images(client: docker.DockerClient, p: Project, env: str) -> dict[str, str]:
+    services = client.services.list(filters={"label": [f"dev.devkit.project={p.name}",
+                                                       f"dev.devkit.env={env}"]})  # fmt: skip
+    return {
+        s.attrs["Spec"]["Labels"]["dev.devkit.service"]: s.attrs["Spec"]["TaskTemplate"][
+            "ContainerSpec"
+        ]["Image"]
+        for s in services
+    }
+
+
+def served(client: docker.DockerClient, p: Project, env: str) -> set[str]:
+    """What every running web task answers, through its port published on 127.0.0.1."""
+    name = f"{p.name}-{env}-web"
+    bodies = set()
+    for task in client.api.tasks(filters={"service": name, "desired-state": "running"}):
+        if task["Status"]["State"] != "running":
+            continue
+        port = task["Status"]["PortStatus"]["Ports"][0]["PublishedPort"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            bodies.add(response.read().decode())
+    return bodies
+
+
+def test_ci_story_build_once_deploy_promote_and_roll_back(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    # CI job 1: build once, push, keep the images file as the job's artifact.
+    images = build_push(p, "images.json")
+    assert set(images) == {"web", "redis"}
+    assert all(f"{REGISTRY}/" in ref and "@sha256:" in ref for ref in images.values())
+
+    # Job 2: deploy those images to staging (verify runs inside the network).
+    deployed = json.loads(ok(p.devkit("deploy", "staging", "--images", "images.json",
+                                      "--json")).stdout)  # fmt: skip
+    assert deployed["ok"] and deployed["release"]["status"] == "healthy"
+    assert deployed["release"]["images"] == images
+    assert running_images(swarm, p, "staging") == images
+    assert served(swarm, p, "staging") == {"v1 hello"}
+
+    # Job 3: promote staging -> prod: the identical digests, nothing built.
+    promoted = json.loads(ok(p.devkit("promote", "staging", "prod", "--json")).stdout)
+    assert promoted["source"] == {"environment": "staging", "release": 1}
+    assert running_images(swarm, p, "prod") == images
+    assert served(swarm, p, "prod") == {"v1 hello"}
+    (prod_release,) = releases(p, "prod")
+    assert prod_release["origin"] == "promote from staging #1"
+    assert prod_release["images"] == images
+
+    # A re-run of the same promotion job passes with nothing to do.
+    again = ok(p.devkit("promote", "staging", "prod"))
+    assert "nothing to do" in again.stderr
+    assert len(releases(p, "prod")) == 1
+
+    # A broken release (its health check fails) is rolled back; v1 keeps serving.
+    p.write("web/VERSION", "broken")
+    broken = build_push(p, "broken.json")
+    assert broken["web"] != images["web"] and broken["redis"] == images["redis"]
+    failed = p.devkit("deploy", "staging", "--images", "broken.json", timeout=600)
+    assert failed.code == 1, failed.stderr
+    assert "rolled back to #1" in failed.stderr
+    assert "traceback" not in failed.stderr.lower()
+    assert running_images(swarm, p, "staging") == images
+    assert served(swarm, p, "staging") == {"v1 hello"}
+
+    # ...and promotion refuses to take it: staging's last release is not healthy.
+    refused = p.devkit("promote", "staging", "prod")
+    assert refused.code == 3, refused.stderr
+    assert "rolled-back" in refused.stderr
+    assert running_images(swarm, p, "prod") == images
+
+    history = releases(p, "staging")
+    assert [(r["number"], r["status"]) for r in history] == [(2, "rolled-back"), (1, "healthy")]
+    assert history[0]["images"] == broken and history[0]["reason"]
+    assert all(r["by"] and r["created"] for r in history)
+    table = ok(p.devkit("releases", "staging")).stdout
+    assert "rolled-back" in table and "healthy" in table
+
+
+def test_failing_verify_rolls_back_and_rollback_restores_an_earlier_release(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    ok(p.devkit("deploy", "staging", timeout=600))  # builds and pushes itself: release 1
+    p.write("web/VERSION", "v2")
+    ok(p.devkit("deploy", "staging", timeout=600))  # release 2
+    assert served(swarm, p, "staging") == {"v2 hello"}
+
+    p.write("web/VERSION", "fail-verify")
+    failed = p.devkit("deploy", "staging", timeout=600)
+    assert failed.code == 1, failed.stderr
+    assert "verify failed" in failed.stderr and "rolled back to #2" in failed.stderr
+    assert served(swarm, p, "staging") == {"v2 hello"}
+
+    back = ok(p.devkit("rollback", "staging", "--json"))
+    restored = json.loads(back.stdout)["release"]
+    assert restored["origin"] == "rollback to #1" and restored["status"] == "healthy"
+    assert served(swarm, p, "staging") == {"v1 hello"}
+    assert [r["status"] for r in releases(p, "staging")] == [
+        "healthy", "rolled-back", "healthy", "healthy",
+    ]  # fmt: skip
+
+
+def test_promote_from_an_environment_that_never_deployed_is_refused(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    run = p.devkit("promote", "staging", "prod", "--json")
+    assert run.code == 3, run.stderr
+    assert "never been deployed" in run.stderr
+    assert json.loads(run.stdout)["error"]["exit_code"] == 3
+    assert running_images(swarm, p, "prod") == {}
+
+
+def test_promote_while_another_promotion_holds_the_lock_is_refused(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    ok(p.devkit("deploy", "staging", timeout=600))
+    records = SwarmRecords(swarm, p.name, "prod")
+    with records.locked(new_lock("ci-job-41", "promote staging -> prod")):
+        run = p.devkit("promote", "staging", "prod")
+        assert run.code == 3, run.stderr
+        assert "locked" in run.stderr and "ci-job-41" in run.stderr
+        assert running_images(swarm, p, "prod") == {}
+        assert releases(p, "prod") == []
+        # Whoever knows the holder is gone takes the lock over explicitly.
+        taken = ok(p.devkit("promote", "staging", "prod", "--break-lock"))
+        assert "broke the lock" in taken.stderr
+    assert running_images(swarm, p, "prod") == running_images(swarm, p, "staging")
+    assert records.holder() is None
+
+
+def test_deploy_killed_halfway_then_run_again_converges(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    images = build_push(p, "images.json")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit", "deploy", "staging", "--images", "images.json"],
+        cwd=p.root,
+        env=p.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:
+        if "rolling out" in line or time.monotonic() > deadline:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [r["status"] for r in releases(p, "staging")] == ["deploying"]
+
+    again = ok(p.devkit("deploy", "staging", "--images", "images.json", timeout=600))
+    assert "stale lock" in again.stderr and "interrupted" in again.stderr
+    assert [r["status"] for r in releases(p, "staging")] == ["healthy", "interrupted"]
+    assert running_images(swarm, p, "staging") == images
+    assert served(swarm, p, "staging") == {"v1 hello"}
+
+
+def test_deploy_of_an_image_digest_that_no_longer_exists_changes_nothing(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    images = build_push(p, "images.json")
+    gone = {**images, "web": images["web"].split("@")[0] + "@sha256:" + "0" * 64}
+    p.write("gone.json", json.dumps({"project": p.name, "images": gone}))
+    run = p.devkit("deploy", "staging", "--images", "gone.json")
+    assert run.code == 1, run.stderr
+    assert "not found in the registry" in run.stderr and "web:" in run.stderr
+    assert "nothing was changed" in run.stderr
+    assert running_images(swarm, p, "staging") == {}
+    assert releases(p, "staging") == []
+
+
+def test_bad_images_file_names_the_file_and_the_problem(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    p.write("images.json", '{"images": {"web": "swp-web:latest",\n "cache": 1}}')
+    run = p.devkit("deploy", "staging", "--images", "images.json")
+    assert run.code == 2, run.stderr
+    assert "images.json" in run.stderr and "not a reference by digest" in run.stderr
+    assert '"cache" is not a service' in run.stderr and 'no image for service "redis"' in run.stderr
+    p.write("images.json", '{"images": {\n  "web": oops}}')
+    run = p.devkit("deploy", "staging", "--images", "images.json")
+    assert run.code == 2 and "images.json:2: not valid JSON" in run.stderr
+    assert releases(p, "staging") == []

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from blueprints import redis
+from devkit import Blueprint, RefusedError, Swarm, plan
+from devkit.deploy import promotion
+from devkit.release import Release, current, next_number, promotable, rollback_target, runs_already
+
+IMAGES = {"api": "reg/api@sha256:" + "1" * 64, "redis": "reg/redis@sha256:" + "2" * 64}
+
+
+def release(number: int, status: Any = "healthy", env: str = "staging", **fields: Any) -> Release:
+    base: dict[str, Any] = {
+        "number": number, "project": "shop", "environment": env, "images": IMAGES,
+        "plan_hash": "h1", "created": "2026-11-29T00:00:00Z", "by": "ci", "origin": "deploy",
+        "status": status, "spec": {"services": {}},
+    }  # fmt: skip
+    return Release(**{**base, **fields})
+
+
+def test_the_current_release_is_the_newest_healthy_one() -> None:
+    history = [release(1), release(2), release(3, "rolled-back")]
+    assert current(history) == history[1]
+    assert next_number(history) == 4 and next_number([]) == 1
+
+
+def test_promotion_takes_only_a_healthy_last_release() -> None:
+    with pytest.raises(RefusedError, match="never been deployed") as never:
+        promotable([], "staging")
+    assert never.value.exit_code == 3
+    with pytest.raises(RefusedError, match=r"\(#2\) is rolled-back: boom"):
+        promotable([release(1), release(2, "rolled-back", reason="boom")], "staging")
+    with pytest.raises(RefusedError, match="is deploying"):
+        promotable([release(1), release(2, "deploying")], "staging")
+    assert promotable([release(1), release(2)], "staging").number == 2
+
+
+def test_the_destination_runs_it_already_only_with_the_same_images_and_plan() -> None:
+    prod = [release(1, env="prod")]
+    assert runs_already(prod, IMAGES, "h1") == prod[0]
+    assert runs_already(prod, {**IMAGES, "api": "other"}, "h1") is None
+    assert runs_already(prod, IMAGES, "h2") is None
+    # A later failed attempt means the last promotion did not land: do it again.
+    assert runs_already([*prod, release(2, "failed", env="prod")], IMAGES, "h1") is None
+
+
+def test_rollback_restores_the_healthy_release_before_the_current_one() -> None:
+    history = [release(1), release(2), release(3, "rolled-back")]
+    assert rollback_target(history, "staging", None).number == 1
+    assert rollback_target(history, "staging", 2).number == 2
+    with pytest.raises(RefusedError, match="no release #9"):
+        rollback_target(history, "staging", 9)
+    with pytest.raises(RefusedError, match="no earlier healthy release"):
+        rollback_target([release(1)], "staging", None)
+
+
+def prod_plan():
+    app = Blueprint("shop")
+    app.use(redis())
+    app.service("api", image="api:1")
+    app.environment("prod", Swarm(registry="reg"))
+    return plan(app, "prod")
+
+
+def test_promotion_decision_lists_the_image_changes() -> None:
+    dst = prod_plan()
+    first = promotion([release(1)], [], "staging", dst)
+    assert first.images == IMAGES and not first.nothing_to_do
+    assert first.changes == {name: (None, ref) for name, ref in IMAGES.items()}
+    landed = [release(1, env="prod", plan_hash=dst.hash)]
+    assert promotion([release(1)], landed, "staging", dst).nothing_to_do
+
+
+def test_promotion_refuses_a_source_without_an_image_for_every_service() -> None:
+    partial = release(1, images={"api": IMAGES["api"]})
+    with pytest.raises(RefusedError, match="no image for redis"):
+        promotion([partial], [], "staging", prod_plan())
