@@ -35,6 +35,7 @@ from devkit.targets.swarm_spec import (
 Progress = Callable[[str, str, str], None]
 _POLL = 0.5
 _LOG_TAIL = 20
+_UNPLACEABLE = 15.0  # seconds a task may wait for a node before the rollout is called failed
 _FAILED_TASKS = 3  # failed tasks of a new spec before its rollout is called failed
 _STUCK = {"paused", "rollback_paused"}  # an update the swarm stopped half-way
 _SETTLED = {None, "completed", "rollback_completed"}
@@ -53,6 +54,7 @@ class _Watch:
     done: bool = False
     reason: str = ""
     logs: list[str] = field(default_factory=list)
+    unplaceable: bool = False  # a task the scheduler finds no node for (resources, constraints)
 
 
 class SwarmTarget:
@@ -206,10 +208,17 @@ class SwarmTarget:
         began = time.monotonic()
         pending = dict(stack["services"])
         last: dict[str, _Watch] = {}
+        unplaced_since: dict[str, float] = {}
         while True:
             for name in list(pending):
                 watch = self._rollout(pending[name])
                 last[name] = watch
+                if not watch.unplaceable:
+                    unplaced_since.pop(name, None)
+                elif time.monotonic() - unplaced_since.setdefault(name, time.monotonic()) > (
+                    _UNPLACEABLE
+                ):
+                    watch = _Watch(True, watch.reason)
                 if watch.done and not watch.reason:
                     progress(name, "healthy", f"{time.monotonic() - began:.1f}s")
                     del pending[name]
@@ -266,6 +275,11 @@ class SwarmTarget:
         reason = f"{len(running)}/{replicas} tasks running"
         if failed:
             reason += f", {len(failed)} failed: {failed[-1]['Status'].get('Err', '')}"
+        unplaced = [
+            t for t in tasks if t["Status"]["State"] == "pending" and t["Status"].get("Err")
+        ]
+        if unplaced:
+            return _Watch(False, f"{reason}; {unplaced[-1]['Status']['Err']}", unplaceable=True)
         return _Watch(False, reason, self._task_logs(failed))
 
     def _task_logs(self, tasks: list[dict[str, Any]]) -> list[str]:

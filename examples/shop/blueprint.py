@@ -1,7 +1,11 @@
 """shop: an HTTP api and a worker, backed by postgres and redis.
 
 `devkit up` runs `local` on Docker with live sync; `devkit plan prod` shows what production runs.
+`swarm-staging` and `swarm-prod` deploy to a Docker Swarm: `devkit deploy swarm-staging`, then
+`devkit promote swarm-staging swarm-prod` (see the README's CI workflow).
 """
+
+import os
 
 from blueprints import postgres, redis
 from devkit import (
@@ -15,7 +19,9 @@ from devkit import (
     Resources,
     Restart,
     Secret,
+    Swarm,
     Sync,
+    Verify,
 )
 from devkit.profiles import on_demand, spot
 
@@ -61,3 +67,12 @@ app.environment(
     replicas=3,
     overrides={api: {"autoscale": Autoscale(min=3, max=30, cpu=70)}},
 )
+
+# Docker Swarm: images go to SHOP_REGISTRY; a release counts as healthy once the smoke test (an
+# order placed through the api and processed by the worker) passes inside the environment.
+# routing_mesh=False because this repo's CI machine has no IPVS in its kernel (docs/deploy.md);
+# on a usual swarm, leave it out.
+swarm = Swarm(registry=os.environ.get("SHOP_REGISTRY", "127.0.0.1:5000"), routing_mesh=False)
+smoke = Verify(["python", "-m", "app.smoke"], service="api", timeout=60)
+app.environment("swarm-staging", swarm, verify=smoke, rollout_timeout=180)
+app.environment("swarm-prod", swarm, replicas=2, verify=smoke, rollout_timeout=180)
