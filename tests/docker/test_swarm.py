@@ -292,3 +292,21 @@ def test_bad_images_file_names_the_file_and_the_problem(
     run = p.devkit("deploy", "staging", "--images", "images.json")
     assert run.code == 2 and "images.json:2: not valid JSON" in run.stderr
     assert releases(p, "staging") == []
+
+
+def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(
+    swarm: docker.DockerClient, shop: Project
+) -> None:
+    shop.env["SHOP_REGISTRY"] = REGISTRY
+    deployed = ok(shop.devkit("deploy", "swarm-staging", timeout=900))
+    assert "verifying (python -m app.smoke)" in deployed.stderr
+    promoted = json.loads(
+        ok(shop.devkit("promote", "swarm-staging", "swarm-prod", "--json")).stdout
+    )
+    assert promoted["release"]["status"] == "healthy"
+    assert running_images(swarm, shop, "swarm-prod") == running_images(swarm, shop, "swarm-staging")
+    url = promoted["urls"]["api.http"]
+    with urllib.request.urlopen(f"{url}/stats", timeout=5) as response:
+        stats = json.loads(response.read())
+    # Each environment's smoke test placed one order, and its worker processed it.
+    assert stats["orders"]["by_status"] == {"processed": 1}
