@@ -207,13 +207,7 @@ def _restore(
 ) -> RolloutFailedError:
     """Put the previous healthy release back; the error that says what failed and what serves."""
     if previous is None:
-        _finish(target.records, release, "failed", outcome.reason)
-        return RolloutFailedError(
-            f"release #{release.number} of {release.environment} failed: {outcome.reason}",
-            release=release,
-            restored=None,
-            logs=outcome.logs,
-        )
+        return _failed(target, release, outcome.reason, outcome.logs)
     say(f"release #{release.number} failed: {outcome.reason}; restoring #{previous.number}")
     target.apply(previous.spec, progress)
     back = target.wait(previous.spec, timeout, progress)
@@ -228,13 +222,16 @@ def _restore(
             logs=outcome.logs,
         )
     reason = f"{outcome.reason}; rolling back to #{previous.number} failed too: {back.reason}"
+    return _failed(target, release, reason, outcome.logs or back.logs)
+
+
+def _failed(
+    target: DeployTarget, release: Release, reason: str, logs: tuple[str, ...], what: str = ""
+) -> RolloutFailedError:
+    """Mark a release failed; the error that says so (`what` failed, or the release)."""
     _finish(target.records, release, "failed", reason)
-    return RolloutFailedError(
-        f"release #{release.number} of {release.environment} failed: {reason}",
-        release=release,
-        restored=None,
-        logs=outcome.logs or back.logs,
-    )
+    what = what or f"release #{release.number} of {release.environment}"
+    return RolloutFailedError(f"{what} failed: {reason}", release=release, restored=None, logs=logs)
 
 
 def _finish(records: Records, release: Release, status: Status, reason: str) -> Release:
@@ -353,10 +350,5 @@ def rollback(
         if outcome.ok:
             done = _finish(target.records, release, "healthy", "")
             return DeployResult(done, previous, seconds=_since(began))
-        _finish(target.records, release, "failed", outcome.reason)
-        raise RolloutFailedError(
-            f"rolling {target.env} back to #{chosen.number} failed: {outcome.reason}",
-            release=release,
-            restored=None,
-            logs=outcome.logs,
-        )
+        what = f"rolling {target.env} back to #{chosen.number}"
+        raise _failed(target, release, outcome.reason, outcome.logs, what)

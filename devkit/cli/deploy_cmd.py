@@ -8,8 +8,14 @@ from typing import Annotated
 import typer
 
 from devkit.cli.app import app
-from devkit.cli.deploying import BreakLockOption, JsonOption, cluster_plan, json_errors
-from devkit.cli.output import err, print_json
+from devkit.cli.deploying import (
+    BreakLockOption,
+    JsonOption,
+    cluster_plan,
+    json_errors,
+    say,
+    show_result,
+)
 
 
 @app.command("deploy")
@@ -55,28 +61,15 @@ def deploy_command(
             target = swarm_target(client, plan)
             target.check()
             if break_lock:
-                unlock(target, _say)
+                unlock(target, say)
             if wanted is None:
                 wanted = build_and_push(
                     client, plan, root, image_map, registry, on_line=printer.build_line
                 )
             result = deploy(
                 plan, wanted, target, secrets=secrets, provenance=provenance(root, "deploy"),
-                root=root, progress=printer.step, say=_say,
+                root=root, progress=printer.step, say=say,
             )  # fmt: skip
         finally:
             client.close()
-    if json:
-        print_json({"environment": env, "ok": True, **result.to_dict()})
-        return
-    report(result.release.number, env, result.seconds, result.urls)
-
-
-def _say(message: str) -> None:
-    err().print(message, markup=False, soft_wrap=True)
-
-
-def report(number: int, env: str, seconds: float, urls: dict[str, str]) -> None:
-    for name, url in sorted(urls.items()):
-        err().print(f"  {name}: {url}", markup=False)
-    err().print(f"[green]release #{number} of {env} is healthy[/] ({seconds:.1f}s)")
+    show_result(result, env, json, {})

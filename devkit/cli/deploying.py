@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from devkit.cli.loading import blueprint, settings
-from devkit.cli.output import print_json
+from devkit.cli.output import err, print_json
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import docker
 
-    from devkit.deploy import Provenance
+    from devkit.deploy import DeployResult, Provenance
     from devkit.images import ImageMap
     from devkit.planner import Plan
     from devkit.targets.swarm import SwarmTarget
@@ -120,3 +120,20 @@ def json_errors(enabled: bool, context: dict[str, Any]) -> Iterator[None]:
         if enabled:
             print_json({**context, "ok": False, "error": exc.to_dict()})
         raise
+
+
+def say(message: str) -> None:
+    """A note from the deploy engine, on stderr."""
+    err().print(message, markup=False, soft_wrap=True)
+
+
+def show_result(result: DeployResult, env: str, json: bool, extra: dict[str, Any]) -> None:
+    """A healthy release: one JSON document with --json, else its URLs and a line on stderr."""
+    if json:
+        print_json({**extra, "environment": env, "ok": True, **result.to_dict()})
+        return
+    for name, url in sorted(result.urls.items()):
+        err().print(f"  {name}: {url}", markup=False)
+    err().print(
+        f"[green]release #{result.release.number} of {env} is healthy[/] ({result.seconds:.1f}s)"
+    )

@@ -7,7 +7,14 @@ from typing import Annotated
 import typer
 
 from devkit.cli.app import app
-from devkit.cli.deploying import BreakLockOption, JsonOption, cluster_plan, json_errors
+from devkit.cli.deploying import (
+    BreakLockOption,
+    JsonOption,
+    cluster_plan,
+    json_errors,
+    say,
+    show_result,
+)
 from devkit.cli.output import err, out, print_json
 
 
@@ -51,25 +58,16 @@ def promote_command(
                 return
             secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
             if break_lock:
-                unlock(dst, _say)
+                unlock(dst, say)
             printer = ServicePrinter(s.name for s in plan.services)
             origin = f"promote from {source} #{decided.source.number}"
             result = deploy(
                 plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
-                root=root, progress=printer.step, say=_say,
+                root=root, progress=printer.step, say=say,
             )  # fmt: skip
         finally:
             client.close()
-    if json:
-        print_json({**context, "ok": True, **decided.to_dict(), **result.to_dict()})
-        return
-    from devkit.cli.deploy_cmd import report
-
-    report(result.release.number, destination, result.seconds, result.urls)
-
-
-def _say(message: str) -> None:
-    err().print(message, markup=False, soft_wrap=True)
+    show_result(result, destination, json, {**context, **decided.to_dict()})
 
 
 def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_run: bool) -> None:

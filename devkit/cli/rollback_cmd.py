@@ -7,8 +7,14 @@ from typing import Annotated
 import typer
 
 from devkit.cli.app import app
-from devkit.cli.deploying import BreakLockOption, JsonOption, cluster_plan, json_errors
-from devkit.cli.output import err, print_json
+from devkit.cli.deploying import (
+    BreakLockOption,
+    JsonOption,
+    cluster_plan,
+    json_errors,
+    say,
+    show_result,
+)
 
 
 @app.command("rollback")
@@ -28,7 +34,6 @@ def rollback_command(
     if the blueprint changed since, and recorded as a new release. Exit 3 when there is no such
     release or the environment is locked.
     """
-    from devkit.cli.deploy_cmd import report
     from devkit.cli.deploying import provenance, swarm_target, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.deploy import rollback
@@ -40,19 +45,12 @@ def rollback_command(
         try:
             target = swarm_target(client, plan)
             if break_lock:
-                unlock(target, _say)
+                unlock(target, say)
             printer = ServicePrinter(s.name for s in plan.services)
             result = rollback(
                 target, to=to, provenance=provenance(root, "rollback"),
-                timeout=plan.rollout_timeout, progress=printer.step, say=_say,
+                timeout=plan.rollout_timeout, progress=printer.step, say=say,
             )  # fmt: skip
         finally:
             client.close()
-    if json:
-        print_json({"environment": env, "ok": True, **result.to_dict()})
-        return
-    report(result.release.number, env, result.seconds, result.urls)
-
-
-def _say(message: str) -> None:
-    err().print(message, markup=False, soft_wrap=True)
+    show_result(result, env, json, {})
