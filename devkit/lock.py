@@ -9,9 +9,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+
+from devkit.errors import RefusedError
 
 DEFAULT_TTL = timedelta(minutes=30)
 
@@ -80,3 +84,59 @@ def stale(
     if lock.host == (host or socket.gethostname()) and not alive(lock.pid):
         return f"its process {lock.pid} on {lock.host} is gone"
     return None
+
+
+class LockStore(ABC):
+    """Where a target keeps an environment's lock; taking it must be atomic (create-if-absent)."""
+
+    env: str
+
+    @abstractmethod
+    def holder(self) -> Lock | None:
+        """The lock as stored, or None."""
+
+    @abstractmethod
+    def create_lock(self, lock: Lock) -> bool:
+        """Store the lock unless one exists; False when one does."""
+
+    @abstractmethod
+    def remove_lock(self) -> bool:
+        """Remove the stored lock; False when there was none."""
+
+    def break_lock(self) -> Lock | None:
+        """Remove the lock whoever holds it; returns what it was."""
+        held = self.holder()
+        return held if self.remove_lock() else None
+
+    @contextmanager
+    def locked(
+        self, lock: Lock, *, on_stale: Callable[[Lock, str], None] | None = None
+    ) -> Iterator[None]:
+        """Hold the environment's lock for the block; RefusedError if someone else holds it.
+
+        A stale lock (expired, or its process gone from this host) is taken over, and
+        `on_stale` is told whose it was and why.
+        """
+        if not self.create_lock(lock):
+            held = self.holder()
+            why = stale(held) if held else "it was just released"
+            if why is None:
+                assert held is not None
+                raise RefusedError(
+                    f'environment "{self.env}" is locked: {held.describe()}',
+                    details=[
+                        "wait for it to finish, or, if it is gone, take the lock over with "
+                        "--break-lock",
+                        "nothing was changed",
+                    ],
+                )
+            if on_stale is not None and held is not None:
+                on_stale(held, why)
+            self.remove_lock()
+            if not self.create_lock(lock):
+                raise RefusedError(f'environment "{self.env}" was locked by another deploy')
+        try:
+            yield
+        finally:
+            if self.holder() == lock:
+                self.remove_lock()

@@ -10,7 +10,10 @@ import typer
 from devkit.cli.app import app
 from devkit.cli.deploying import (
     BreakLockOption,
+    ContextOption,
+    ForceConflictsOption,
     JsonOption,
+    NamespaceOption,
     cluster_plan,
     json_errors,
     say,
@@ -31,6 +34,9 @@ def deploy_command(
             "building and pushing now.",
         ),
     ] = None,
+    context: ContextOption = None,
+    namespace: NamespaceOption = None,
+    force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
     json: JsonOption = False,
 ) -> None:
@@ -40,36 +46,36 @@ def deploy_command(
     \b
     A release that does not become healthy in time, or fails verify, is rolled back to the
     previous healthy release, and the command exits 1 with the reason and the failing task's
-    last log lines. Exit 3: the environment is locked by another deploy. `devkit releases ENV`
-    shows the history.
+    last log lines. Exit 3: the environment is locked by another deploy, or (Kubernetes) a
+    field devkit applies is owned by another manager. `devkit releases ENV` shows the history.
     """
     from devkit import imagesfile
-    from devkit.cli.deploying import build_and_push, provenance, registry_of, swarm_target, unlock
+    from devkit.cli.deploying import build_and_push, open_target, provenance, registry_of, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.deploy import deploy
     from devkit.engine import connect
     from devkit.secrets import local_secret_values
 
     with json_errors(json, {"environment": env}):
-        plan, root, image_map = cluster_plan(ctx, env)
+        plan, root, image_map = cluster_plan(ctx, env, namespace)
         printer = ServicePrinter(s.name for s in plan.services)
         wanted = imagesfile.read(images, plan) if images is not None else None
         registry = registry_of(plan, "a deploy without --images") if wanted is None else ""
         secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
-        client = connect()
-        try:
-            target = swarm_target(client, plan)
+        with open_target(plan, context=context, force_conflicts=force_conflicts) as target:
             target.check()
             if break_lock:
                 unlock(target, say)
             if wanted is None:
-                wanted = build_and_push(
-                    client, plan, root, image_map, registry, on_line=printer.build_line
-                )
+                client = connect()
+                try:
+                    wanted = build_and_push(
+                        client, plan, root, image_map, registry, on_line=printer.build_line
+                    )
+                finally:
+                    client.close()
             result = deploy(
                 plan, wanted, target, secrets=secrets, provenance=provenance(root, "deploy"),
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
-        finally:
-            client.close()
     show_result(result, env, json, {})

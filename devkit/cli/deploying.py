@@ -17,10 +17,9 @@ if TYPE_CHECKING:
 
     import docker
 
-    from devkit.deploy import DeployResult, Provenance
+    from devkit.deploy import DeployResult, DeployTarget, Provenance
     from devkit.images import ImageMap
     from devkit.planner import Plan
-    from devkit.targets.swarm import SwarmTarget
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 BreakLockOption = Annotated[
@@ -31,33 +30,82 @@ BreakLockOption = Annotated[
 ]
 
 
-def cluster_plan(ctx: typer.Context, env: str) -> tuple[Plan, Path, ImageMap]:
-    """The plan of an environment that deploys (Swarm), its root and image map."""
+ContextOption = Annotated[
+    str | None,
+    typer.Option("--context", metavar="NAME", help="Kubernetes: this kubeconfig context."),
+]
+NamespaceOption = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", metavar="NS", help="Kubernetes: this namespace."),
+]
+ForceConflictsOption = Annotated[
+    bool,
+    typer.Option(
+        "--force-conflicts",
+        help="Kubernetes: take over fields another field manager owns (its change is lost).",
+    ),
+]
+DEPLOYABLE = ("swarm", "kubernetes", "kind")
+
+
+def cluster_plan(
+    ctx: typer.Context, env: str, namespace: str | None = None
+) -> tuple[Plan, Path, ImageMap]:
+    """The plan of an environment that deploys (Swarm, Kubernetes), its root and image map."""
     from devkit.errors import UserError
     from devkit.planner import plan
 
     loaded = blueprint(ctx)
     planned = plan(loaded, env)
-    if planned.target.kind != "swarm":
-        deployable = [n for n, e in loaded.environments.items() if e.target.kind == "swarm"]
-        hint = (
-            "`devkit up -e ENV` runs a Docker environment"
-            if planned.target.kind == "docker"
-            else "deploying to Kubernetes environments is not available yet"
-        )
+    if planned.target.kind not in DEPLOYABLE:
+        deployable = [n for n, e in loaded.environments.items() if e.target.kind in DEPLOYABLE]
         raise UserError(
             f'environment "{env}" runs on {planned.target.kind}; deploy, promote and rollback '
-            "work on Swarm environments",
-            details=[hint, f"Swarm environments: {', '.join(deployable) or '(none)'}"],
+            "work on Swarm and Kubernetes environments",
+            details=[
+                "`devkit up -e ENV` runs a Docker environment",
+                f"environments that deploy: {', '.join(deployable) or '(none)'}",
+            ],
         )
+    if namespace is not None:
+        if planned.target.kind == "swarm":
+            raise UserError(f'--namespace is for Kubernetes; "{env}" runs on Swarm')
+        planned = planned.model_copy(update={"namespace": namespace})
     assert loaded.root is not None
     return planned, loaded.root, settings(ctx).image_map
 
 
-def swarm_target(client: docker.DockerClient, plan: Plan) -> SwarmTarget:
-    from devkit.targets.swarm import SwarmTarget
+@contextmanager
+def open_target(
+    plan: Plan, *, context: str | None = None, force_conflicts: bool = False
+) -> Iterator[DeployTarget]:
+    """The environment's target, connected (Swarm: the Docker engine; Kubernetes: its context)."""
+    if plan.target.kind == "swarm":
+        from devkit.engine import connect
+        from devkit.targets.swarm import SwarmTarget
 
-    return SwarmTarget(client, plan.project, plan.environment)
+        client = connect()
+        try:
+            yield SwarmTarget(client, plan.project, plan.environment)
+        finally:
+            client.close()
+        return
+    from devkit.targets.kube_api import KubeApi, connect_context
+    from devkit.targets.kubernetes import KubernetesTarget
+
+    kube = KubeApi(connect_context(context or kube_context(plan)))
+    try:
+        yield KubernetesTarget(kube, plan, force_conflicts=force_conflicts)
+    finally:
+        kube.close()
+
+
+def kube_context(plan: Plan) -> str | None:
+    """The kubeconfig context an environment names: its own, or kind's `kind-<cluster>`."""
+    target = plan.target
+    if target.kind == "kind":
+        return f"kind-{target.cluster}"
+    return getattr(target, "context", None)
 
 
 def provenance(root: Path, origin: str) -> Provenance:
@@ -103,7 +151,7 @@ def build_and_push(
     return {name: image.ref for name, image in sorted(pushed.items())}
 
 
-def unlock(target: SwarmTarget, say: Callable[[str], None]) -> None:
+def unlock(target: DeployTarget, say: Callable[[str], None]) -> None:
     held = target.records.break_lock()
     if held is not None:
         say(f"broke the lock: {held.describe()}")

@@ -23,12 +23,13 @@ def down_command(
     """Remove the environment's containers and network; named volumes only with --volumes.
 
     Images stay cached. Running it on a stack that is not up does nothing and succeeds. On a
-    Swarm environment: its services, network, secrets and release records.
+    Swarm environment: its services, network, secrets and release records; on Kubernetes:
+    every object it applied, its records, and its namespace if devkit created it.
     """
     from devkit.engine import connect
     from devkit.targets.docker import DockerTarget
 
-    if env is not None and _swarm_down(ctx, env, volumes=volumes, json=json):
+    if env is not None and _cluster_down(ctx, env, volumes=volumes, json=json):
         return
     plan, _, _ = local_plan(ctx, env)
     target = DockerTarget(connect(), plan.project, plan.environment)
@@ -47,26 +48,21 @@ def down_command(
     )
 
 
-def _swarm_down(ctx: typer.Context, env: str, *, volumes: bool, json: bool) -> bool:
-    """Take a Swarm environment down; False when `env` is not one."""
+def _cluster_down(ctx: typer.Context, env: str, *, volumes: bool, json: bool) -> bool:
+    """Take a Swarm or Kubernetes environment down; False when `env` is a Docker one."""
+    from devkit.cli.deploying import open_target
     from devkit.cli.loading import blueprint
-    from devkit.engine import connect
     from devkit.planner import plan
-    from devkit.targets.swarm import SwarmTarget
 
     planned = plan(blueprint(ctx), env)
-    if planned.target.kind != "swarm":
+    if planned.target.kind == "docker":
         return False
-    client = connect()
-    try:
-        target = SwarmTarget(client, planned.project, planned.environment)
+    with open_target(planned) as target:
         target.check()
         removed = target.destroy(volumes=volumes)
-    finally:
-        client.close()
     if json:
         print_json({"project": planned.project, "environment": env, "removed": removed})
     else:
         counts = ", ".join(f"{len(v)} {k}" for k, v in removed.items())
-        err().print(f"removed from the swarm: {counts}", markup=False)
+        err().print(f"removed from {planned.target.kind}: {counts}", markup=False)
     return True

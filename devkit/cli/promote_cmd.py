@@ -9,6 +9,7 @@ import typer
 from devkit.cli.app import app
 from devkit.cli.deploying import (
     BreakLockOption,
+    ForceConflictsOption,
     JsonOption,
     cluster_plan,
     json_errors,
@@ -26,6 +27,7 @@ def promote_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
     ] = False,
+    force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
     json: JsonOption = False,
 ) -> None:
@@ -37,22 +39,21 @@ def promote_command(
     nothing to do (exit 0), so a re-run CI job passes. DST's release is verified and rolled back
     on failure like any deploy.
     """
-    from devkit.cli.deploying import provenance, swarm_target, unlock
+    from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.deploy import deploy, promotion
-    from devkit.engine import connect
     from devkit.secrets import local_secret_values
 
     context = {"source": source, "environment": destination}
     with json_errors(json, context):
         src_plan, _, _ = cluster_plan(ctx, source)
         plan, root, _ = cluster_plan(ctx, destination)
-        client = connect()
-        try:
-            src = swarm_target(client, src_plan)
-            dst = swarm_target(client, plan)
+        with open_target(src_plan) as src:
             src.check()
-            decided = promotion(src.records.releases(), dst.records.releases(), source, plan)
+            taken = src.records.releases()
+        with open_target(plan, force_conflicts=force_conflicts) as dst:
+            dst.check()
+            decided = promotion(taken, dst.records.releases(), source, plan)
             if dry_run or decided.nothing_to_do:
                 _show(decided.to_dict(), context, json, dry_run)
                 return
@@ -65,8 +66,6 @@ def promote_command(
                 plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
-        finally:
-            client.close()
     show_result(result, destination, json, {**context, **decided.to_dict()})
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from devkit.cli.app import app
-from devkit.cli.deploying import JsonOption, cluster_plan
+from devkit.cli.deploying import ContextOption, JsonOption, NamespaceOption, cluster_plan
 from devkit.cli.output import out, print_json
 
 
@@ -15,24 +15,21 @@ from devkit.cli.output import out, print_json
 def releases_command(
     ctx: typer.Context,
     env: Annotated[str, typer.Argument(metavar="ENV", help="The environment.")],
+    context: ContextOption = None,
+    namespace: NamespaceOption = None,
     json: JsonOption = False,
 ) -> None:
     """List ENV's releases, newest first: outcome, origin, commit, who, when, and the lock."""
     from rich.table import Table
 
-    from devkit.cli.deploying import swarm_target
-    from devkit.engine import connect
+    from devkit.cli.deploying import open_target
     from devkit.release import current
 
-    plan, _, _ = cluster_plan(ctx, env)
-    client = connect()
-    try:
-        target = swarm_target(client, plan)
+    plan, _, _ = cluster_plan(ctx, env, namespace)
+    with open_target(plan, context=context) as target:
         target.check()
         history = target.records.releases()
         lock = target.records.holder()
-    finally:
-        client.close()
     running = current(history)
     if json:
         print_json(

@@ -9,7 +9,10 @@ import typer
 from devkit.cli.app import app
 from devkit.cli.deploying import (
     BreakLockOption,
+    ContextOption,
+    ForceConflictsOption,
     JsonOption,
+    NamespaceOption,
     cluster_plan,
     json_errors,
     say,
@@ -25,6 +28,9 @@ def rollback_command(
         int | None,
         typer.Option("--to", metavar="RELEASE", help="The release number to restore."),
     ] = None,
+    context: ContextOption = None,
+    namespace: NamespaceOption = None,
+    force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
     json: JsonOption = False,
 ) -> None:
@@ -34,23 +40,20 @@ def rollback_command(
     if the blueprint changed since, and recorded as a new release. Exit 3 when there is no such
     release or the environment is locked.
     """
-    from devkit.cli.deploying import provenance, swarm_target, unlock
+    from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.deploy import rollback
-    from devkit.engine import connect
+    from devkit.secrets import local_secret_values
 
     with json_errors(json, {"environment": env}):
-        plan, root, _ = cluster_plan(ctx, env)
-        client = connect()
-        try:
-            target = swarm_target(client, plan)
+        plan, root, _ = cluster_plan(ctx, env, namespace)
+        secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+        with open_target(plan, context=context, force_conflicts=force_conflicts) as target:
             if break_lock:
                 unlock(target, say)
             printer = ServicePrinter(s.name for s in plan.services)
             result = rollback(
-                target, to=to, provenance=provenance(root, "rollback"),
+                target, to=to, provenance=provenance(root, "rollback"), secrets=secrets,
                 timeout=plan.rollout_timeout, progress=printer.step, say=say,
             )  # fmt: skip
-        finally:
-            client.close()
     show_result(result, env, json, {})

@@ -81,6 +81,9 @@ class SwarmTarget:
                 ],
             )
 
+    def provide_secrets(self, values: Mapping[str, str]) -> None:
+        """Nothing to hold: a stack spec names its Docker secrets, which keep their values."""
+
     def check_images(self, images: Mapping[str, str]) -> None:
         """ImageMissingError naming every image its registry does not have."""
         missing = []

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import docker
 from docker.errors import APIError, NotFound
 
-from devkit.errors import EngineError, RefusedError
-from devkit.lock import Lock, stale
+from devkit.errors import EngineError
+from devkit.lock import Lock, LockStore
 from devkit.release import Release, Status
 from devkit.targets import labels
 
@@ -30,7 +28,7 @@ FINISHED = "dev.devkit.finished"
 _REASON_MAX = 1000
 
 
-class SwarmRecords:
+class SwarmRecords(LockStore):
     """Where one environment's releases and lock live in a swarm."""
 
     def __init__(self, client: docker.DockerClient, project: str, env: str) -> None:
@@ -114,7 +112,7 @@ class SwarmRecords:
             return None
         return Lock.from_json(base64.b64decode(config["Spec"]["Data"]).decode())
 
-    def _create_lock(self, lock: Lock) -> bool:
+    def create_lock(self, lock: Lock) -> bool:
         try:
             self.client.api.create_config(
                 self.lock_name,
@@ -129,39 +127,9 @@ class SwarmRecords:
             ) from None
         return True
 
-    def break_lock(self) -> Lock | None:
-        """Remove the lock whoever holds it; returns what it was."""
-        held = self.holder()
+    def remove_lock(self) -> bool:
         try:
             self.client.api.remove_config(self.lock_name)
         except NotFound:
-            return None
-        return held
-
-    @contextmanager
-    def locked(self, lock: Lock, *, on_stale: Any = None) -> Iterator[None]:
-        """Hold the environment's lock for the block; RefusedError if someone else holds it."""
-        if not self._create_lock(lock):
-            held = self.holder()
-            why = stale(held) if held else "it was just released"
-            if why is None:
-                assert held is not None
-                raise RefusedError(
-                    f'environment "{self.env}" is locked: {held.describe()}',
-                    details=[
-                        "wait for it to finish, or, if it is gone, take the lock over with "
-                        "--break-lock",
-                        "nothing was changed",
-                    ],
-                )
-            if on_stale is not None and held is not None:
-                on_stale(held, why)
-            self.break_lock()
-            if not self._create_lock(lock):
-                raise RefusedError(f'environment "{self.env}" was locked by another deploy')
-        try:
-            yield
-        finally:
-            current = self.holder()
-            if current == lock:
-                self.client.api.remove_config(self.lock_name)
+            return False
+        return True

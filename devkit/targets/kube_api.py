@@ -1,0 +1,138 @@
+"""A thin typed wrapper over the Kubernetes dynamic client: objects in and out as plain dicts.
+
+The one place devkit talks to a cluster's API; connection errors and a kubeconfig context that
+does not exist become devkit errors here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from kubernetes import config
+from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError
+
+from devkit.errors import EngineError, UserError
+
+FIELD_MANAGER = "devkit"
+
+
+def kubeconfig_file() -> str:
+    return os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or str(
+        Path.home() / ".kube" / "config"
+    )
+
+
+def connect_context(context: str | None) -> ApiClient:
+    """A client for `context` of the kubeconfig (KUBECONFIG or ~/.kube/config).
+
+    A context the kubeconfig does not have is the user's error, reported before anything is
+    applied, with the contexts it does have.
+    """
+    where = kubeconfig_file()
+    try:
+        contexts, active = config.list_kube_config_contexts()
+    except (ConfigException, OSError) as exc:
+        raise UserError(
+            f"cannot read the kubeconfig {where}: {str(exc).splitlines()[0]}",
+            details=["set KUBECONFIG, or create the cluster first (devkit cluster up ENV)"],
+        ) from None
+    names = [c["name"] for c in contexts]
+    if context is not None and context not in names:
+        raise UserError(
+            f'kubeconfig context "{context}" does not exist in {where}',
+            details=[
+                f"contexts there: {', '.join(names) or '(none)'}",
+                "set it in the blueprint, or pass --context; nothing was applied",
+            ],
+        )
+    try:
+        made: ApiClient = config.new_client_from_config(context=context or active["name"])
+    except ConfigException as exc:
+        raise UserError(f"kubeconfig context {context!r}: {exc}") from None
+    return made
+
+
+class KubeApi:
+    """Objects of any kind by apiVersion and kind, as dicts."""
+
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+        try:
+            self.dynamic = DynamicClient(api)
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the API server
+            raise EngineError(
+                "cannot reach the Kubernetes API server",
+                details=[str(exc).splitlines()[0][:300], "is the cluster running?"],
+            ) from None
+
+    def close(self) -> None:
+        self.api.close()
+
+    def _resource(self, api_version: str, kind: str) -> Any:
+        return self.dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def apply(
+        self, obj: dict[str, Any], *, force: bool = False, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Server-side apply as field manager `devkit`; ApiException on a conflict."""
+        resource = self._resource(obj["apiVersion"], obj["kind"])
+        result = self.dynamic.server_side_apply(
+            resource,
+            body=obj,
+            namespace=obj["metadata"].get("namespace"),
+            field_manager=FIELD_MANAGER,
+            force_conflicts=force,
+            dry_run="All" if dry_run else None,
+        )
+        return _plain(result)
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        try:
+            found = self._resource(api_version, kind).get(name=name, namespace=namespace)
+        except NotFoundError:
+            return None
+        return _plain(found)
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, selector: str = ""
+    ) -> list[dict[str, Any]]:
+        found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
+        return [_plain(item) for item in found.items]
+
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
+        resource = self._resource(obj["apiVersion"], obj["kind"])
+        return _plain(resource.create(body=obj, namespace=obj["metadata"].get("namespace")))
+
+    def patch(
+        self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict[str, Any]
+    ) -> None:
+        self._resource(api_version, kind).patch(
+            name=name, namespace=namespace, body=patch, content_type="application/merge-patch+json"
+        )
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> bool:
+        """Delete (background propagation); False when it was not there."""
+        try:
+            self._resource(api_version, kind).delete(
+                name=name, namespace=namespace, propagation_policy="Background"
+            )
+        except NotFoundError:
+            return False
+        return True
+
+
+def _plain(found: Any) -> dict[str, Any]:
+    data: dict[str, Any] = found.to_dict()
+    return data
+
+
+def is_status(exc: Exception, code: int) -> bool:
+    return isinstance(exc, ApiException) and exc.status == code

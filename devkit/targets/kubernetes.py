@@ -1,0 +1,327 @@
+"""The Kubernetes target: any cluster by kubeconfig context, one namespace per environment.
+
+Apply is server-side apply as field manager `devkit`, in dependency order (namespace, secrets,
+config, workloads, then traffic); a field another manager owns is a conflict (refused, naming
+that manager) unless forced. Objects this environment applied before and no longer renders are
+pruned, found by devkit's labels only. The rollout is followed with kstatus semantics to a
+verdict, with the failing pod's reason and last log lines.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kubernetes.client import CoreV1Api, VersionApi
+from kubernetes.client.exceptions import ApiException
+
+from devkit.errors import EngineError, RefusedError
+from devkit.planner import Plan
+from devkit.render import labels as render_labels
+from devkit.render.env import secret_object
+from devkit.render.manifest import render
+from devkit.render.version import DEFAULT
+from devkit.schemas import available_versions, resolve, validate
+from devkit.targets.kube_api import KubeApi
+from devkit.targets.kube_records import KubeRecords
+from devkit.targets.kube_spec import (
+    INSTANCE,
+    MANAGED_BY,
+    PRUNABLE,
+    Key,
+    key,
+    not_ready,
+    ordered,
+    pod_problem,
+    rollout_status,
+    secret,
+    to_prune,
+)
+from devkit.targets.outcome import Outcome
+
+Progress = Callable[[str, str, str], None]
+_POLL = 0.5
+_TAIL = 20
+_PROBLEM_GRACE = 10.0  # seconds a pod problem (image pull, crash loop) may last before it fails
+_WORKLOADS = ("Deployment", "StatefulSet", "Job")
+_CONFLICT = re.compile(r'conflicts? with "([^"]+)"')
+
+
+class ApplyConflictError(RefusedError):
+    """A field devkit applies is owned by another field manager."""
+
+
+class KubernetesTarget:
+    """One environment's namespace on a cluster: its objects, its rollout, its records."""
+
+    def __init__(self, kube: KubeApi, plan: Plan, *, force_conflicts: bool = False) -> None:
+        self.kube, self.env, self.project = kube, plan.environment, plan.project
+        self.namespace = plan.namespace or render_labels.fit(f"{plan.project}-{plan.environment}")
+        self.instance = render_labels.instance(plan)
+        self.force_conflicts = force_conflicts
+        self.records = KubeRecords(kube, self.namespace, self.instance, self.env)
+        self.core = CoreV1Api(kube.api)
+        self._secret_values: dict[str, str] = {}
+
+    # Checks before anything changes
+
+    def check(self) -> None:
+        """The API server answers (the client already read its discovery documents)."""
+
+    def provide_secrets(self, values: Mapping[str, str]) -> None:
+        """The values the environment's Secret gets when objects are applied."""
+        self._secret_values = dict(values)
+
+    def check_images(self, images: Mapping[str, str]) -> None:
+        """Nothing to check from here: the nodes pull. A missing image fails the rollout
+        (ErrImagePull) and the release is rolled back."""
+
+    def kube_version(self) -> str:
+        """The server's minor version, as render takes it (clipped to the schemas devkit has)."""
+        info = VersionApi(self.kube.api).get_code()
+        version = f"{info.major}.{re.sub(r'[^0-9]', '', info.minor)}"
+        known = available_versions()
+        return version if version in known else (known[-1] if known else DEFAULT)
+
+    # What runs
+
+    def prepare(
+        self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The objects a release applies (its Secret's values are held in memory only)."""
+        self.provide_secrets(secret_values)
+        version = self.kube_version()
+        manifest = render(plan, images, kube_version=version)
+        validate(manifest.objects, resolve(version))
+        objects = [dict(o) for o in manifest.objects]
+        for obj in objects:
+            if obj["kind"] != "Namespace":
+                obj["metadata"]["namespace"] = self.namespace
+            else:
+                obj["metadata"]["name"] = self.namespace
+        return {
+            "namespace": self.namespace,
+            "secret": secret_object(plan),
+            "secret_labels": render_labels.common(plan),
+            "objects": objects,
+        }
+
+    def _objects(self, stack: Mapping[str, Any]) -> list[dict[str, Any]]:
+        objects = list(stack["objects"])
+        if self._secret_values:
+            objects.append(
+                secret(stack["secret"], self.namespace, stack["secret_labels"], self._secret_values)
+            )
+        return ordered(objects)
+
+    def apply(self, stack: Mapping[str, Any], progress: Progress) -> dict[str, list[str]]:
+        """Server-side apply every object in order, then prune what this environment dropped."""
+        objects = self._objects(stack)
+        applied: list[Key] = []
+        for obj in objects:
+            try:
+                self.kube.apply(obj, force=self.force_conflicts)
+            except ApiException as exc:
+                raise self._apply_error(obj, exc) from None
+            applied.append(key(obj))
+            if obj["kind"] in _WORKLOADS:
+                progress(obj["metadata"]["name"], "applied", obj["kind"])
+        pruned = self.prune(applied)
+        for kind, _, name in pruned:
+            progress(name, "pruned", kind)
+        return {
+            "applied": [f"{k}/{n}" for k, _, n in applied],
+            "pruned": [f"{k}/{n}" for k, _, n in pruned],
+        }
+
+    def _apply_error(self, obj: Mapping[str, Any], exc: ApiException) -> Exception:
+        what = f"{obj['kind']}/{obj['metadata']['name']}"
+        body = str(exc.body or "")
+        if exc.status == 409:
+            managers = sorted(set(_CONFLICT.findall(body))) or ["another field manager"]
+            fields = sorted(set(re.findall(r"\.(?:spec|metadata|data)[\w.\[\]=\"-]*", body)))
+            return ApplyConflictError(
+                f"{what} in {self.namespace}: fields devkit applies are owned by "
+                f"{', '.join(managers)}",
+                details=[
+                    *(f"field {f}" for f in fields[:5]),
+                    "someone changed them outside devkit; re-run with --force-conflicts to "
+                    "take them over (their change is lost)",
+                ],
+            )
+        message = re.search(r'"message":"((?:[^"\\]|\\.)*)"', body)
+        reason = message.group(1) if message else (exc.reason or str(exc.status))
+        return EngineError(f"the cluster refused {what}: {reason}")
+
+    def prune(self, applied: list[Key]) -> list[Key]:
+        """Delete objects this environment applied before that are not in `applied`."""
+        selector = f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance}"
+        live: list[dict[str, Any]] = []
+        versions = {}
+        for kind, api_version in PRUNABLE.items():
+            versions[kind] = api_version
+            live += self.kube.list(api_version, kind, self.namespace, selector)
+        doomed = to_prune(applied, live, self.instance)
+        for kind, namespace, name in doomed:
+            self.kube.delete(versions[kind], kind, name, namespace or None)
+        return doomed
+
+    # The rollout
+
+    def wait(self, stack: Mapping[str, Any], timeout: float, progress: Progress) -> Outcome:
+        """Follow every workload to Current (kstatus); fail on a failed one, a pod that cannot
+        run (image pull, crash loop, unschedulable) for some seconds, or the deadline."""
+        began = time.monotonic()
+        pending = {o["metadata"]["name"]: o for o in stack["objects"] if o["kind"] in _WORKLOADS}
+        problems: dict[str, tuple[float, str]] = {}
+        last: dict[str, str] = {}
+        while True:
+            for name, obj in list(pending.items()):
+                live = self.kube.get(obj["apiVersion"], obj["kind"], name, self.namespace)
+                if live is None:
+                    last[name] = "not created yet"
+                    continue
+                status = rollout_status(live)
+                if status.state == "current":
+                    progress(name, "healthy", f"{time.monotonic() - began:.1f}s")
+                    del pending[name]
+                    continue
+                pods = self._pods(live)
+                if status.state == "failed":
+                    return self._failed(name, status.message, pods, began)
+                problem = next(filter(None, map(pod_problem, pods)), None)
+                if problem is None:
+                    problems.pop(name, None)
+                    last[name] = status.message
+                    continue
+                since, _ = problems.setdefault(name, (time.monotonic(), problem))
+                last[name] = problem
+                if time.monotonic() - since > _PROBLEM_GRACE:
+                    return self._failed(name, problem, pods, began)
+            if not pending:
+                return Outcome(True, seconds=_since(began))
+            if time.monotonic() - began > timeout:
+                name = sorted(pending)[0]
+                pods = self._pods(
+                    self.kube.get(pending[name]["apiVersion"], pending[name]["kind"], name,
+                                  self.namespace) or pending[name]
+                )  # fmt: skip
+                why = next(filter(None, map(not_ready, pods)), None) or last.get(name, "")
+                return self._failed(
+                    name, f"not ready within {timeout:g}s: {why}".rstrip(": "), pods, began
+                )
+            time.sleep(_POLL)
+
+    def _pods(self, workload: Mapping[str, Any]) -> list[dict[str, Any]]:
+        spec = workload.get("spec") or {}
+        match = (spec.get("selector") or {}).get("matchLabels") or {}
+        if workload["kind"] == "Job":
+            match = {"job-name": workload["metadata"]["name"]}
+        if not match:
+            return []
+        selector = ",".join(f"{k}={v}" for k, v in sorted(match.items()))
+        return self.kube.list("v1", "Pod", self.namespace, selector)
+
+    def _failed(self, name: str, reason: str, pods: list[dict[str, Any]], began: float) -> Outcome:
+        return Outcome(False, f'"{name}": {reason}', tuple(self._logs(pods)), _since(began))
+
+    def _logs(self, pods: list[dict[str, Any]]) -> list[str]:
+        """The last log lines of the pod most likely to explain a failure."""
+        newest = sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+        for pod in reversed(newest):
+            for container in (pod.get("status") or {}).get("containerStatuses") or []:
+                previous = container.get("restartCount", 0) > 0
+                try:
+                    text = self.core.read_namespaced_pod_log(
+                        pod["metadata"]["name"], self.namespace, container=container["name"],
+                        tail_lines=_TAIL, previous=previous,
+                    )  # fmt: skip
+                except ApiException:
+                    continue
+                if text:
+                    return str(text).splitlines()[-_TAIL:]
+        return []
+
+    # One-off runs (verify steps)
+
+    def run_once(
+        self, image: str, command: list[str], env: Mapping[str, str], timeout: float
+    ) -> Outcome:
+        """Run `command` once in a pod of `image` in the environment's namespace."""
+        began = time.monotonic()
+        name = f"devkit-verify-{uuid.uuid4().hex[:8]}"
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": {MANAGED_BY: "devkit", INSTANCE: self.instance,
+                           "devkit.dev/role": "verify"},
+            },
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "containers": [{
+                    "name": "verify", "image": image, "command": command,
+                    "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
+                }],
+            },
+        }  # fmt: skip
+        self.kube.create(pod)
+        try:
+            phase = ""
+            while time.monotonic() - began < timeout:
+                live = self.kube.get("v1", "Pod", name, self.namespace) or {}
+                phase = (live.get("status") or {}).get("phase", "")
+                if phase in ("Succeeded", "Failed"):
+                    break
+                problem = pod_problem(live) if live else None
+                if problem and "ErrImage" in problem:
+                    return Outcome(False, f"verify could not start: {problem}", (), _since(began))
+                time.sleep(_POLL)
+            lines = self._logs([live]) if live else []
+        finally:
+            self.kube.delete("v1", "Pod", name, self.namespace)
+        if phase == "Succeeded":
+            return Outcome(True, logs=tuple(lines), seconds=_since(began))
+        why = "failed" if phase == "Failed" else f"did not finish in {timeout:g}s"
+        return Outcome(False, f"verify {why}", tuple(lines), _since(began))
+
+    def published(self) -> dict[str, dict[int, int]]:
+        """Nothing is published on this machine: clusters serve through Services and Ingress."""
+        return {}
+
+    # Taking it down
+
+    def destroy(self, *, volumes: bool) -> dict[str, list[str]]:
+        """Delete everything this environment applied, its records (and its volume claims
+        with `volumes`), and its namespace if devkit created it (which takes the claims too)."""
+        pruned = self.prune([])
+        records = self.records.remove_all()
+        claims = []
+        if volumes:
+            selector = f"{INSTANCE}={self.instance}"
+            for claim in self.kube.list("v1", "PersistentVolumeClaim", self.namespace, selector):
+                self.kube.delete("v1", "PersistentVolumeClaim", claim["metadata"]["name"],
+                                 self.namespace)  # fmt: skip
+                claims.append(claim["metadata"]["name"])
+        namespace = self.kube.get("v1", "Namespace", self.namespace)
+        removed_namespace = []
+        owned = (namespace or {}).get("metadata", {}).get("labels", {}).get(MANAGED_BY)
+        if namespace and owned == "devkit" and volumes:
+            self.kube.delete("v1", "Namespace", self.namespace, None)
+            removed_namespace.append(self.namespace)
+        return {
+            "objects": [f"{k}/{n}" for k, _, n in pruned],
+            "records": records,
+            "volumes": claims,
+            "namespaces": removed_namespace,
+        }
+
+
+def _since(began: float) -> float:
+    return round(time.monotonic() - began, 2)
