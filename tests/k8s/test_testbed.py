@@ -17,7 +17,7 @@ from kubernetes.stream import stream
 from devkit.placement import SPOT_LABELS, SPOT_TAINTS
 from tests.k8s.conftest import FAKE_NODE_TAINT, FAKE_NODES, PYTHON, K8sTestbed, wait_for
 
-pytestmark = pytest.mark.k8s
+pytestmark = [pytest.mark.k8s, pytest.mark.docker]  # the testbed runs on the Docker engine
 
 FIELD_MANAGER = "devkit-testbed-test"
 SPOT_NODES = {n for n in FAKE_NODES if "-spot-" in n}

@@ -3,7 +3,7 @@
 # etcd, CoreDNS, kind, kwok, pause from upstream Go sources), then the kind node image and the
 # registry image (build-node-image.sh). Every step is cached under
 # ${DEVKIT_TESTBED_CACHE:-~/.cache/devkit-testbed}/<versions hash>/ and skipped when present, so a
-# second run takes seconds. A cold build takes about 40 minutes on 2 cores (see README.md).
+# second run takes a second. A cold build takes about 25 minutes on 2 cores (see README.md).
 #
 #   bash tests/k8s/testbed/build.sh
 #

@@ -22,7 +22,7 @@ shopt -s inherit_errexit
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
 BIN=$OUT/bin
-NAME=${DEVKIT_TESTBED_CLUSTER:-devkit-testbed}
+NAME=devkit-testbed
 REGISTRY_CONTAINER=devkit-testbed-registry   # node/registry-hosts.toml names it
 REGISTRY_PORT=5001                           # node/registry-hosts.toml: localhost:5001
 KUBECONFIG_FILE=$OUT/kubeconfig-$NAME
