@@ -44,10 +44,12 @@ K8S_VERSION=$(version_of k8s)
 KIND_VERSION=$(version_of kind)
 [[ -n "$K8S_VERSION" && -n "$KIND_VERSION" ]] || die "cannot read versions from $OUT/versions.txt"
 
-# shellcheck disable=SC2054  # commas: debootstrap's --include lists
-NODE_PKGS=systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,iproute2,conntrack,ethtool,socat,ebtables,kmod,mount,procps,ca-certificates,libseccomp2,util-linux
-# shellcheck disable=SC2054
-BASE_PKGS=iptables,conntrack,ca-certificates
+# debootstrap --include lists: the node, and the base of the images kubeadm runs
+# shellcheck disable=SC2054  # commas: debootstrap takes comma-separated lists
+declare -A PKGS=(
+  [node]=systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,iproute2,conntrack,ethtool,socat,ebtables,kmod,mount,procps,ca-certificates,libseccomp2,util-linux
+  [base]=iptables,conntrack,ca-certificates
+)
 
 # the binaries that go into the images (kind and kwok run on the host)
 IMAGE_BINARIES=(kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler
@@ -77,9 +79,7 @@ postprocess_node() {  # what kind's base Dockerfile does after installing its pa
 }
 postprocess_base() { :; }
 rootfs_key() {  # rootfs_key node|base
-  local pkgs=NODE_PKGS
-  [[ $1 == base ]] && pkgs=BASE_PKGS
-  { echo "suite=$SUITE variant=minbase include=${!pkgs}"
+  { echo "suite=$SUITE variant=minbase include=${PKGS[$1]}"
     declare -f postprocess_common "postprocess_$1"; } | sha
 }
 recipe_key() {  # everything the node and registry images are made of
@@ -123,24 +123,26 @@ remove_rootfs() {  # unmount what debootstrap left mounted, then delete without 
 }
 rootfs_tarball() { echo "$OUT/rootfs/$1-$SUITE-$(rootfs_key "$1").tar"; }
 make_rootfs() {  # make_rootfs node|base: debootstrap, post-process, tar (logs to a file)
-  local name=$1 pkgs=NODE_PKGS tarball root t0=$SECONDS
-  [[ $name == base ]] && pkgs=BASE_PKGS
+  local name=$1 tarball root t0=$SECONDS
   tarball=$(rootfs_tarball "$name")
   if [[ -s "$tarball" ]]; then log "SKIP  rootfs $name (cached: $tarball)"; return 0; fi
   root=$WORK/rootfs-$name
   remove_rootfs "$root"
-  log "START debootstrap $SUITE minbase + ${!pkgs} (log $WORK/debootstrap-$name.log)"
-  if ! debootstrap --variant=minbase --include="${!pkgs}" --keyring="$KEYRING" \
+  log "START debootstrap $SUITE minbase + ${PKGS[$name]} (log $WORK/debootstrap-$name.log)"
+  if ! debootstrap --variant=minbase --include="${PKGS[$name]}" --keyring="$KEYRING" \
       "$SUITE" "$root" "$MIRROR" >"$WORK/debootstrap-$name.log" 2>&1; then
     tail -n 20 "$WORK/debootstrap-$name.log" >&2
     [[ -f "$root/debootstrap/debootstrap.log" ]] && tail -n 20 "$root/debootstrap/debootstrap.log" >&2
     remove_rootfs "$root"
     return 1
   fi
-  postprocess_common "$root" && "postprocess_$name" "$root" \
-    && tar --numeric-owner -C "$root" -cf "$tarball.tmp" \
-         --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' . \
-    && mv "$tarball.tmp" "$tarball" || { remove_rootfs "$root"; return 1; }
+  if ! { postprocess_common "$root" && "postprocess_$name" "$root" \
+         && tar --numeric-owner -C "$root" -cf "$tarball.tmp" \
+              --exclude='./proc/*' --exclude='./sys/*' --exclude='./dev/*' . \
+         && mv "$tarball.tmp" "$tarball"; }; then
+    remove_rootfs "$root"
+    return 1
+  fi
   remove_rootfs "$root"
   find "$OUT/rootfs" -name "$name-$SUITE-*.tar" ! -name "$(basename "$tarball")" -delete
   log "DONE  rootfs $name in $((SECONDS - t0)) s ($(du -h "$tarball" | cut -f1))"
@@ -286,7 +288,7 @@ else build_registry || die "registry image"; fi
 for old in $(docker images --format '{{.Repository}}:{{.Tag}}' 'devkit-testbed/*'); do
   case $old in
     "$NODE_TAG"|"$REGISTRY_TAG"|"$NODE_ROOTFS"|"$BASE_ROOTFS") ;;
-    *) docker rmi "$old" >/dev/null 2>&1 && log "removed the older $old" || true ;;
+    *) if docker rmi "$old" >/dev/null 2>&1; then log "removed the older $old"; fi ;;
   esac
 done
 log "node image ready in $((SECONDS - T_ALL)) s: $NODE_TAG ($(docker image inspect -f '{{.Id}}' "$NODE_TAG"))"

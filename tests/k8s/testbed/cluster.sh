@@ -42,8 +42,9 @@ images() {  # NODE_TAG and REGISTRY_TAG of the current recipe; both must be buil
   [[ ${#tags[@]} -eq 2 ]] || die "could not compute the testbed image tags"
   NODE_TAG=${tags[0]}
   REGISTRY_TAG=${tags[1]}
-  image_id "$NODE_TAG" >/dev/null && image_id "$REGISTRY_TAG" >/dev/null \
-    || die "the testbed images ($NODE_TAG, $REGISTRY_TAG) are not built: run bash $HERE/build.sh"
+  if ! image_id "$NODE_TAG" >/dev/null || ! image_id "$REGISTRY_TAG" >/dev/null; then
+    die "the testbed images ($NODE_TAG, $REGISTRY_TAG) are not built: run bash $HERE/build.sh"
+  fi
 }
 
 # kind runs `docker run --privileged`; where that fails here, it runs through the shim
