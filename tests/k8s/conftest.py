@@ -1,0 +1,214 @@
+"""The Kubernetes testbed: a real kind cluster from a node image built from upstream sources
+(tests/k8s/testbed/), with kwok's simulated on-demand and spot nodes attached.
+
+One cluster per session, created or reused by `testbed/cluster.sh up` (reused when it runs the
+current node image and answers), and a fresh namespace per test. What the session started (the
+cluster, the registry container, kwok and its nodes) is stopped at its end; a cluster that was
+already running is left running. `DEVKIT_TESTBED_KEEP=1` keeps a cluster this session created,
+for quick reruns. When the testbed is not built or does not come up, the tests fail; they never
+skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from devkit.images import parse_rules
+from tests.conftest import REPO
+
+TESTBED = Path(__file__).resolve().parent / "testbed"
+CLUSTER_SH = TESTBED / "cluster.sh"
+IMAGE_MAP_FILE = REPO / "tests" / "setup" / "image-map.txt"
+# The local stand-in for python:3.11-slim (tests/setup/images.sh); nothing can be pulled here.
+PYTHON = parse_rules(IMAGE_MAP_FILE.read_text(), source=str(IMAGE_MAP_FILE))["python:3.11-slim"]
+FAKE_NODE_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
+FAKE_NODES = ("kwok-on-demand-0", "kwok-on-demand-1", "kwok-spot-0", "kwok-spot-1")
+TEST_LABEL = "devkit.dev/testbed-test"
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
+    """Poll `check` until it returns something truthy (which is returned); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
+
+
+def cluster_sh(*args: str, timeout: float) -> str:
+    """Run testbed/cluster.sh; its stdout, or the test fails with its stderr."""
+    try:
+        proc = subprocess.run(
+            ["bash", str(CLUSTER_SH), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"testbed/cluster.sh {' '.join(args)} did not finish within {timeout:.0f} s")
+    if proc.returncode != 0:
+        pytest.fail(
+            f"testbed/cluster.sh {' '.join(args)} failed (exit {proc.returncode}):\n"
+            f"{proc.stderr[-4000:]}"
+        )
+    return proc.stdout
+
+
+@dataclass(frozen=True)
+class K8sTestbed:
+    """The running testbed cluster and how to reach it."""
+
+    kubeconfig: Path
+    cluster: str
+    node_image: str
+    registry: str
+    """The registry's name in pod images (localhost:5001/...): the node pulls it from the
+    registry container on the kind network."""
+    registry_push: str
+    """The same registry from this host (127.0.0.1:5001): `docker push` goes here."""
+    kubectl_bin: Path
+    api: client.ApiClient
+
+    def kubectl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run the testbed's kubectl against the cluster; the test fails if it fails."""
+        proc = subprocess.run(
+            [str(self.kubectl_bin), "--kubeconfig", str(self.kubeconfig), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
+        return proc
+
+    def kubectl_popen(self, *args: str, stdout: IO[str] | int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(self.kubectl_bin), "--kubeconfig", str(self.kubeconfig), *args],
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def load(self, image: str) -> None:
+        """`kind load docker-image` the image into the cluster's node."""
+        cluster_sh("load", image, timeout=300)
+
+
+def _env(output: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+
+
+def _node_ready(core: client.CoreV1Api, name: str) -> bool:
+    try:
+        node = core.read_node(name)
+    except ApiException:
+        return False
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+def _coredns_available(api: client.ApiClient) -> bool:
+    coredns = client.AppsV1Api(api).read_namespaced_deployment("coredns", "kube-system")
+    return (coredns.status.available_replicas or 0) > 0
+
+
+@pytest.fixture(scope="session")
+def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
+    """The cluster, with kwok running its fake nodes; all of it Ready."""
+    env = _env(cluster_sh("up", timeout=900))
+    created = env["CLUSTER_CREATED"] == "1"
+    registry_created = env["REGISTRY_CREATED"] == "1"
+    kubeconfig = Path(env["KUBECONFIG"])
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    bed = K8sTestbed(
+        kubeconfig=kubeconfig,
+        cluster=env["CLUSTER"],
+        node_image=env["NODE_IMAGE"],
+        registry=env["REGISTRY"],
+        registry_push=env["REGISTRY"].replace("localhost", "127.0.0.1"),
+        kubectl_bin=Path(env["KUBECTL"]),
+        api=api,
+    )
+    core = client.CoreV1Api(api)
+    nodes_created = False
+    kwok_log_path = tmp_path_factory.mktemp("kwok") / "kwok.log"
+    with kwok_log_path.open("w") as kwok_log:
+        kwok = subprocess.Popen(
+            ["bash", str(CLUSTER_SH), "kwok"],
+            stdout=kwok_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        before = {node.metadata.name for node in core.list_node(label_selector="type=kwok").items}
+        nodes_created = not set(FAKE_NODES) <= before  # else someone runs them by hand: keep them
+        cluster_sh("nodes", timeout=60)
+
+        def fake_nodes_ready() -> bool:
+            if kwok.poll() is not None:
+                pytest.fail(
+                    f"kwok exited ({kwok.returncode}):\n{kwok_log_path.read_text()[-3000:]}"
+                )
+            return all(_node_ready(core, name) for name in FAKE_NODES)
+
+        wait_for(
+            "the kind node to be Ready",
+            lambda: _node_ready(core, f"{bed.cluster}-control-plane"),
+            180,
+        )
+        wait_for("kwok's fake nodes to be Ready", fake_nodes_ready, 90)
+        wait_for("CoreDNS to be available", lambda: _coredns_available(api), 180)
+        yield bed
+    finally:
+        for ns in core.list_namespace(label_selector=TEST_LABEL).items:
+            core.delete_namespace(ns.metadata.name)
+        if nodes_created:
+            cluster_sh("nodes-delete", timeout=60)
+        kwok.terminate()
+        try:
+            kwok.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            kwok.kill()
+            kwok.wait(timeout=15)
+        api.close()
+        if created and os.environ.get("DEVKIT_TESTBED_KEEP") != "1":
+            cluster_sh("down", timeout=300)
+        elif registry_created and not created:
+            cluster_sh("registry-down", timeout=60)
+
+
+@pytest.fixture
+def namespace(testbed: K8sTestbed, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace for one test (its default ServiceAccount exists), deleted afterwards."""
+    core = client.CoreV1Api(testbed.api)
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{slug}-{uuid.uuid4().hex[:6]}"
+    core.create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={TEST_LABEL: "1"}))
+    )
+
+    def default_sa() -> bool:
+        try:
+            core.read_namespaced_service_account("default", name)
+        except ApiException:
+            return False
+        return True
+
+    wait_for(f"the default ServiceAccount of {name}", default_sa, 30)
+    yield name
+    core.delete_namespace(name)

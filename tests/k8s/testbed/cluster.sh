@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# The testbed's kind cluster, by hand or from the pytest fixture (tests/k8s/conftest.py).
+#
+#   cluster.sh up           create the cluster and its registry, or reuse them when they run the
+#                           current images; prints KEY=VALUE lines (below) on stdout
+#   cluster.sh env          the same KEY=VALUE lines, changing nothing
+#   cluster.sh kwok         run kwok for the fake nodes, in the foreground (stop it with Ctrl-C)
+#   cluster.sh nodes        create (or update) the fake nodes of kwok-nodes.yaml
+#   cluster.sh nodes-delete delete them
+#   cluster.sh load IMAGE.. `kind load docker-image` into the cluster
+#   cluster.sh registry-down  delete the registry container
+#   cluster.sh down         delete the cluster and the registry
+#
+# KEY=VALUE lines: KUBECONFIG, CLUSTER, NODE_IMAGE, REGISTRY (the name pods use: localhost:5001;
+# the host pushes to 127.0.0.1:5001), CLUSTER_CREATED / REGISTRY_CREATED (1 when `up` started it),
+# DOCKER_SHIM (1 when kind runs through docker-shim/), KUBECTL, KIND.
+# The node image must be built (bash tests/k8s/testbed/build.sh); `up` fails, never skips, when
+# it is not. Every wait is bounded. Progress goes to stderr.
+set -euo pipefail
+shopt -s inherit_errexit
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
+BIN=$OUT/bin
+NAME=devkit-testbed
+REGISTRY_CONTAINER=devkit-testbed-registry   # node/registry-hosts.toml names it
+REGISTRY_PORT=5001                           # node/registry-hosts.toml: localhost:5001
+KUBECONFIG_FILE=$OUT/kubeconfig-$NAME
+WAIT=${DEVKIT_TESTBED_WAIT:-240}             # seconds for `kind create` to see the node Ready
+
+log() { printf '[testbed %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+node_container() { echo "$NAME-control-plane"; }
+image_id() { docker image inspect -f '{{.Id}}' "$1" 2>/dev/null; }
+container_image() { docker inspect -f '{{.Image}}' "$1" 2>/dev/null; }
+running() { [[ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" == true ]]; }
+
+images() {  # NODE_TAG and REGISTRY_TAG of the current recipe; both must be built
+  local tags
+  mapfile -t tags < <(bash "$HERE/build-node-image.sh" --print-tags)
+  [[ ${#tags[@]} -eq 2 ]] || die "could not compute the testbed image tags"
+  NODE_TAG=${tags[0]}
+  REGISTRY_TAG=${tags[1]}
+  if ! image_id "$NODE_TAG" >/dev/null || ! image_id "$REGISTRY_TAG" >/dev/null; then
+    die "the testbed images ($NODE_TAG, $REGISTRY_TAG) are not built: run bash $HERE/build.sh"
+  fi
+}
+
+# kind runs `docker run --privileged`; where that fails here, it runs through the shim
+DOCKER_SHIM=0
+kind_path() {  # the probe's answer is kept per engine (its ID survives restarts)
+  local memo
+  memo=$OUT/.docker-shim-$(docker info -f '{{.ID}}' | tr -c 'A-Za-z0-9\n' -)
+  if [[ -f "$memo" ]]; then DOCKER_SHIM=$(cat "$memo"); return; fi
+  if docker run --rm --privileged --entrypoint /bin/true "$NODE_TAG" >/dev/null 2>&1; then
+    DOCKER_SHIM=0
+  else
+    log "docker run --privileged fails on this engine: kind runs through $HERE/docker-shim"
+    DOCKER_SHIM=1
+  fi
+  echo "$DOCKER_SHIM" >"$memo"
+}
+kind() {
+  if [[ $DOCKER_SHIM == 1 ]]; then PATH=$HERE/docker-shim:$PATH "$BIN/kind" "$@"
+  else "$BIN/kind" "$@"; fi
+}
+kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" --request-timeout=20s "$@"; }
+
+api_ready() {
+  kind get kubeconfig --name "$NAME" >"$KUBECONFIG_FILE.tmp" 2>/dev/null \
+    && mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE" \
+    && kubectl get --raw /readyz >/dev/null 2>&1
+}
+
+print_env() {
+  echo "KUBECONFIG=$KUBECONFIG_FILE"
+  echo "CLUSTER=$NAME"
+  echo "NODE_IMAGE=$NODE_TAG"
+  echo "REGISTRY=localhost:$REGISTRY_PORT"
+  echo "DOCKER_SHIM=$DOCKER_SHIM"
+  echo "KUBECTL=$BIN/kubectl"
+  echo "KIND=$BIN/kind"
+}
+
+up() {
+  local t0=$SECONDS node id created=0 registry_created=0
+  images
+  kind_path
+  node=$(node_container)
+  id=$(image_id "$NODE_TAG")
+  # reuse: the same cluster name, running the current node image, answering
+  if docker inspect "$node" >/dev/null 2>&1; then
+    if [[ "$(container_image "$node")" != "$id" ]]; then
+      local old
+      old=$(container_image "$node")
+      log "cluster $NAME runs another node image: deleting it"
+      kind delete cluster --name "$NAME" >&2
+      docker rmi "$old" >/dev/null 2>&1 || true   # an older build's image, unless still in use
+    elif ! running "$node" || ! api_ready; then
+      log "cluster $NAME is not running or its API does not answer: deleting it"
+      kind delete cluster --name "$NAME" >&2
+    else
+      log "reusing cluster $NAME ($NODE_TAG)"
+    fi
+  fi
+  if ! docker inspect "$node" >/dev/null 2>&1; then
+    log "creating cluster $NAME from $NODE_TAG"
+    local tc=$SECONDS
+    kind create cluster --name "$NAME" --image "$NODE_TAG" --config "$HERE/kind-config.yaml" \
+      --kubeconfig "$KUBECONFIG_FILE" --wait "${WAIT}s" >&2 \
+      || die "kind create cluster failed (node logs: docker logs $node; bash $0 down cleans up)"
+    created=1
+    log "cluster $NAME created in $((SECONDS - tc)) s"
+  fi
+  api_ready || die "the API server of $NAME does not answer (kubeconfig $KUBECONFIG_FILE)"
+
+  # the registry, on the kind network (the node pulls from it by name), published on loopback
+  if docker inspect "$REGISTRY_CONTAINER" >/dev/null 2>&1 \
+      && { [[ "$(container_image "$REGISTRY_CONTAINER")" != "$(image_id "$REGISTRY_TAG")" ]] \
+           || ! running "$REGISTRY_CONTAINER"; }; then
+    local old_registry
+    old_registry=$(container_image "$REGISTRY_CONTAINER")
+    docker rm -f "$REGISTRY_CONTAINER" >/dev/null
+    if [[ "$old_registry" != "$(image_id "$REGISTRY_TAG")" ]]; then
+      docker rmi "$old_registry" >/dev/null 2>&1 || true   # an older build's image
+    fi
+  fi
+  if ! docker inspect "$REGISTRY_CONTAINER" >/dev/null 2>&1; then
+    docker run -d --name "$REGISTRY_CONTAINER" --restart=no --network kind \
+      -p "127.0.0.1:$REGISTRY_PORT:5000" "$REGISTRY_TAG" >/dev/null \
+      || die "could not start the registry container $REGISTRY_CONTAINER"
+    registry_created=1
+  fi
+  local i
+  for i in $(seq 1 50); do
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$REGISTRY_PORT/v2/" 2>/dev/null && break
+    [[ $i == 50 ]] && die "the registry did not answer on 127.0.0.1:$REGISTRY_PORT within 10 s: $(docker logs --tail 20 "$REGISTRY_CONTAINER" 2>&1)"
+    sleep 0.2
+  done
+  log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
+  print_env
+  echo "CLUSTER_CREATED=$created"
+  echo "REGISTRY_CREATED=$registry_created"
+}
+
+kwok_module_dir() {
+  local version
+  version=$(tr ' ' '\n' <"$OUT/versions.txt" | sed -n 's/^kwok=//p')
+  (cd "$OUT/work" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$version") \
+    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
+}
+
+run_kwok() {
+  local stages s dir
+  dir=$(kwok_module_dir)/kustomize/stage
+  [[ -d "$dir" ]] || die "kwok's stage files not found in the Go module cache ('$dir')"
+  stages=()
+  for s in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [[ -f "$dir/$s" ]] || die "kwok stage file missing: $dir/$s"
+    stages+=(--config "$dir/$s")
+  done
+  exec "$BIN/kwok" --kubeconfig "$KUBECONFIG_FILE" "${stages[@]}" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --node-lease-duration-seconds=40 --cidr=10.250.0.1/16
+}
+
+case ${1:-} in
+  up) up ;;
+  env) images; kind_path; print_env ;;
+  kwok) run_kwok ;;
+  nodes) kubectl apply --server-side --field-manager=devkit-testbed -f "$HERE/kwok-nodes.yaml" >&2 ;;
+  nodes-delete) kubectl delete --ignore-not-found --wait=false -f "$HERE/kwok-nodes.yaml" >&2 ;;
+  load)
+    shift
+    [[ $# -gt 0 ]] || die "usage: $0 load IMAGE..."
+    images; kind_path
+    kind load docker-image --name "$NAME" "$@" >&2 ;;
+  registry-down) docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true ;;
+  down)
+    images; kind_path
+    kind delete cluster --name "$NAME" >&2
+    docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+    rm -f "$KUBECONFIG_FILE" ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+esac
