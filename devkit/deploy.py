@@ -53,10 +53,11 @@ class DeployTarget(Protocol):
     def prepare(
         self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
     ) -> dict[str, Any]: ...
+    def check_apply(self, stack: Mapping[str, Any]) -> None: ...
     def apply(self, stack: Mapping[str, Any], progress: Progress) -> object: ...
     def wait(self, stack: Mapping[str, Any], timeout: float, progress: Progress) -> Outcome: ...
     def run_once(
-        self, image: str, command: list[str], env: Mapping[str, str], timeout: float
+        self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
     ) -> Outcome: ...
     def published(self) -> dict[str, dict[int, int]]: ...
     def destroy(self, *, volumes: bool) -> dict[str, list[str]]: ...
@@ -134,6 +135,7 @@ def deploy(
         _close_interrupted(target.records, history, say)
         previous = releases_.current(history)
         stack = target.prepare(plan, images, secrets)
+        target.check_apply(stack)
         release = Release(
             number=releases_.next_number(history),
             project=plan.project,
@@ -198,6 +200,11 @@ def _guarded(release: Release, target: DeployTarget, act: Callable[[], Outcome])
         raise
     except DevkitError as exc:
         return Outcome(False, exc.message)
+    except Exception as exc:
+        # Not a failure devkit knows: record it (never leave a release `deploying`), then let
+        # it surface as it is.
+        _finish(target.records, release, "failed", f"stopped by {type(exc).__name__}: {exc}"[:500])
+        raise
 
 
 def _restore(
@@ -214,8 +221,11 @@ def _restore(
     if previous is None:
         return _failed(target, release, outcome.reason, outcome.logs)
     say(f"release #{release.number} failed: {outcome.reason}; restoring #{previous.number}")
-    target.apply(previous.spec, progress)
-    back = target.wait(previous.spec, timeout, progress)
+    try:
+        target.apply(previous.spec, progress)
+        back = target.wait(previous.spec, timeout, progress)
+    except DevkitError as exc:
+        back = Outcome(False, exc.message)
     if back.ok:
         reason = f"{outcome.reason}; rolled back to #{previous.number}"
         _finish(target.records, release, "rolled-back", reason)

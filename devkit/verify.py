@@ -23,7 +23,7 @@ _TAIL = 20
 
 class RunsOnce(Protocol):
     def run_once(
-        self, image: str, command: list[str], env: Mapping[str, str], timeout: float
+        self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
     ) -> Outcome: ...
 
     def published(self) -> dict[str, dict[int, int]]: ...
@@ -55,7 +55,9 @@ def run_verify(
         service = plan.service(verify.service)
         env = {name: env_value(value, secrets) for name, value in service.env.items()}
         env.update(url_variables(plan, target.published()))
-        return target.run_once(images[service.name], list(verify.command), env, verify.timeout)
+        return target.run_once(
+            service.name, images[service.name], list(verify.command), env, verify.timeout
+        )
     began = time.monotonic()
     env = {
         **os.environ,

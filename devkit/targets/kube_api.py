@@ -6,20 +6,46 @@ does not exist become devkit errors here.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from kubernetes import config
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError
+from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
 
 from devkit.errors import EngineError, UserError
 
 FIELD_MANAGER = "devkit"
+
+
+class KubeError(EngineError):
+    """The API server refused a request; `status` is its HTTP status, `body` its answer."""
+
+    def __init__(self, message: str, *, status: int, body: str) -> None:
+        self.status, self.body = status, body
+        super().__init__(message)
+
+
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
+    """API errors as KubeError, with the server's own message."""
+    try:
+        yield
+    except NotFoundError:
+        raise
+    except DynamicApiError as exc:
+        body = exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body or "")
+        try:
+            message = json.loads(body).get("message") or exc.reason
+        except ValueError:
+            message = exc.reason
+        raise KubeError(f"{what}: {message}", status=exc.status or 0, body=body) from None
 
 
 def kubeconfig_file() -> str:
@@ -82,21 +108,23 @@ class KubeApi:
     ) -> dict[str, Any]:
         """Server-side apply as field manager `devkit`; ApiException on a conflict."""
         resource = self._resource(obj["apiVersion"], obj["kind"])
-        result = self.dynamic.server_side_apply(
-            resource,
-            body=obj,
-            namespace=obj["metadata"].get("namespace"),
-            field_manager=FIELD_MANAGER,
-            force_conflicts=force,
-            dry_run="All" if dry_run else None,
-        )
+        with _translated(f"applying {_name(obj)}"):
+            result = self.dynamic.server_side_apply(
+                resource,
+                body=obj,
+                namespace=obj["metadata"].get("namespace"),
+                field_manager=FIELD_MANAGER,
+                force_conflicts=force,
+                dry_run="All" if dry_run else None,
+            )
         return _plain(result)
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
     ) -> dict[str, Any] | None:
         try:
-            found = self._resource(api_version, kind).get(name=name, namespace=namespace)
+            with _translated(f"reading {kind}/{name}"):
+                found = self._resource(api_version, kind).get(name=name, namespace=namespace)
         except NotFoundError:
             return None
         return _plain(found)
@@ -104,35 +132,48 @@ class KubeApi:
     def list(
         self, api_version: str, kind: str, namespace: str | None, selector: str = ""
     ) -> list[dict[str, Any]]:
-        found = self._resource(api_version, kind).get(namespace=namespace, label_selector=selector)
+        try:
+            with _translated(f"listing {kind}"):
+                found = self._resource(api_version, kind).get(
+                    namespace=namespace, label_selector=selector
+                )
+        except NotFoundError:
+            return []
         return [_plain(item) for item in found.items]
 
     def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         resource = self._resource(obj["apiVersion"], obj["kind"])
-        return _plain(resource.create(body=obj, namespace=obj["metadata"].get("namespace")))
+        with _translated(f"creating {_name(obj)}"):
+            made = resource.create(body=obj, namespace=obj["metadata"].get("namespace"))
+        return _plain(made)
 
     def patch(
         self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict[str, Any]
     ) -> None:
-        self._resource(api_version, kind).patch(
-            name=name, namespace=namespace, body=patch, content_type="application/merge-patch+json"
-        )
+        with _translated(f"updating {kind}/{name}"):
+            self._resource(api_version, kind).patch(
+                name=name,
+                namespace=namespace,
+                body=patch,
+                content_type="application/merge-patch+json",
+            )
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> bool:
         """Delete (background propagation); False when it was not there."""
         try:
-            self._resource(api_version, kind).delete(
-                name=name, namespace=namespace, propagation_policy="Background"
-            )
+            with _translated(f"deleting {kind}/{name}"):
+                self._resource(api_version, kind).delete(
+                    name=name, namespace=namespace, propagation_policy="Background"
+                )
         except NotFoundError:
             return False
         return True
 
 
+def _name(obj: dict[str, Any]) -> str:
+    return f"{obj['kind']}/{obj['metadata']['name']}"
+
+
 def _plain(found: Any) -> dict[str, Any]:
     data: dict[str, Any] = found.to_dict()
     return data
-
-
-def is_status(exc: Exception, code: int) -> bool:
-    return isinstance(exc, ApiException) and exc.status == code

@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from devkit.errors import EngineError
 from devkit.lock import Lock, LockStore
 from devkit.release import Release, Status
-from devkit.targets.kube_api import KubeApi
+from devkit.targets.kube_api import KubeApi, KubeError
 from devkit.targets.kube_spec import INSTANCE, MANAGED_BY, RECORD_KIND
 
 STATUS = "devkit.dev/status"
@@ -71,9 +69,9 @@ class KubeRecords(LockStore):
         body["metadata"]["annotations"] = {STATUS: release.status}
         try:
             self.kube.create(body)
-        except ApiException as exc:
+        except KubeError as exc:
             raise EngineError(
-                f"cannot record release #{release.number} of {self.env}: {exc.reason}"
+                f"cannot record release #{release.number} of {self.env}: {exc.message}"
             ) from None
 
     def set_status(self, number: int, status: Status, reason: str, finished: str) -> None:
@@ -100,10 +98,10 @@ class KubeRecords(LockStore):
         self.ensure_namespace()
         try:
             self.kube.create(self._config_map(LOCK_NAME, "lock", {"lock.json": lock.to_json()}))
-        except ApiException as exc:
+        except KubeError as exc:
             if exc.status == 409:
                 return False
-            raise EngineError(f"cannot take the deploy lock of {self.env}: {exc.reason}") from None
+            raise EngineError(f"cannot take the deploy lock of {self.env}: {exc.message}") from None
         return True
 
     def remove_lock(self) -> bool:

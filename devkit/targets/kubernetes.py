@@ -25,7 +25,7 @@ from devkit.render.env import secret_object
 from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
-from devkit.targets.kube_api import KubeApi
+from devkit.targets.kube_api import KubeApi, KubeError
 from devkit.targets.kube_records import KubeRecords
 from devkit.targets.kube_spec import (
     INSTANCE,
@@ -124,7 +124,7 @@ class KubernetesTarget:
         for obj in objects:
             try:
                 self.kube.apply(obj, force=self.force_conflicts)
-            except ApiException as exc:
+            except KubeError as exc:
                 raise self._apply_error(obj, exc) from None
             applied.append(key(obj))
             if obj["kind"] in _WORKLOADS:
@@ -137,12 +137,22 @@ class KubernetesTarget:
             "pruned": [f"{k}/{n}" for k, _, n in pruned],
         }
 
-    def _apply_error(self, obj: Mapping[str, Any], exc: ApiException) -> Exception:
+    def check_apply(self, stack: Mapping[str, Any]) -> None:
+        """Server-side dry-run of every object: a conflict is refused before anything changes."""
+        if self.kube.get("v1", "Namespace", self.namespace) is None:
+            return  # a new namespace: nothing in it can conflict
+        for obj in self._objects(stack):
+            try:
+                self.kube.apply(obj, force=self.force_conflicts, dry_run=True)
+            except KubeError as exc:
+                raise self._apply_error(obj, exc) from None
+
+    def _apply_error(self, obj: Mapping[str, Any], exc: KubeError) -> Exception:
         what = f"{obj['kind']}/{obj['metadata']['name']}"
-        body = str(exc.body or "")
+        text = exc.message
         if exc.status == 409:
-            managers = sorted(set(_CONFLICT.findall(body))) or ["another field manager"]
-            fields = sorted(set(re.findall(r"\.(?:spec|metadata|data)[\w.\[\]=\"-]*", body)))
+            managers = sorted(set(_CONFLICT.findall(text))) or ["another field manager"]
+            fields = sorted(set(re.findall(r"\.(?:spec|metadata|data)[\w.\[\]=-]*", text)))
             return ApplyConflictError(
                 f"{what} in {self.namespace}: fields devkit applies are owned by "
                 f"{', '.join(managers)}",
@@ -150,11 +160,10 @@ class KubernetesTarget:
                     *(f"field {f}" for f in fields[:5]),
                     "someone changed them outside devkit; re-run with --force-conflicts to "
                     "take them over (their change is lost)",
+                    "nothing was changed",
                 ],
             )
-        message = re.search(r'"message":"((?:[^"\\]|\\.)*)"', body)
-        reason = message.group(1) if message else (exc.reason or str(exc.status))
-        return EngineError(f"the cluster refused {what}: {reason}")
+        return EngineError(f"the cluster refused {exc.message}")
 
     def prune(self, applied: list[Key]) -> list[Key]:
         """Delete objects this environment applied before that are not in `applied`."""
@@ -248,11 +257,27 @@ class KubernetesTarget:
     # One-off runs (verify steps)
 
     def run_once(
-        self, image: str, command: list[str], env: Mapping[str, str], timeout: float
+        self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
     ) -> Outcome:
-        """Run `command` once in a pod of `image` in the environment's namespace."""
+        """Run `command` once in a pod made from the service's own pod template (its image,
+        environment, secrets, security context), in the environment's namespace.
+
+        `env` is ignored: the template's environment is the service's, from its ConfigMap and
+        Secret, so no value passes through devkit.
+        """
         began = time.monotonic()
         name = f"devkit-verify-{uuid.uuid4().hex[:8]}"
+        template = self._template(service)
+        spec = dict(template["spec"])
+        container = {
+            k: v for k, v in spec["containers"][0].items()
+            if k not in ("livenessProbe", "readinessProbe", "startupProbe", "ports", "lifecycle")
+        }  # fmt: skip
+        container.update({"name": "verify", "image": image, "command": command})
+        container.pop("args", None)
+        spec.update({"containers": [container], "restartPolicy": "Never"})
+        for key_ in ("affinity", "topologySpreadConstraints", "terminationGracePeriodSeconds"):
+            spec.pop(key_, None)
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -260,18 +285,12 @@ class KubernetesTarget:
                 "name": name,
                 "namespace": self.namespace,
                 "labels": {MANAGED_BY: "devkit", INSTANCE: self.instance,
-                           "devkit.dev/role": "verify"},
+                           "devkit.dev/role": "verify", "devkit.dev/service": service},
             },
-            "spec": {
-                "restartPolicy": "Never",
-                "automountServiceAccountToken": False,
-                "containers": [{
-                    "name": "verify", "image": image, "command": command,
-                    "env": [{"name": k, "value": v} for k, v in sorted(env.items())],
-                }],
-            },
+            "spec": spec,
         }  # fmt: skip
         self.kube.create(pod)
+        live: dict[str, Any] = {}
         try:
             phase = ""
             while time.monotonic() - began < timeout:
@@ -280,7 +299,7 @@ class KubernetesTarget:
                 if phase in ("Succeeded", "Failed"):
                     break
                 problem = pod_problem(live) if live else None
-                if problem and "ErrImage" in problem:
+                if (problem and "ErrImage" in problem) or (problem and "Config" in problem):
                     return Outcome(False, f"verify could not start: {problem}", (), _since(began))
                 time.sleep(_POLL)
             lines = self._logs([live]) if live else []
@@ -290,6 +309,15 @@ class KubernetesTarget:
             return Outcome(True, logs=tuple(lines), seconds=_since(began))
         why = "failed" if phase == "Failed" else f"did not finish in {timeout:g}s"
         return Outcome(False, f"verify {why}", tuple(lines), _since(began))
+
+    def _template(self, service: str) -> dict[str, Any]:
+        """The pod template of a service's workload, as last applied."""
+        for kind in ("Deployment", "StatefulSet"):
+            found = self.kube.get("apps/v1", kind, service, self.namespace)
+            if found:
+                template: dict[str, Any] = found["spec"]["template"]
+                return template
+        raise EngineError(f'verify runs in service "{service}", which has no workload here')
 
     def published(self) -> dict[str, dict[int, int]]:
         """Nothing is published on this machine: clusters serve through Services and Ingress."""

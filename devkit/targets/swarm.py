@@ -81,6 +81,9 @@ class SwarmTarget:
                 ],
             )
 
+    def check_apply(self, stack: Mapping[str, Any]) -> None:
+        """Nothing to check: the swarm takes any service spec devkit owns."""
+
     def provide_secrets(self, values: Mapping[str, str]) -> None:
         """Nothing to hold: a stack spec names its Docker secrets, which keep their values."""
 
@@ -308,9 +311,9 @@ class SwarmTarget:
     # One-off runs (verify steps)
 
     def run_once(
-        self, image: str, command: list[str], env: Mapping[str, str], timeout: float
+        self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
     ) -> Outcome:
-        """Run `command` once in `image` on the stack's network; ok when it exits 0."""
+        """Run `command` once in `image` (the service's) on the stack's network; ok on exit 0."""
         began = time.monotonic()
         try:
             self.client.images.get(image)

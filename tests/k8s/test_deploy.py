@@ -1,0 +1,227 @@
+"""Deploy, promote, roll back and prune on the real kind testbed, through the CLI as CI runs it.
+
+Images are built here, pushed to the testbed's registry and run by digest; the environments are
+namespaces of the testbed cluster, reached through its kubeconfig context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import textwrap
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from tests.conftest import Run, run_devkit
+from tests.docker.conftest import IMAGE_MAP
+from tests.k8s.conftest import K8sTestbed
+
+pytestmark = [pytest.mark.k8s, pytest.mark.docker]
+
+BLUEPRINT = """
+import os
+from blueprints import redis
+from devkit import Blueprint, Build, Http, Kubernetes, Port, Secret, Verify
+
+NS = os.environ["TEST_NS"]
+CONTEXT = os.environ.get("TEST_CONTEXT", "kind-devkit-testbed")
+app = Blueprint("kp")
+cache = app.use(redis(version="7"))
+web = app.service(
+    "web",
+    build=Build("web"),
+    ports={"http": Port(8000, public=True)},
+    env={"GREETING": Secret("GREETING"), "REDIS_URL": cache.url},
+    health=Http("/healthz", port="http", interval=1, retries=2),
+    depends_on=[cache],
+)
+smoke = Verify(
+    ["python", "-c", "import sys, urllib.request; "
+     "body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode(); "
+     "print(body); sys.exit(body.startswith('fail-verify'))"],
+    service="web", timeout=60,
+)
+def cluster(env):
+    return Kubernetes(context=CONTEXT, registry="REGISTRY", namespace=f"{NS}-{env}")
+app.environment("staging", cluster("staging"), replicas=2, verify=smoke, rollout_timeout=60)
+app.environment("prod", cluster("prod"), verify=smoke, rollout_timeout=60)
+"""
+
+APP = """
+import http.server, os, pathlib
+VERSION = pathlib.Path("/app/VERSION").read_text().strip()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        broken = self.path == "/healthz" and VERSION == "broken"
+        self.send_response(500 if broken else 200)
+        self.end_headers()
+        self.wfile.write(f"{VERSION} {os.environ['GREETING']}".encode())
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
+"""
+
+
+@dataclass
+class KubeProject:
+    root: Path
+    env: dict[str, str]
+    namespace: str
+    testbed: K8sTestbed
+
+    def devkit(self, *args: str, timeout: float = 600) -> Run:
+        return run_devkit(*args, cwd=self.root, env=self.env, timeout=timeout)
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+
+    def apps(self, env: str) -> client.AppsV1Api:
+        return client.AppsV1Api(self.testbed.api)
+
+    def image(self, env: str, name: str = "web") -> str:
+        deployment = self.apps(env).read_namespaced_deployment(name, f"{self.namespace}-{env}")
+        return str(deployment.spec.template.spec.containers[0].image)
+
+    def releases(self, env: str) -> list[dict[str, Any]]:
+        run = self.devkit("releases", env, "--json")
+        assert run.code == 0, run.stderr
+        found: list[dict[str, Any]] = json.loads(run.stdout)["releases"]
+        return found
+
+
+@pytest.fixture
+def kube_project(testbed: K8sTestbed, tmp_path: Path) -> Iterator[KubeProject]:
+    namespace = f"dk-{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "kp"
+    env = {
+        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "GREETING": "hello",
+        "KUBECONFIG": str(testbed.kubeconfig), "TEST_NS": namespace,
+    }  # fmt: skip
+    p = KubeProject(root, env, namespace, testbed)
+    p.write("blueprint.py", BLUEPRINT.replace("REGISTRY", testbed.registry))
+    p.write(
+        "web/Dockerfile",
+        """
+        FROM python:3.11-slim
+        COPY app.py VERSION /app/
+        USER 10001:10001
+        CMD ["python", "/app/app.py"]
+        """,
+    )
+    p.write("web/app.py", APP)
+    p.write("web/VERSION", "v1")
+    yield p
+    core = client.CoreV1Api(testbed.api)
+    for env_name in ("staging", "prod"):
+        with contextlib.suppress(client.exceptions.ApiException):
+            core.delete_namespace(f"{namespace}-{env_name}")
+
+
+def ok(run: Run) -> Run:
+    assert run.code == 0, run.stderr
+    return run
+
+
+def build_push(p: KubeProject, file: str) -> dict[str, str]:
+    ok(p.devkit("build", "staging", "--push", "--images-file", file))
+    images: dict[str, str] = json.loads((p.root / file).read_text())["images"]
+    return images
+
+
+def test_deploy_promote_and_an_automatic_rollback_on_kubernetes(kube_project: KubeProject) -> None:
+    p = kube_project
+    images = build_push(p, "images.json")
+    deployed = json.loads(ok(p.devkit("deploy", "staging", "--images", "images.json",
+                                      "--json")).stdout)  # fmt: skip
+    assert deployed["release"]["status"] == "healthy"
+    assert p.image("staging") == images["web"]
+
+    promoted = json.loads(ok(p.devkit("promote", "staging", "prod", "--json")).stdout)
+    assert promoted["release"]["origin"] == "promote from staging #1"
+    assert p.image("prod") == images["web"]
+    assert "nothing to do" in ok(p.devkit("promote", "staging", "prod")).stderr
+
+    p.write("web/VERSION", "broken")
+    build_push(p, "broken.json")
+    failed = p.devkit("deploy", "staging", "--images", "broken.json")
+    assert failed.code == 1, failed.stderr
+    assert "rolled back to #1" in failed.stderr and "Traceback" not in failed.stderr
+    assert p.image("staging") == images["web"]
+    ready = p.apps("staging").read_namespaced_deployment("web", f"{p.namespace}-staging")
+    assert ready.status.ready_replicas == 2
+    assert [(r["number"], r["status"]) for r in p.releases("staging")] == [
+        (2, "rolled-back"), (1, "healthy"),
+    ]  # fmt: skip
+    refused = p.devkit("promote", "staging", "prod")
+    assert refused.code == 3 and "rolled-back" in refused.stderr
+
+
+def test_a_field_owned_by_another_manager_is_a_conflict_until_forced(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    ok(p.devkit("deploy", "staging"))
+    namespace = f"{p.namespace}-staging"
+    # Someone scales the deployment by hand with server-side apply, as kubectl does.
+    patch = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": namespace}, "spec": {"replicas": 3},
+    }  # fmt: skip
+    (p.root / "patch.json").write_text(json.dumps(patch))
+    p.testbed.kubectl(
+        "apply", "--server-side", "--field-manager=hand-edit", "--force-conflicts",
+        "-f", str(p.root / "patch.json"),
+    )  # fmt: skip
+    p.write("web/VERSION", "v2")
+    conflict = p.devkit("deploy", "staging")
+    assert conflict.code == 3, conflict.stderr
+    assert "owned by hand-edit" in conflict.stderr and "--force-conflicts" in conflict.stderr
+    forced = ok(p.devkit("deploy", "staging", "--force-conflicts"))
+    assert "healthy" in forced.stderr
+    assert p.apps("staging").read_namespaced_deployment("web", namespace).spec.replicas == 2
+
+
+def test_a_service_removed_from_the_blueprint_is_pruned_and_unlabelled_objects_stay(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    ok(p.devkit("deploy", "staging"))
+    namespace = f"{p.namespace}-staging"
+    p.testbed.kubectl("create", "configmap", "hand-made", "-n", namespace, "--from-literal=a=1")
+    p.testbed.kubectl("create", "service", "clusterip", "redis-by-hand", "-n", namespace,
+                      "--tcp=6379:6379")  # fmt: skip
+    blueprint = (p.root / "blueprint.py").read_text()
+    blueprint = blueprint.replace('"REDIS_URL": cache.url', '"REDIS_URL": "redis://nowhere"')
+    blueprint = blueprint.replace('cache = app.use(redis(version="7"))\n', "")
+    blueprint = blueprint.replace("depends_on=[cache],", "")
+    (p.root / "blueprint.py").write_text(blueprint)
+    run = ok(p.devkit("deploy", "staging"))
+    assert "pruned" in run.stderr
+    apps = p.apps("staging")
+    assert [s.metadata.name for s in apps.list_namespaced_stateful_set(namespace).items] == []
+    core = client.CoreV1Api(p.testbed.api)
+    services = {s.metadata.name for s in core.list_namespaced_service(namespace).items}
+    assert "redis" not in services and "redis-by-hand" in services
+    assert core.read_namespaced_config_map("hand-made", namespace).data == {"a": "1"}
+
+
+def test_a_context_missing_from_the_kubeconfig_fails_before_anything_is_applied(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    p.env["TEST_CONTEXT"] = "kind-nowhere"
+    run = p.devkit("deploy", "staging")
+    assert run.code == 2, run.stderr
+    assert 'context "kind-nowhere" does not exist' in run.stderr
+    assert "kind-devkit-testbed" in run.stderr  # the contexts it does have
+    names = {n.metadata.name for n in client.CoreV1Api(p.testbed.api).list_namespace().items}
+    assert f"{p.namespace}-staging" not in names
