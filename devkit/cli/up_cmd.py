@@ -36,12 +36,24 @@ def up_command(
     Services start once their dependencies are healthy. Without --detach, logs follow and file
     changes are live-synced into the containers (see `devkit watch`) until Ctrl-C, which stops
     the stack (its containers are kept for the next `up`; `devkit down` removes them).
+
+    On a Kind or Kubernetes environment: images are loaded into kind (or pushed to the
+    environment's registry), the objects applied and rolled out; in the foreground every port
+    is forwarded to 127.0.0.1 (the same port each time) and changes are synced into the pods.
     """
     from devkit.cli.progress import ServicePrinter
+    from devkit.cli.up_cluster import cluster_env, up_on_cluster
     from devkit.engine import connect
     from devkit.stack import up
     from devkit.targets.docker import DockerTarget
 
+    on_cluster = cluster_env(ctx, env)
+    if on_cluster is not None:
+        up_on_cluster(
+            *on_cluster, services=services or [], detach=detach, watch=watch,
+            timeout=timeout, json=json,
+        )  # fmt: skip
+        return
     plan, root, settings = local_plan(ctx, env)
     printer = ServicePrinter(s.name for s in plan.services)
     began = time.time()

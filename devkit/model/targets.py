@@ -64,11 +64,20 @@ class Swarm(Model):
 
 
 class Kind(Model):
-    """A local kind cluster; images are loaded into it rather than pushed."""
+    """A local kind cluster (context `kind-<cluster>`).
+
+    Built images reach its node by `kind load docker-image`, or, with `registry` (a registry the
+    node pulls from, wired in as kind documents, e.g. "localhost:5001"), by a push there.
+    `node_image` and `config` (a kind config file, relative to blueprint.py) are what
+    `devkit cluster up` creates the cluster with.
+    """
 
     kind: Literal["kind"] = "kind"
     cluster: Name
     namespace: Name | None = None
+    registry: str | None = None
+    node_image: str | None = None
+    config: str | None = Field(default=None, description="kind config file, from blueprint.py")
     ingress: Ingress = Field(default_factory=Ingress)
 
     def __init__(self, cluster: str, **fields: Any) -> None:

@@ -235,9 +235,9 @@ class KubernetesTarget:
         return self.kube.list("v1", "Pod", self.namespace, selector)
 
     def _failed(self, name: str, reason: str, pods: list[dict[str, Any]], began: float) -> Outcome:
-        return Outcome(False, f'"{name}": {reason}', tuple(self._logs(pods)), _since(began))
+        return Outcome(False, f'"{name}": {reason}', tuple(self.logs_of(pods)), _since(began))
 
-    def _logs(self, pods: list[dict[str, Any]]) -> list[str]:
+    def logs_of(self, pods: list[dict[str, Any]]) -> list[str]:
         """The last log lines of the pod most likely to explain a failure."""
         newest = sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or "")
         for pod in reversed(newest):
@@ -302,7 +302,7 @@ class KubernetesTarget:
                 if (problem and "ErrImage" in problem) or (problem and "Config" in problem):
                     return Outcome(False, f"verify could not start: {problem}", (), _since(began))
                 time.sleep(_POLL)
-            lines = self._logs([live]) if live else []
+            lines = self.logs_of([live]) if live else []
         finally:
             self.kube.delete("v1", "Pod", name, self.namespace)
         if phase == "Succeeded":

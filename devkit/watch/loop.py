@@ -150,7 +150,7 @@ class LiveSync:
     def _after_sync(self, service: str, batch: Batch, saved: float, transfer: Transfer) -> None:
         action = "synced"
         for run in batch.runs:
-            code, output = self._container(service).exec_run(list(run.command))
+            code, output = self._exec(service, list(run.command))
             action = f"ran `{' '.join(run.command)}`"
             if code != 0:
                 tail = output.decode(errors="replace").strip().splitlines()[-5:]
@@ -188,15 +188,24 @@ class LiveSync:
     def _rebuild(self, service: str, saved: float) -> None:
         self.report(service, "rebuild", "a build input changed: rebuilding this service")
         try:
-            up(
-                self.plan, self.root, image_map=self.image_map, names=[service],
-                progress=self.report, build_line=self.build_line,
-            )  # fmt: skip
+            self._bring_up(service)
         except DevkitError as exc:
             self.report(service, "error", exc.render())
             return
         self._transfers.pop(service, None)
         self._finish(service, 0, "rebuilt and replaced", saved, time.time())
+
+    def _bring_up(self, service: str) -> None:
+        """Rebuild the service's image and replace what runs it."""
+        up(
+            self.plan, self.root, image_map=self.image_map, names=[service],
+            progress=self.report, build_line=self.build_line,
+        )  # fmt: skip
+
+    def _exec(self, service: str, command: list[str]) -> tuple[int, bytes]:
+        """Run a sync rule's command where the service runs: (exit code, output)."""
+        code, output = self._container(service).exec_run(command)
+        return int(code), bytes(output)
 
     # --- checked sync -----------------------------------------------------------------------
     def _follow_starts(self, stop: threading.Event) -> None:
@@ -252,7 +261,11 @@ class LiveSync:
         self._pending.discard(service)
         differ = len(copies) + len(deletes)
         if differ and any(a.kind == "restart" for r in rules for a in r.actions):
-            transfer.restart()
+            try:
+                transfer.restart()
+            except (TransferError, APIError) as exc:
+                self.report(service, "error", f"restart failed: {_short(exc)}")
+                return
             self._wait_answering(service)
         self.report(service, "checked", f"{reason}: {differ} file{'s' if differ != 1 else ''} "
                     f"differed, repaired in {time.time() - began:.2f}s")  # fmt: skip
