@@ -122,18 +122,21 @@ def _reachable(
             ],
         )
     cluster = plan.target.cluster
-    for name, ref in local.items():
-        if name not in built:
-            _ensure_local(client, ref)
-    kind.load(cluster, local.values(), lambda line: build_line("kind", line))
+    ids = {
+        ref: built[name].id if name in built else _ensure_local(client, ref)
+        for name, ref in local.items()
+    }
+    kind.load(cluster, ids, lambda line: build_line("kind", line))
     return local
 
 
-def _ensure_local(client: docker.DockerClient, ref: str) -> None:
+def _ensure_local(client: docker.DockerClient, ref: str) -> str:
+    """The local image id of `ref`, pulled first if this engine lacks it."""
     try:
-        client.images.get(ref)
+        image = client.images.get(ref)
     except docker.errors.ImageNotFound:
-        client.images.pull(ref)
+        image = client.images.pull(ref)
+    return str(image.id)
 
 
 def _image_config(client: docker.DockerClient, ref: str, built: BuiltImage | None) -> ImageConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from devkit.errors import EngineError, UserError
@@ -61,38 +61,45 @@ def nodes(name: str) -> list[str]:
     return _run(["get", "nodes", "--name", name], "kind get nodes").split()
 
 
-def _loaded(node: str) -> set[str]:
-    """Image references the node's containerd has (kind names local images docker.io/...)."""
+_RECORD = "/kind/devkit-loaded-images"  # "reference image-id" lines, written after each load
+
+
+def _loaded(node: str) -> dict[str, str]:
+    """reference -> image id of what devkit loaded into the node before."""
     done = subprocess.run(
-        ["docker", "exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q"],
+        ["docker", "exec", node, "sh", "-c", f"cat {_RECORD} 2>/dev/null || true"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    return set(done.stdout.split()) if done.returncode == 0 else set()
+    found = {}
+    for line in done.stdout.splitlines():
+        ref, _, image_id = line.partition(" ")
+        found[ref] = image_id
+    return found
 
 
-def _full(reference: str) -> str:
-    first = reference.split("/", 1)[0]
-    if "/" not in reference:
-        return f"docker.io/library/{reference}"
-    if "." in first or ":" in first or first == "localhost":
-        return reference
-    return f"docker.io/{reference}"
+def _remember(node: str, ref: str, image_id: str) -> None:
+    script = (
+        f"grep -v '^{ref} ' {_RECORD} > {_RECORD}.new 2>/dev/null; "
+        f"echo '{ref} {image_id}' >> {_RECORD}.new && mv {_RECORD}.new {_RECORD}"
+    )
+    subprocess.run(
+        ["docker", "exec", node, "sh", "-c", script],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
 
 
-def load(name: str, images: Iterable[str], on_line: Callable[[str], None]) -> list[str]:
-    """`kind load docker-image` each image a node lacks; returns those loaded.
-
-    Built images are tagged by content, so a tag the node has is the same image.
-    """
-    have: set[str] | None = None
-    for node in nodes(name):
-        found = _loaded(node)
-        have = found if have is None else have & found
+def load(name: str, images: Mapping[str, str], on_line: Callable[[str], None]) -> list[str]:
+    """`kind load docker-image` each image (reference -> local image id) a node does not have
+    as that very image; returns those loaded."""
+    members = nodes(name)
+    have = [_loaded(node) for node in members]
     loaded = []
-    for image in sorted(set(images)):
-        if have is not None and _full(image) in have:
+    for ref, image_id in sorted(images.items()):
+        if all(record.get(ref) == image_id for record in have):
             continue
-        on_line(f"kind load docker-image {image}")
-        _run(["load", "docker-image", image, "--name", name], f"loading {image} into {name}")
-        loaded.append(image)
+        on_line(f"kind load docker-image {ref}")
+        _run(["load", "docker-image", ref, "--name", name], f"loading {ref} into {name}")
+        for node in members:
+            _remember(node, ref, image_id)
+        loaded.append(ref)
     return loaded

@@ -14,6 +14,7 @@ from devkit import (
     Build,
     Docker,
     Http,
+    Kind,
     Kubernetes,
     Port,
     Resources,
@@ -59,6 +60,17 @@ worker = app.service(
 app.group("backend", [api, worker])
 
 app.environment("local", Docker())
+# The same dev loop on a local kind cluster: `devkit cluster up dev`, then `devkit up -e dev`.
+# The cluster's name, node image and kind config can come from the environment (the test suite
+# points them at its own testbed).
+app.environment(
+    "dev",
+    Kind(
+        os.environ.get("SHOP_KIND_CLUSTER", "shop-dev"),
+        node_image=os.environ.get("SHOP_KIND_NODE_IMAGE"),
+        config=os.environ.get("SHOP_KIND_CONFIG"),
+    ),
+)
 app.environment("staging", Kubernetes(context="staging"), profile=spot(), replicas=2)
 app.environment(
     "prod",

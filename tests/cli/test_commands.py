@@ -14,7 +14,7 @@ def test_validate_the_shop_example() -> None:
     result = run_devkit("validate", cwd=SHOP)
     assert result.code == 0, result.stderr
     assert (
-        "ok blueprint.py: shop, 4 services (postgres, redis, api, worker), 5 environments"
+        "ok blueprint.py: shop, 4 services (postgres, redis, api, worker), 6 environments"
         in result.stdout
     )
 
@@ -24,7 +24,14 @@ def test_validate_json_lists_each_environment_plan_hash() -> None:
     assert result.code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["valid"] is True
-    assert set(doc["environments"]) == {"local", "staging", "prod", "swarm-staging", "swarm-prod"}
+    assert set(doc["environments"]) == {
+        "local",
+        "dev",
+        "staging",
+        "prod",
+        "swarm-staging",
+        "swarm-prod",
+    }
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in doc["environments"].values())
 
 

@@ -84,6 +84,17 @@ class K8sTestbed:
     """The same registry from this host (127.0.0.1:5001): `docker push` goes here."""
     kubectl_bin: Path
     api: client.ApiClient
+    kind_bin: Path
+    docker_shim: bool
+    """kind runs through testbed/docker-shim on engines where `docker run --privileged` fails."""
+
+    def path(self) -> str:
+        """PATH for processes that run kind (devkit cluster up, kind load): its binary first,
+        and the docker shim where this engine needs it."""
+        dirs = [str(self.kind_bin.parent)]
+        if self.docker_shim:
+            dirs.insert(0, str(TESTBED / "docker-shim"))
+        return os.pathsep.join([*dirs, os.environ.get("PATH", "")])
 
     def kubectl(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run the testbed's kubectl against the cluster; the test fails if it fails."""
@@ -143,6 +154,8 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
         registry_push=env["REGISTRY"].replace("localhost", "127.0.0.1"),
         kubectl_bin=Path(env["KUBECTL"]),
         api=api,
+        kind_bin=Path(env["KIND"]),
+        docker_shim=env.get("DOCKER_SHIM") == "1",
     )
     core = client.CoreV1Api(api)
     nodes_created = False

@@ -243,6 +243,10 @@ build_node() {
   install -D -m 0644 "$HERE/node/registry-hosts.toml" "$root/etc/containerd/certs.d/localhost:5001/hosts.toml"
   install -D -m 0644 "$HERE/node/devkit-import-images.service" \
     "$root/etc/systemd/system/devkit-import-images.service"
+  install -D -m 0644 "$HERE/node/devkit-hostpath-volumes.path" \
+    "$root/etc/systemd/system/devkit-hostpath-volumes.path"
+  install -D -m 0644 "$HERE/node/devkit-hostpath-volumes.service" \
+    "$root/etc/systemd/system/devkit-hostpath-volumes.service"
   install -D -m 0755 "$HERE/node/devkit-node-entrypoint" "$root/usr/local/bin/devkit-node-entrypoint"
   mkdir -p "$root/usr/bin" "$root/kind/images" "$root/kind/manifests"
   ln "$BIN/kubelet" "$BIN/kubeadm" "$BIN/kubectl" "$root/usr/bin/" 2>/dev/null \
