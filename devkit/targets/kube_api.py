@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import config
-from kubernetes.client import ApiClient
+from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
@@ -99,6 +99,15 @@ class KubeApi:
 
     def close(self) -> None:
         self.api.close()
+
+    def stream_core(self) -> CoreV1Api:
+        """A CoreV1Api on a client of its own, for one exec or port-forward stream.
+
+        The kubernetes package opens a stream by swapping its client's `call_api` for the
+        duration of the call; on a client other threads use, their requests would go through
+        the websocket path. A client per stream keeps them apart.
+        """
+        return CoreV1Api(ApiClient(configuration=self.api.configuration))
 
     def _resource(self, api_version: str, kind: str) -> Any:
         return self.dynamic.resources.get(api_version=api_version, kind=kind)

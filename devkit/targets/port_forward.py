@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client import CoreV1Api
 from kubernetes.stream import portforward
 
 from devkit.targets.kube_api import KubeApi
@@ -57,7 +56,6 @@ class PortForwarder:
 
     def __init__(self, kube: KubeApi, namespace: str, instance: str, report: Report) -> None:
         self.kube, self.namespace, self.instance, self.report = kube, namespace, instance, report
-        self.core = CoreV1Api(kube.api)
         self._listeners: list[socket.socket] = []
         self._stop = threading.Event()
 
@@ -96,8 +94,9 @@ class PortForwarder:
                 self.report(forward.service, "waiting", "no ready pod to forward to yet")
                 return
             try:
+                core = self.kube.stream_core()
                 stream: Any = portforward(
-                    self.core.connect_get_namespaced_pod_portforward, pod, self.namespace,
+                    core.connect_get_namespaced_pod_portforward, pod, self.namespace,
                     ports=str(forward.container_port),
                 )  # fmt: skip
                 remote: Any = stream.socket(forward.container_port)

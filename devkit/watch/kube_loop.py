@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kubernetes.client import CoreV1Api
 from kubernetes.stream import stream
 
 from devkit.images import ImageMap
@@ -51,7 +50,6 @@ class KubeLiveSync(LiveSync):
             services=services,
         )  # fmt: skip
         self.target = target
-        self.core = CoreV1Api(target.kube.api)
         self.local_ports = local_ports
         self.bring_up = bring_up
         self._pods: dict[str, tuple[tuple[str, ...], PodsTransfer]] = {}
@@ -75,7 +73,9 @@ class KubeLiveSync(LiveSync):
             known[1].close()
         container = pods[0]["spec"]["containers"][0]["name"]
         transfer = PodsTransfer([
-            PodAgentTransfer(self.core, self.target.namespace, name, container) for name in names
+            PodAgentTransfer(self.target.kube.stream_core(), self.target.namespace, name,
+                             container)
+            for name in names
         ])  # fmt: skip
         self._pods[service] = (names, transfer)
         return transfer
@@ -85,7 +85,8 @@ class KubeLiveSync(LiveSync):
         if not pods:
             return 1, b"no ready pod"
         ws: Any = stream(
-            self.core.connect_get_namespaced_pod_exec, pods[0]["metadata"]["name"],
+            self.target.kube.stream_core().connect_get_namespaced_pod_exec,
+            pods[0]["metadata"]["name"],
             self.target.namespace, command=command, stdin=False, stdout=True, stderr=True,
             tty=False, _preload_content=False,
         )  # fmt: skip
