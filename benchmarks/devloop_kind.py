@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -94,16 +95,14 @@ def main() -> None:
             url = ""
             began = time.monotonic()
             seen: list[str] = []
-            for line in proc.stdout:
-                seen.append(line)
-                found = re.search(r"api\.http: (http://127\.0\.0\.1:\d+)", line)
-                url = found.group(1) if found else url
-                if "watching" in line and url:
-                    break
-                if time.monotonic() - began > 600:
-                    sys.exit("devkit up -e dev did not get ready in 600 s")
-            if not url:
-                sys.exit("devkit up -e dev stopped before it was ready:\n" + "".join(seen[-30:]))
+            # Keep reading its output all along: a full pipe would stop devkit mid-sync.
+            threading.Thread(target=lambda: seen.extend(proc.stdout or []), daemon=True).start()
+            while not (url and any("watching" in line for line in seen)):
+                found = [re.search(r"api\.http: (http://127\.0\.0\.1:\d+)", x) for x in seen]
+                url = next((m.group(1) for m in found if m), "")
+                if time.monotonic() - began > 600 or proc.poll() is not None:
+                    sys.exit("devkit up -e dev did not get ready:\n" + "".join(seen[-30:]))
+                time.sleep(0.2)
             print(f"up -e dev (cold for this project) ready in {time.monotonic() - began:.1f} s")
             times = []
             for n in range(edits):
@@ -128,7 +127,10 @@ def main() -> None:
                   f"{time.monotonic() - deleted:.1f} s")  # fmt: skip
         finally:
             os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
             subprocess.run([devkit, "down", "-e", "dev", "--volumes"], cwd=root, env=env,
                            capture_output=True, check=False)  # fmt: skip
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 import uuid
@@ -135,18 +136,26 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float) -> float:
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+_OUTPUT: dict[int, list[str]] = {}
+
+
 def read_until(proc: subprocess.Popen[str], pattern: str, timeout: float) -> re.Match[str]:
-    """Read the process's output until a line matches (bounded in time)."""
-    assert proc.stdout is not None
+    """Wait until a line of the process's output matches (bounded in time). Its output is read
+    all along by a thread: a full pipe would stop devkit in the middle of its work."""
+    if proc.pid not in _OUTPUT:
+        lines: list[str] = []
+        _OUTPUT[proc.pid] = lines
+        threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True).start()
+    seen = _OUTPUT[proc.pid]
     deadline = time.monotonic() + timeout
-    seen: list[str] = []
-    for line in proc.stdout:
-        seen.append(line)
-        found = re.search(pattern, line)
-        if found:
-            return found
-        if time.monotonic() > deadline:
+    while time.monotonic() < deadline:
+        for line in list(seen):
+            found = re.search(pattern, line)
+            if found:
+                return found
+        if proc.poll() is not None and not any(re.search(pattern, x) for x in seen):
             break
+        time.sleep(0.1)
     proc.kill()
     pytest.fail(f"no line matched {pattern!r}; output:\n{''.join(seen[-40:])}")
 
