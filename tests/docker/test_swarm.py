@@ -22,7 +22,7 @@ import pytest
 
 from devkit.lock import new_lock
 from devkit.targets.swarm_records import SwarmRecords
-from tests.docker.conftest import REGISTRY, Project
+from tests.docker.conftest import MIGRATE_JOB, REGISTRY, Project
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -310,3 +310,54 @@ def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(
         stats = json.loads(response.read())
     # Each environment's smoke test placed one order, and its worker processed it.
     assert stats["orders"]["by_status"] == {"processed": 1}
+
+
+JOB = f"""
+from devkit import Job
+app.environment("jobs", target, verify=smoke, rollout_timeout=120, jobs=[{MIGRATE_JOB}])
+"""
+
+
+def test_a_failing_pre_deploy_job_stops_the_deploy_and_a_passing_one_runs_before_the_rollout(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    p.write("blueprint.py", (p.root / "blueprint.py").read_text().replace(
+        'app.environment("staging"', 'app.environment("jobs", target, verify=smoke)\n'
+        'app.environment("staging"'))  # fmt: skip
+    ok(p.devkit("deploy", "jobs", timeout=600))  # release 1 (v1), without jobs
+    images = running_images(swarm, p, "jobs")
+    blueprint = (p.root / "blueprint.py").read_text()
+    blueprint = blueprint.replace('app.environment("jobs", target, verify=smoke)\n', JOB)
+    p.write("blueprint.py", blueprint)
+
+    def versions() -> dict[str, int]:
+        found = swarm.services.list(filters={"label": f"dev.devkit.project={p.name}"})
+        return {s.name: s.attrs["Version"]["Index"] for s in found}
+
+    before = versions()
+    p.write("web/VERSION", "fail-job")
+    failed = p.devkit("deploy", "jobs", "--json", timeout=600)
+    assert failed.code == 1, failed.stderr
+    assert 'pre-deploy job "migrate" exited with 3' in failed.stderr
+    assert "job fail-job hello while web serves v1 hello" in failed.stderr  # its log lines
+    assert "nothing was rolled out" in failed.stderr and "Traceback" not in failed.stderr
+    error = json.loads(failed.stdout)["error"]
+    assert error["type"] == "JobFailedError" and error["exit_code"] == 1
+    # Nothing changed: no service was updated, the old release serves.
+    assert versions() == before
+    assert running_images(swarm, p, "jobs") == images
+    assert served(swarm, p, "jobs") == {"v1 hello"}
+    history = releases(p, "jobs")
+    assert [(r["number"], r["status"]) for r in history] == [(2, "failed"), (1, "healthy")]
+    assert 'pre-deploy job "migrate" exited with 3' in history[0]["reason"]
+    assert not swarm.containers.list(all=True, filters={"label": "dev.devkit.role=job"})
+
+    # A passing job runs in the new image while the previous release still serves.
+    p.write("web/VERSION", "v2")
+    passed = json.loads(ok(p.devkit("deploy", "jobs", "--json", timeout=600)).stdout)
+    (job,) = passed["jobs"]
+    assert job["name"] == "migrate"
+    assert "job v2 hello while web serves v1 hello" in job["logs"]
+    assert served(swarm, p, "jobs") == {"v2 hello"}
+    assert [r["status"] for r in releases(p, "jobs")] == ["healthy", "failed", "healthy"]

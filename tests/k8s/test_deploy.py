@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 
 from tests.conftest import Run, run_devkit
-from tests.docker.conftest import IMAGE_MAP
+from tests.docker.conftest import IMAGE_MAP, MIGRATE_JOB
 from tests.k8s.conftest import K8sTestbed
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
@@ -225,3 +225,51 @@ def test_a_context_missing_from_the_kubeconfig_fails_before_anything_is_applied(
     assert "kind-devkit-testbed" in run.stderr  # the contexts it does have
     names = {n.metadata.name for n in client.CoreV1Api(p.testbed.api).list_namespace().items}
     assert f"{p.namespace}-staging" not in names
+
+
+def test_a_failing_pre_deploy_job_stops_a_deploy_and_a_passing_one_runs_before_the_rollout(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    ok(p.devkit("deploy", "staging"))  # release 1 (v1), without jobs
+    namespace = f"{p.namespace}-staging"
+    blueprint = (p.root / "blueprint.py").read_text()
+    blueprint = blueprint.replace("import Blueprint,", "import Blueprint, Job,")
+    blueprint = blueprint.replace(
+        "replicas=2, verify=smoke,", f"replicas=2, jobs=[{MIGRATE_JOB}], verify=smoke,"
+    )
+    (p.root / "blueprint.py").write_text(blueprint)
+    apps = p.apps("staging")
+
+    def generations() -> dict[str, int]:
+        return {
+            "web": apps.read_namespaced_deployment("web", namespace).metadata.generation,
+            "redis": apps.read_namespaced_stateful_set("redis", namespace).metadata.generation,
+        }
+
+    before, image = generations(), p.image("staging")
+    p.write("web/VERSION", "fail-job")
+    failed = p.devkit("deploy", "staging", "--json")
+    assert failed.code == 1, failed.stderr
+    assert 'pre-deploy job "migrate" failed: exited with 3' in failed.stderr
+    assert "job fail-job hello while web serves v1 hello" in failed.stderr  # its log lines
+    assert "nothing was rolled out" in failed.stderr and "Traceback" not in failed.stderr
+    assert json.loads(failed.stdout)["error"]["type"] == "JobFailedError"
+    # Nothing changed: no workload was updated, the old image runs.
+    assert generations() == before and p.image("staging") == image
+    history = p.releases("staging")
+    assert [(r["number"], r["status"]) for r in history] == [(2, "failed"), (1, "healthy")]
+    assert 'pre-deploy job "migrate"' in history[0]["reason"]
+    # The job and its copy of the secret are gone.
+    batch = client.BatchV1Api(p.testbed.api)
+    assert batch.list_namespaced_job(namespace).items == []
+    secrets = client.CoreV1Api(p.testbed.api).list_namespaced_secret(namespace).items
+    assert not [s for s in secrets if s.metadata.name.startswith("devkit-job-")]
+
+    # A passing job runs in the new image while the previous release still serves.
+    p.write("web/VERSION", "v2")
+    passed = json.loads(ok(p.devkit("deploy", "staging", "--json")).stdout)
+    (job,) = passed["jobs"]
+    assert "job v2 hello while web serves v1 hello" in job["logs"]
+    assert p.image("staging") == passed["release"]["images"]["web"] != image
+    assert [r["status"] for r in p.releases("staging")] == ["healthy", "failed", "healthy"]
