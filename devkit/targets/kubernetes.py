@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes.client import CoreV1Api, VersionApi
 from kubernetes.client.exceptions import ApiException
 
-from devkit.errors import EngineError, RefusedError
+from devkit.errors import DevkitError, EngineError, RefusedError
 from devkit.model.job import Job
 from devkit.planner import Plan
 from devkit.render import labels as render_labels
@@ -27,6 +27,7 @@ from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
 from devkit.targets.kube_api import KubeApi, KubeError
+from devkit.targets.kube_diff import LiveChange, compare, pruned
 from devkit.targets.kube_records import KubeRecords
 from devkit.targets.kube_spec import (
     INSTANCE,
@@ -152,7 +153,7 @@ class KubernetesTarget:
             except KubeError as exc:
                 raise self._apply_error(obj, exc) from None
 
-    def _apply_error(self, obj: Mapping[str, Any], exc: KubeError) -> Exception:
+    def _apply_error(self, obj: Mapping[str, Any], exc: KubeError) -> DevkitError:
         what = f"{obj['kind']}/{obj['metadata']['name']}"
         text = exc.message
         if exc.status == 409:
@@ -172,16 +173,49 @@ class KubernetesTarget:
 
     def prune(self, applied: list[Key]) -> list[Key]:
         """Delete objects this environment applied before that are not in `applied`."""
+        doomed = self._prunable(applied)
+        for obj in doomed:
+            kind, namespace, name = key(obj)
+            self.kube.delete(PRUNABLE[kind], kind, name, namespace or None)
+        return [key(obj) for obj in doomed]
+
+    def _prunable(self, applied: list[Key]) -> list[dict[str, Any]]:
+        """The live objects of this environment (its labels) that are not in `applied`."""
         selector = f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance}"
         live: list[dict[str, Any]] = []
-        versions = {}
         for kind, api_version in PRUNABLE.items():
-            versions[kind] = api_version
             live += self.kube.list(api_version, kind, self.namespace, selector)
-        doomed = to_prune(applied, live, self.instance)
-        for kind, namespace, name in doomed:
-            self.kube.delete(versions[kind], kind, name, namespace or None)
-        return doomed
+        by_key = {key(obj): obj for obj in live}
+        return [by_key[k] for k in to_prune(applied, live, self.instance)]
+
+    def live_diff(self, stack: Mapping[str, Any], *, secret_known: bool) -> list[LiveChange]:
+        """What applying the stack would change, object by object, from the API server's own
+        dry-run (nothing is changed); objects it would prune last. Without the secret values
+        (`secret_known` False), the environment's Secret is neither compared nor pruned."""
+        exists = self.kube.get("v1", "Namespace", self.namespace) is not None
+        changes: list[LiveChange] = []
+        applied = [] if secret_known else [("Secret", self.namespace, stack["secret"])]
+        for obj in self._objects(stack):
+            applied.append(key(obj))
+            namespaced = obj["kind"] != "Namespace"
+            if namespaced and not exists:
+                changes.append(compare(obj, None, None))  # a new namespace: all of it is new
+                continue
+            meta = obj["metadata"]
+            live = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"],
+                                 meta.get("namespace"))  # fmt: skip
+            try:
+                dry = self.kube.apply(obj, force=self.force_conflicts, dry_run=True)
+            except KubeError as exc:
+                if exc.status != 409:
+                    raise self._apply_error(obj, exc) from None
+                text = self._apply_error(obj, exc).render()
+                changes.append(LiveChange(obj["kind"], meta["name"], "conflict", text))
+                continue
+            changes.append(compare(obj, live, dry))
+        if exists:
+            changes += [pruned(obj) for obj in self._prunable(applied)]
+        return changes
 
     # The rollout
 
