@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from devkit import release as releases_
 from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.images import relocate
 from devkit.lock import Lock, new_lock
 from devkit.model.job import Job
 from devkit.planner import Plan
@@ -359,23 +360,40 @@ class Promotion:
     changes: dict[str, tuple[str | None, str]]  # service -> (image now, image after)
     plan_changed: bool
     nothing_to_do: bool
+    copies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """service -> (source image, its copy in DST's registry), when the registries differ."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": {"environment": self.source.environment, "release": self.source.number},
             "images": self.images,
             "changes": {k: {"from": a, "to": b} for k, (a, b) in self.changes.items()},
+            "copies": {k: {"from": a, "to": b} for k, (a, b) in self.copies.items()},
             "plan_changed": self.plan_changed,
             "nothing_to_do": self.nothing_to_do,
         }
 
 
 def promotion(
-    source: list[Release], destination: list[Release], src: str, dst_plan: Plan
+    source: list[Release],
+    destination: list[Release],
+    src: str,
+    dst_plan: Plan,
+    *,
+    src_registry: str | None = None,
 ) -> Promotion:
-    """Decide a promotion from both environments' records. Pure; RefusedError when it may not."""
+    """Decide a promotion from both environments' records. Pure; RefusedError when it may not.
+
+    When DST's registry differs from SRC's (`src_registry`), DST runs copies of the images in
+    its own registry, by the same digests.
+    """
     taken = releases_.promotable(source, src)
     images = {s.name: taken.images[s.name] for s in dst_plan.services if s.name in taken.images}
+    dst_registry = getattr(dst_plan.target, "registry", None)
+    copies = {}
+    if src_registry and dst_registry and src_registry.rstrip("/") != dst_registry.rstrip("/"):
+        copies = {n: (ref, relocate(ref, src_registry, dst_registry)) for n, ref in images.items()}
+        images = {name: copy for name, (_, copy) in copies.items()}
     missing = [s.name for s in dst_plan.services if s.name not in taken.images]
     if missing:
         raise RefusedError(
@@ -392,7 +410,7 @@ def promotion(
     }
     plan_changed = running is None or running.plan_hash != dst_plan.hash
     same = releases_.runs_already(destination, images, dst_plan.hash) is not None
-    return Promotion(taken, images, changes, plan_changed, same)
+    return Promotion(taken, images, changes, plan_changed, same, copies)
 
 
 def rollback(

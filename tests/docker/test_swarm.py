@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -361,3 +362,80 @@ def test_a_failing_pre_deploy_job_stops_the_deploy_and_a_passing_one_runs_before
     assert "job v2 hello while web serves v1 hello" in job["logs"]
     assert served(swarm, p, "jobs") == {"v2 hello"}
     assert [r["status"] for r in releases(p, "jobs")] == ["healthy", "failed", "healthy"]
+
+
+SECOND_REGISTRY = "127.0.0.1:5002"
+
+
+@pytest.fixture
+def second_registry(tmp_path: Path) -> Iterator[str]:
+    """Another registry (Debian's docker-registry, as tests/setup/registry.sh runs the first),
+    with its own storage, stopped at the end."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: {SECOND_REGISTRY}\n"
+    )
+    with (root / "log").open("w") as log:
+        server = subprocess.Popen(
+            ["docker-registry", "serve", str(root / "config.yml")], stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{SECOND_REGISTRY}/v2/", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the second registry did not start: {(root / 'log').read_text()}")
+                time.sleep(0.2)
+        yield SECOND_REGISTRY
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def manifest_digest(ref: str) -> str:
+    """The digest a registry serves for `repository@digest`, asked over its HTTP API."""
+    repository, _, digest = ref.partition("@")
+    host, _, path = repository.partition("/")
+    request = urllib.request.Request(
+        f"http://{host}/v2/{path}/manifests/{digest}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.headers["Docker-Content-Digest"])
+
+
+def test_promote_to_another_registry_copies_each_image_by_digest(
+    swarm: docker.DockerClient, project: Callable[[str], Project], second_registry: str
+) -> None:
+    p = swarm_project(project)
+    p.write("blueprint.py", (p.root / "blueprint.py").read_text() + (
+        f'app.environment("far", Swarm(registry="{second_registry}", routing_mesh=False), '
+        "verify=smoke, rollout_timeout=120)\n"
+    ))  # fmt: skip
+    images = build_push(p, "images.json")
+    ok(p.devkit("deploy", "staging", "--images", "images.json", timeout=600))
+
+    dry = json.loads(ok(p.devkit("promote", "staging", "far", "--dry-run", "--json")).stdout)
+    assert set(dry["copies"]) == {"web", "redis"}
+    assert json.loads(ok(p.devkit("releases", "far", "--json")).stdout)["releases"] == []
+
+    promoted = json.loads(ok(p.devkit("promote", "staging", "far", "--json",
+                                      timeout=600)).stdout)  # fmt: skip
+    copies = promoted["images"]
+    for service, ref in images.items():
+        copy = copies[service]
+        assert copy.startswith(f"{second_registry}/") and copy.endswith(ref.split("@")[1])
+        assert manifest_digest(copy) == ref.split("@")[1]  # what the second registry serves
+    assert running_images(swarm, p, "far") == copies
+    assert served(swarm, p, "far") == {"v1 hello"}
+    (release,) = releases(p, "far")
+    assert release["images"] == copies and release["origin"] == "promote from staging #1"
+
+    # A re-run finds the copies running: nothing to do, nothing copied again.
+    again = ok(p.devkit("promote", "staging", "far"))
+    assert "nothing to do" in again.stderr and "copying" not in again.stderr
