@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         Environment,
         Http,
         Ingress,
+        Job,
         Kind,
         Kubernetes,
         Port,
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "devkit.model": (
         "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
-        "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run", "Secret",
-        "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
+        "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
+        "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.load": ("load_blueprint",),
@@ -56,7 +57,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
-    "EngineError", "Environment", "Http", "Ingress", "Kind", "Kubernetes", "Plan", "Port",
+    "EngineError", "Environment", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Plan", "Port",
     "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm",
     "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
 ]  # fmt: skip

@@ -1,8 +1,9 @@
 """The deploy engine: deploy, promote and roll back an environment on any cluster target.
 
-A deploy holds the environment's lock, records a release in the target, applies, follows the
-rollout to a verdict within the environment's deadline, runs its verify step, and marks the
-release healthy; otherwise it puts the previous healthy release back (exactly what it applied)
+A deploy holds the environment's lock, records a release in the target, runs the environment's
+pre-deploy jobs (a failed one stops it with nothing rolled out), applies, follows the rollout
+to a verdict within the environment's deadline, runs its verify step, and marks the release
+healthy; otherwise it puts the previous healthy release back (exactly what it applied)
 and fails with the reason. Promotion takes the source's last release, which must be healthy,
 and deploys its image digests unchanged; it never builds.
 """
@@ -13,16 +14,19 @@ import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from devkit import release as releases_
 from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.images import relocate
 from devkit.lock import Lock, new_lock
+from devkit.model.job import Job
 from devkit.planner import Plan
 from devkit.release import Release, Status
 from devkit.targets.outcome import Outcome
-from devkit.verify import run_verify
+from devkit.verify import run_verify, service_env
 
 Progress = Callable[[str, str, str], None]
 Say = Callable[[str], None]
@@ -59,6 +63,9 @@ class DeployTarget(Protocol):
     def run_once(
         self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
     ) -> Outcome: ...
+    def run_job(
+        self, job: Job, stack: Mapping[str, Any], image: str, env: Mapping[str, str]
+    ) -> Outcome: ...
     def published(self) -> dict[str, dict[int, int]]: ...
     def destroy(self, *, volumes: bool) -> dict[str, list[str]]: ...
 
@@ -74,6 +81,28 @@ class RolloutFailedError(EngineError):
         if restored is not None:
             details.append(f"release #{restored.number} is serving again")
         super().__init__(message, details=details)
+
+
+class JobFailedError(EngineError):
+    """A pre-deploy job failed: the release was recorded as failed and nothing was rolled out."""
+
+    def __init__(self, message: str, *, release: Release, logs: tuple[str, ...]) -> None:
+        self.release, self.logs = release, logs
+        details = [f"last log lines:\n{_indent(logs)}"] if logs else []
+        details.append("nothing was rolled out: what ran before runs unchanged")
+        super().__init__(message, details=details)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """A pre-deploy job that succeeded: how long it took and its last log lines."""
+
+    name: str
+    seconds: float
+    logs: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "seconds": self.seconds, "logs": list(self.logs)}
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,7 @@ class DeployResult:
     nothing_to_do: bool = False
     seconds: float = 0.0
     urls: dict[str, str] = field(default_factory=dict)
+    jobs: tuple[JobRun, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +130,7 @@ class DeployResult:
             "nothing_to_do": self.nothing_to_do,
             "seconds": self.seconds,
             "urls": self.urls,
+            "jobs": [job.to_dict() for job in self.jobs],
         }
 
 
@@ -124,7 +155,8 @@ def deploy(
 ) -> DeployResult:
     """Deploy `images` (service -> digest reference) with `plan`; a healthy release or an error.
 
-    Nothing changes before the lock is held and every image is known to exist.
+    Nothing changes before the lock is held and every image is known to exist, and nothing
+    is rolled out before every pre-deploy job has succeeded.
     """
     began = time.monotonic()
     target.check()
@@ -149,6 +181,7 @@ def deploy(
             spec=stack,
         )
         target.records.record(release)
+        jobs = _pre_deploy(plan, release, target, secrets=secrets, say=say)
         say(f"release #{release.number} of {plan.environment}: rolling out")
         outcome = _roll_out(target, release, plan.rollout_timeout, progress)
         if outcome.ok and plan.verify is not None:
@@ -169,7 +202,8 @@ def deploy(
                 outcome = Outcome(False, f"verify failed: {outcome.reason}", outcome.logs)
         if outcome.ok:
             done = _finish(target.records, release, "healthy", "")
-            return DeployResult(done, previous, seconds=_since(began), urls=_urls(plan, target))
+            urls = _urls(plan, target)
+            return DeployResult(done, previous, seconds=_since(began), urls=urls, jobs=jobs)
         raise _restore(
             target,
             release,
@@ -179,6 +213,39 @@ def deploy(
             progress=progress,
             say=say,
         )
+
+
+def _pre_deploy(
+    plan: Plan,
+    release: Release,
+    target: DeployTarget,
+    *,
+    secrets: Mapping[str, str],
+    say: Say,
+) -> tuple[JobRun, ...]:
+    """Run the plan's jobs in order; the first that fails marks the release failed and stops."""
+    done = []
+    for job in plan.jobs:
+        say(
+            f"release #{release.number}: pre-deploy job {job.name} "
+            f"({' '.join(job.command)}) in {job.service}'s new image"
+        )
+        env = service_env(plan, job.service, secrets)
+        run = partial(target.run_job, job, release.spec, release.images[job.service], env)
+        outcome = _guarded(release, target, run)
+        if not outcome.ok:
+            reason = f'pre-deploy job "{job.name}" {outcome.reason}'
+            failed = _finish(target.records, release, "failed", f"{reason}; nothing rolled out")
+            raise JobFailedError(
+                f"release #{release.number} of {release.environment} stopped: {reason}",
+                release=failed,
+                logs=outcome.logs,
+            )
+        say(f"release #{release.number}: job {job.name} passed ({outcome.seconds:.1f}s)")
+        if outcome.logs:
+            say(_indent(outcome.logs))
+        done.append(JobRun(job.name, outcome.seconds, outcome.logs))
+    return tuple(done)
 
 
 def _roll_out(
@@ -293,23 +360,40 @@ class Promotion:
     changes: dict[str, tuple[str | None, str]]  # service -> (image now, image after)
     plan_changed: bool
     nothing_to_do: bool
+    copies: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """service -> (source image, its copy in DST's registry), when the registries differ."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": {"environment": self.source.environment, "release": self.source.number},
             "images": self.images,
             "changes": {k: {"from": a, "to": b} for k, (a, b) in self.changes.items()},
+            "copies": {k: {"from": a, "to": b} for k, (a, b) in self.copies.items()},
             "plan_changed": self.plan_changed,
             "nothing_to_do": self.nothing_to_do,
         }
 
 
 def promotion(
-    source: list[Release], destination: list[Release], src: str, dst_plan: Plan
+    source: list[Release],
+    destination: list[Release],
+    src: str,
+    dst_plan: Plan,
+    *,
+    src_registry: str | None = None,
 ) -> Promotion:
-    """Decide a promotion from both environments' records. Pure; RefusedError when it may not."""
+    """Decide a promotion from both environments' records. Pure; RefusedError when it may not.
+
+    When DST's registry differs from SRC's (`src_registry`), DST runs copies of the images in
+    its own registry, by the same digests.
+    """
     taken = releases_.promotable(source, src)
     images = {s.name: taken.images[s.name] for s in dst_plan.services if s.name in taken.images}
+    dst_registry = getattr(dst_plan.target, "registry", None)
+    copies = {}
+    if src_registry and dst_registry and src_registry.rstrip("/") != dst_registry.rstrip("/"):
+        copies = {n: (ref, relocate(ref, src_registry, dst_registry)) for n, ref in images.items()}
+        images = {name: copy for name, (_, copy) in copies.items()}
     missing = [s.name for s in dst_plan.services if s.name not in taken.images]
     if missing:
         raise RefusedError(
@@ -326,7 +410,7 @@ def promotion(
     }
     plan_changed = running is None or running.plan_hash != dst_plan.hash
     same = releases_.runs_already(destination, images, dst_plan.hash) is not None
-    return Promotion(taken, images, changes, plan_changed, same)
+    return Promotion(taken, images, changes, plan_changed, same, copies)
 
 
 def rollback(

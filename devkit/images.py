@@ -31,6 +31,20 @@ def normalize(ref: str) -> str:
     return f"{name}@{digest}" if digest else name
 
 
+def relocate(ref: str, source: str, destination: str) -> str:
+    """Where an image `repository@digest` goes when copied from registry `source` (a host,
+    maybe with a path) to `destination`: the same path below it, the same digest."""
+    repository, _, digest = ref.partition("@")
+    prefix = source.rstrip("/") + "/"
+    if repository.startswith(prefix):
+        path = repository[len(prefix) :]
+    else:  # pushed elsewhere: its path without its registry host
+        first, _, rest = repository.partition("/")
+        has_host = rest and ("." in first or ":" in first or first == "localhost")
+        path = rest if has_host else repository
+    return f"{destination.rstrip('/')}/{path}" + (f"@{digest}" if digest else "")
+
+
 @dataclass(frozen=True)
 class ImageMap:
     """Substitution rules, applied to service images and to the FROM lines of Dockerfiles."""

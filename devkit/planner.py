@@ -22,6 +22,7 @@ from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
+from devkit.model.job import Job
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
 from devkit.model.refs import Ref, Secret, fill_template
@@ -118,6 +119,7 @@ class Plan(Model):
     services: tuple[PlannedService, ...] = Field(description="dependencies first")
     groups: dict[str, tuple[str, ...]]
     verify: Verify | None = Field(default=None, description="what proves a deployed release works")
+    jobs: tuple[Job, ...] = Field(default=(), description="run before a release rolls out")
     rollout_timeout: float = 300.0
     warnings: tuple[str, ...] = Field(
         default=(), description="allowed, but likely not what was meant (printed on stderr)"
@@ -162,6 +164,7 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "services": planned,
         "groups": dict(sorted(blueprint.groups.items())),
         "verify": environment.verify,
+        "jobs": environment.jobs,
         "rollout_timeout": environment.rollout_timeout,
         "warnings": tuple(_warnings(planned, services, environment)),
     }
@@ -189,13 +192,17 @@ def _apply_overrides(blueprint: Blueprint, env: Environment) -> dict[str, Servic
 
 
 def _check_verify(env: Environment, services: Mapping[str, Service]) -> None:
-    wanted = env.verify.service if env.verify else None
-    if wanted is not None and wanted not in services:
-        raise BlueprintError(
-            f'environment "{env.name}": verify runs in service "{wanted}", which is not defined',
-            location=env.source,
-            details=[f"defined services: {', '.join(sorted(services))}"],
-        )
+    """The verify step and the pre-deploy jobs run in services the environment has."""
+    steps = [("verify", env.verify.service if env.verify else None)]
+    steps += [(f'job "{job.name}"', job.service) for job in env.jobs]
+    for what, wanted in steps:
+        if wanted is not None and wanted not in services:
+            raise BlueprintError(
+                f'environment "{env.name}": {what} runs in service "{wanted}", which is not '
+                "defined",
+                location=env.source,
+                details=[f"defined services: {', '.join(sorted(services))}"],
+            )
 
 
 def _check_graph(services: Mapping[str, Service]) -> None:

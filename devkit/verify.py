@@ -41,6 +41,12 @@ def url_variables(plan: Plan, published: Mapping[str, Mapping[int, int]]) -> dic
     return urls
 
 
+def service_env(plan: Plan, service: str, secrets: Mapping[str, str]) -> dict[str, str]:
+    """A service's environment variables with their secret values, as its containers get them."""
+    planned = plan.service(service)
+    return {name: env_value(value, secrets) for name, value in planned.env.items()}
+
+
 def run_verify(
     verify: Verify,
     plan: Plan,
@@ -52,11 +58,10 @@ def run_verify(
 ) -> Outcome:
     """Run the step; ok when it exits 0 within its timeout."""
     if verify.service is not None:
-        service = plan.service(verify.service)
-        env = {name: env_value(value, secrets) for name, value in service.env.items()}
+        env = service_env(plan, verify.service, secrets)
         env.update(url_variables(plan, target.published()))
         return target.run_once(
-            service.name, images[service.name], list(verify.command), env, verify.timeout
+            verify.service, images[verify.service], list(verify.command), env, verify.timeout
         )
     began = time.monotonic()
     env = {

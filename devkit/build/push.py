@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import docker
-from docker.errors import APIError, ImageNotFound
+from docker.errors import APIError, ImageNotFound, NotFound
 
 from devkit.build.builder import BuiltImage
 from devkit.errors import EngineError
@@ -120,3 +120,55 @@ def publish_images(
             client, service.name, local, mirror_name(registry, local), on_line
         )
     return pushed
+
+
+class DigestChangedError(EngineError):
+    """A copied image arrived in the destination registry under another digest."""
+
+
+def copy_image(
+    client: docker.DockerClient,
+    service: str,
+    source: str,
+    destination: str,
+    *,
+    on_line: Callable[[str, str], None],
+) -> PushedImage:
+    """Copy `repository@sha256:...` to another registry by digest (pull, tag, push), unless it
+    is there already; DigestChangedError when the pushed digest is not the source's.
+
+    The engine's credentials for each registry are used (docker login, the docker config).
+    """
+    digest = source.partition("@")[2]
+    repository = destination.partition("@")[0]
+    try:
+        client.api.inspect_distribution(destination)
+        return PushedImage(service, f"{repository}:{_copy_tag(digest)}", digest)
+    except (APIError, NotFound):
+        pass
+    on_line(service, f"copying {source} to {repository}")
+    try:
+        client.images.pull(source)
+    except APIError as exc:
+        raise PushFailedError(
+            f'pulling the image of "{service}", {source}, failed: {exc.explanation or exc}',
+            details=["is its registry reachable, and are you logged in to it (docker login)?"],
+        ) from None
+    pushed = _push(client, service, source, f"{repository}:{_copy_tag(digest)}", on_line)
+    if pushed.digest != digest:
+        raise DigestChangedError(
+            f'the copy of "{service}" in {repository.split("/", 1)[0]} has digest '
+            f"{pushed.digest}, not {digest}",
+            details=[
+                "the engine re-compressed its layers (an image built or pushed by another tool, "
+                "or a multi-platform index); copy it with a registry-to-registry tool that keeps "
+                "digests (crane copy, skopeo copy), then promote again",
+                "nothing was deployed",
+            ],
+        )
+    return pushed
+
+
+def _copy_tag(digest: str) -> str:
+    """The tag a copy is pushed under (a push needs one): its digest's start."""
+    return f"promoted-{digest.partition(':')[2][:12]}"

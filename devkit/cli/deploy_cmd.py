@@ -40,10 +40,11 @@ def deploy_command(
     break_lock: BreakLockOption = False,
     json: JsonOption = False,
 ) -> None:
-    """Deploy ENV: build and push its images (or take --images), apply them, wait for the
-    rollout, run the environment's verify step, and record the release in the target.
+    """Deploy ENV: build and push its images (or take --images), run its pre-deploy jobs, apply
+    the images, wait for the rollout, run its verify step, and record the release in the target.
 
     \b
+    A pre-deploy job that fails stops the deploy with nothing changed (exit 1, its log lines).
     A release that does not become healthy in time, or fails verify, is rolled back to the
     previous healthy release, and the command exits 1 with the reason and the failing task's
     last log lines. Exit 3: the environment is locked by another deploy, or (Kubernetes) a

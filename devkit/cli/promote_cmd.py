@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -34,10 +35,12 @@ def promote_command(
     """Promote SRC's last release to DST by image digest: nothing is built.
 
     \b
-    Refused (exit 3) when SRC has never deployed, its last release is not healthy, or DST is
-    locked by another deploy. When DST already runs those digests with the same plan, there is
-    nothing to do (exit 0), so a re-run CI job passes. DST's release is verified and rolled back
-    on failure like any deploy.
+    When DST's registry differs from SRC's, each image is first copied into DST's registry by
+    digest (the engine's docker credentials for both), and a copy whose digest differs is
+    refused (exit 1, nothing deployed). Refused (exit 3) when SRC has never deployed, its last
+    release is not healthy, or DST is locked by another deploy. When DST already runs those
+    digests with the same plan, there is nothing to do (exit 0), so a re-run CI job passes.
+    DST's release is verified and rolled back on failure like any deploy.
     """
     from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
@@ -53,7 +56,10 @@ def promote_command(
             taken = src.records.releases()
         with open_target(plan, force_conflicts=force_conflicts) as dst:
             dst.check()
-            decided = promotion(taken, dst.records.releases(), source, plan)
+            src_registry = getattr(src_plan.target, "registry", None)
+            decided = promotion(
+                taken, dst.records.releases(), source, plan, src_registry=src_registry
+            )
             if dry_run or decided.nothing_to_do:
                 _show(decided.to_dict(), context, json, dry_run)
                 return
@@ -61,12 +67,27 @@ def promote_command(
             if break_lock:
                 unlock(dst, say)
             printer = ServicePrinter(s.name for s in plan.services)
+            if decided.copies:
+                _copy(decided.copies, printer.build_line)
             origin = f"promote from {source} #{decided.source.number}"
             result = deploy(
                 plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
     show_result(result, destination, json, {**context, **decided.to_dict()})
+
+
+def _copy(copies: dict[str, tuple[str, str]], on_line: Callable[[str, str], None]) -> None:
+    """Copy each image into DST's registry by digest; nothing is deployed if one fails."""
+    from devkit.build.push import copy_image
+    from devkit.engine import connect
+
+    client = connect()
+    try:
+        for service, (image, copy) in sorted(copies.items()):
+            copy_image(client, service, image, copy, on_line=on_line)
+    finally:
+        client.close()
 
 
 def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_run: bool) -> None:
@@ -89,6 +110,10 @@ def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_r
         out().print(
             f"  {name}: {change['from'] or '(not running)'} -> {change['to']}", markup=False
         )
+    copies = decided.get("copies") or {}
+    assert isinstance(copies, dict)
+    for name, copy in sorted(copies.items()):
+        out().print(f"  {name}: copied by digest from {copy['from']}", markup=False)
     if decided["plan_changed"]:
         out().print(
             f"  {context['environment']}'s plan changed since its last release", markup=False

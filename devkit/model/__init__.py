@@ -4,6 +4,7 @@ from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
+from devkit.model.job import Job
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
 from devkit.model.refs import Ref, Secret
@@ -16,6 +17,6 @@ from devkit.model.volume import Volume
 
 __all__ = [
     "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "HealthCheck", "Http",
-    "Ingress", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
+    "Ingress", "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
     "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify", "Volume",
 ]  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
@@ -32,6 +32,13 @@ def _env_name(value: str) -> str:
             f'"{value}" is not a valid variable name: '
             'letters, digits and "_", not starting with a digit'
         )
+    return value
+
+
+def command_list(value: Any, example: str) -> Any:
+    """A command given as one string is refused: it would run as a single program name."""
+    if isinstance(value, str):
+        raise ValueError(f"is a string; give the command as a list, e.g. {example}")
     return value
 
 

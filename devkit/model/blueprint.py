@@ -14,6 +14,7 @@ from devkit.model.base import Name
 from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
+from devkit.model.job import Job
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
 from devkit.model.refs import Ref, Secret
@@ -155,6 +156,7 @@ class Blueprint:
         replicas: int | None = None,
         overrides: Mapping[Service | str, Mapping[str, Any]] | None = None,
         verify: Verify | None = None,
+        jobs: Sequence[Job] = (),
         rollout_timeout: float = 300.0,
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
@@ -175,7 +177,7 @@ class Blueprint:
             location,
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
-                overrides=by_name, verify=verify, rollout_timeout=rollout_timeout,
+                overrides=by_name, verify=verify, jobs=tuple(jobs), rollout_timeout=rollout_timeout,
                 source=location,
             ),
         )  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from devkit.model.base import Model, Name
+from devkit.model.job import Job
 from devkit.model.profile import Profile
 from devkit.model.service import check_override_fields
 from devkit.model.targets import Target
@@ -27,10 +28,22 @@ class Environment(Model):
     verify: Verify | None = Field(
         default=None, description="must pass before a deployed release counts as healthy"
     )
+    jobs: tuple[Job, ...] = Field(
+        default=(), description="pre-deploy jobs: must succeed before a release rolls out"
+    )
     rollout_timeout: float = Field(
         default=300.0, gt=0, description="seconds a deploy waits for the rollout to be healthy"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("jobs")
+    @classmethod
+    def _unique_jobs(cls, value: tuple[Job, ...]) -> tuple[Job, ...]:
+        names = [job.name for job in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"job names must be unique; given twice: {', '.join(twice)}")
+        return value
 
     @field_validator("overrides")
     @classmethod

@@ -89,12 +89,17 @@ class Kind(Model):
 
 
 class Kubernetes(Model):
-    """Any Kubernetes cluster by kubeconfig context; namespace defaults to `<project>-<env>`."""
+    """Any Kubernetes cluster by kubeconfig context; namespace defaults to `<project>-<env>`.
+
+    `image_pull_secrets` names Secrets (of type kubernetes.io/dockerconfigjson, created in the
+    namespace outside devkit) that pods use to pull from a private `registry`.
+    """
 
     kind: Literal["kubernetes"] = "kubernetes"
     context: str | None = None
     namespace: Name | None = None
     registry: str | None = None
+    image_pull_secrets: tuple[Name, ...] = ()
     ingress: Ingress = Field(default_factory=Ingress)
 
     @property

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from devkit.model.base import Model, Name
+from devkit.model.base import Model, Name, command_list
 
 
 class Verify(Model):
@@ -29,8 +29,4 @@ class Verify(Model):
     @field_validator("command", mode="before")
     @classmethod
     def _not_a_string(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            raise ValueError(
-                'is a string; give the command as a list, e.g. ["python", "-m", "smoke"]'
-            )
-        return value
+        return command_list(value, '["python", "-m", "smoke"]')

@@ -203,6 +203,9 @@ def template(
     }
     if volumes:
         spec["volumes"] = volumes
+    pull_secrets = getattr(plan.target, "image_pull_secrets", ())
+    if pull_secrets:
+        spec["imagePullSecrets"] = [{"name": name} for name in pull_secrets]
     meta: dict[str, Any] = {"labels": pod_labels}
     if config_hash:
         meta["annotations"] = {labels.CONFIG_HASH: config_hash}

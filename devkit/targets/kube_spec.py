@@ -4,10 +4,12 @@ a rollout is done, failed or still going (kstatus semantics). Pure: plain dicts 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from devkit.model.job import Job
 from devkit.render.manifest import KIND_ORDER
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -195,3 +197,99 @@ def not_ready(pod: Mapping[str, Any]) -> str | None:
     if status.get("phase") == "Running" and ready and ready.get("status") != "True":
         return f"pod {pod['metadata']['name']} is running but not ready (readiness probe failing)"
     return None
+
+
+# One-off pods: verify steps and pre-deploy jobs, made from a service's own pod template.
+
+ROLE = "devkit.dev/role"
+SERVICE = "devkit.dev/service"
+JOB = "devkit.dev/job"
+_NOT_FOR_ONE_OFF = ("livenessProbe", "readinessProbe", "startupProbe", "ports", "lifecycle")
+
+
+def one_off_spec(
+    template: Mapping[str, Any], name: str, image: str, command: Sequence[str]
+) -> dict[str, Any]:
+    """A pod spec that runs `command` once with a service's image settings, environment and
+    security context: no probes, ports or hooks, no spreading or affinity, never restarted."""
+    spec = dict(template["spec"])
+    container = {k: v for k, v in spec["containers"][0].items() if k not in _NOT_FOR_ONE_OFF}
+    container.update({"name": name, "image": image, "command": list(command)})
+    container.pop("args", None)
+    spec.update({"containers": [container], "restartPolicy": "Never"})
+    for field in ("affinity", "topologySpreadConstraints", "terminationGracePeriodSeconds"):
+        spec.pop(field, None)
+    return spec
+
+
+def one_off_labels(instance: str, role: str, service: str) -> dict[str, str]:
+    """Labels of a one-off pod: devkit's and the environment's, never the service's selector
+    (its Service must not send traffic there)."""
+    return {MANAGED_BY: "devkit", INSTANCE: instance, ROLE: role, SERVICE: service}
+
+
+def rendered_template(objects: Iterable[Mapping[str, Any]], service: str) -> dict[str, Any] | None:
+    """The pod template of a service's workload among a release's objects."""
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "StatefulSet") and obj["metadata"]["name"] == service:
+            template: dict[str, Any] = obj["spec"]["template"]
+            return template
+    return None
+
+
+def _escaped(text: str) -> str:
+    """A literal env value: Kubernetes expands $(VAR) in `value`, and `$$` is a literal `$`."""
+    return text.replace("$", "$$")
+
+
+def job_object(
+    job: Job,
+    name: str,
+    image: str,
+    *,
+    objects: Sequence[Mapping[str, Any]],
+    namespace: str,
+    instance: str,
+    secrets: tuple[str, str] | None,
+) -> dict[str, Any]:
+    """A Kubernetes Job that runs a pre-deploy job once in the service's new pod template.
+
+    It reads the release's own values, not the live ones: the service's ConfigMap variables are
+    inlined (its ConfigMap may not exist yet, or hold the previous release's values), and
+    `secrets` = (the environment's Secret, a job-scoped copy) points secret references at the
+    copy, so nothing the running release uses is changed before the job passes.
+    """
+    template = rendered_template(objects, job.service)
+    if template is None:
+        raise KeyError(job.service)
+    spec = one_off_spec(template, "job", image, job.command)
+    container = spec["containers"][0]
+    config: dict[str, str] = {}
+    for source in container.pop("envFrom", []):
+        wanted = (source.get("configMapRef") or {}).get("name")
+        for obj in objects:
+            if obj["kind"] == "ConfigMap" and obj["metadata"]["name"] == wanted:
+                config.update(obj.get("data") or {})
+    env: list[dict[str, Any]] = [
+        {"name": k, "value": _escaped(v)} for k, v in sorted(config.items())
+    ]
+    for entry in container.get("env", []):
+        ref = (entry.get("valueFrom") or {}).get("secretKeyRef")
+        if ref and secrets and ref.get("name") == secrets[0]:
+            ref = {**ref, "name": secrets[1]}
+            env.append({**entry, "valueFrom": {"secretKeyRef": ref}})
+        else:
+            env.append(entry)
+    if env:
+        container["env"] = env
+    labels = {**one_off_labels(instance, "job", job.service), JOB: job.name}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": math.ceil(job.timeout),
+            "template": {"metadata": {"labels": labels}, "spec": spec},
+        },
+    }

@@ -18,7 +18,8 @@ from typing import Any
 from kubernetes.client import CoreV1Api, VersionApi
 from kubernetes.client.exceptions import ApiException
 
-from devkit.errors import EngineError, RefusedError
+from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.model.job import Job
 from devkit.planner import Plan
 from devkit.render import labels as render_labels
 from devkit.render.env import secret_object
@@ -26,14 +27,19 @@ from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
 from devkit.targets.kube_api import KubeApi, KubeError
+from devkit.targets.kube_diff import LiveChange, compare, pruned
 from devkit.targets.kube_records import KubeRecords
 from devkit.targets.kube_spec import (
     INSTANCE,
     MANAGED_BY,
     PRUNABLE,
     Key,
+    Status,
+    job_object,
     key,
     not_ready,
+    one_off_labels,
+    one_off_spec,
     ordered,
     pod_problem,
     rollout_status,
@@ -147,7 +153,7 @@ class KubernetesTarget:
             except KubeError as exc:
                 raise self._apply_error(obj, exc) from None
 
-    def _apply_error(self, obj: Mapping[str, Any], exc: KubeError) -> Exception:
+    def _apply_error(self, obj: Mapping[str, Any], exc: KubeError) -> DevkitError:
         what = f"{obj['kind']}/{obj['metadata']['name']}"
         text = exc.message
         if exc.status == 409:
@@ -167,16 +173,49 @@ class KubernetesTarget:
 
     def prune(self, applied: list[Key]) -> list[Key]:
         """Delete objects this environment applied before that are not in `applied`."""
+        doomed = self._prunable(applied)
+        for obj in doomed:
+            kind, namespace, name = key(obj)
+            self.kube.delete(PRUNABLE[kind], kind, name, namespace or None)
+        return [key(obj) for obj in doomed]
+
+    def _prunable(self, applied: list[Key]) -> list[dict[str, Any]]:
+        """The live objects of this environment (its labels) that are not in `applied`."""
         selector = f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance}"
         live: list[dict[str, Any]] = []
-        versions = {}
         for kind, api_version in PRUNABLE.items():
-            versions[kind] = api_version
             live += self.kube.list(api_version, kind, self.namespace, selector)
-        doomed = to_prune(applied, live, self.instance)
-        for kind, namespace, name in doomed:
-            self.kube.delete(versions[kind], kind, name, namespace or None)
-        return doomed
+        by_key = {key(obj): obj for obj in live}
+        return [by_key[k] for k in to_prune(applied, live, self.instance)]
+
+    def live_diff(self, stack: Mapping[str, Any], *, secret_known: bool) -> list[LiveChange]:
+        """What applying the stack would change, object by object, from the API server's own
+        dry-run (nothing is changed); objects it would prune last. Without the secret values
+        (`secret_known` False), the environment's Secret is neither compared nor pruned."""
+        exists = self.kube.get("v1", "Namespace", self.namespace) is not None
+        changes: list[LiveChange] = []
+        applied = [] if secret_known else [("Secret", self.namespace, stack["secret"])]
+        for obj in self._objects(stack):
+            applied.append(key(obj))
+            namespaced = obj["kind"] != "Namespace"
+            if namespaced and not exists:
+                changes.append(compare(obj, None, None))  # a new namespace: all of it is new
+                continue
+            meta = obj["metadata"]
+            live = self.kube.get(obj["apiVersion"], obj["kind"], meta["name"],
+                                 meta.get("namespace"))  # fmt: skip
+            try:
+                dry = self.kube.apply(obj, force=self.force_conflicts, dry_run=True)
+            except KubeError as exc:
+                if exc.status != 409:
+                    raise self._apply_error(obj, exc) from None
+                text = self._apply_error(obj, exc).render()
+                changes.append(LiveChange(obj["kind"], meta["name"], "conflict", text))
+                continue
+            changes.append(compare(obj, live, dry))
+        if exists:
+            changes += [pruned(obj) for obj in self._prunable(applied)]
+        return changes
 
     # The rollout
 
@@ -254,7 +293,7 @@ class KubernetesTarget:
                     return str(text).splitlines()[-_TAIL:]
         return []
 
-    # One-off runs (verify steps)
+    # One-off runs (verify steps, pre-deploy jobs)
 
     def run_once(
         self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
@@ -267,28 +306,16 @@ class KubernetesTarget:
         """
         began = time.monotonic()
         name = f"devkit-verify-{uuid.uuid4().hex[:8]}"
-        template = self._template(service)
-        spec = dict(template["spec"])
-        container = {
-            k: v for k, v in spec["containers"][0].items()
-            if k not in ("livenessProbe", "readinessProbe", "startupProbe", "ports", "lifecycle")
-        }  # fmt: skip
-        container.update({"name": "verify", "image": image, "command": command})
-        container.pop("args", None)
-        spec.update({"containers": [container], "restartPolicy": "Never"})
-        for key_ in ("affinity", "topologySpreadConstraints", "terminationGracePeriodSeconds"):
-            spec.pop(key_, None)
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
                 "name": name,
                 "namespace": self.namespace,
-                "labels": {MANAGED_BY: "devkit", INSTANCE: self.instance,
-                           "devkit.dev/role": "verify", "devkit.dev/service": service},
+                "labels": one_off_labels(self.instance, "verify", service),
             },
-            "spec": spec,
-        }  # fmt: skip
+            "spec": one_off_spec(self._template(service), "verify", image, command),
+        }
         self.kube.create(pod)
         live: dict[str, Any] = {}
         try:
@@ -298,8 +325,8 @@ class KubernetesTarget:
                 phase = (live.get("status") or {}).get("phase", "")
                 if phase in ("Succeeded", "Failed"):
                     break
-                problem = pod_problem(live) if live else None
-                if (problem and "ErrImage" in problem) or (problem and "Config" in problem):
+                problem = _cannot_start(live)
+                if problem:
                     return Outcome(False, f"verify could not start: {problem}", (), _since(began))
                 time.sleep(_POLL)
             lines = self.logs_of([live]) if live else []
@@ -309,6 +336,68 @@ class KubernetesTarget:
             return Outcome(True, logs=tuple(lines), seconds=_since(began))
         why = "failed" if phase == "Failed" else f"did not finish in {timeout:g}s"
         return Outcome(False, f"verify {why}", tuple(lines), _since(began))
+
+    def run_job(
+        self, job: Job, stack: Mapping[str, Any], image: str, env: Mapping[str, str]
+    ) -> Outcome:
+        """A pre-deploy job: a Kubernetes Job from the service's pod template as this release
+        renders it (its new image, its new variables), run to completion, then deleted.
+
+        Nothing the running release uses is touched: the variables are the release's own, and
+        secrets come from a Secret made for this job alone. Only what the job needs to exist
+        at all (the service's ServiceAccount, on a first release) is created. `env` is ignored,
+        as for verify steps.
+        """
+        began = time.monotonic()
+        name = render_labels.fit(f"devkit-job-{job.name}-{uuid.uuid4().hex[:6]}", 52)
+        objects = stack["objects"]
+        self._ensure_service_account(job.service, objects)
+        copy = None
+        if self._secret_values:
+            copy = secret(name, self.namespace, one_off_labels(self.instance, "job", job.service),
+                          self._secret_values)  # fmt: skip
+            self.kube.create(copy)
+        body = job_object(
+            job, name, image, objects=objects, namespace=self.namespace, instance=self.instance,
+            secrets=(stack["secret"], name) if copy else None,
+        )  # fmt: skip
+        try:
+            self.kube.create(body)
+            return self._job_outcome(name, job.timeout + _PROBLEM_GRACE, began)
+        finally:
+            self.kube.delete("batch/v1", "Job", name, self.namespace)
+            if copy:
+                self.kube.delete("v1", "Secret", name, self.namespace)
+
+    def _job_outcome(self, name: str, timeout: float, began: float) -> Outcome:
+        """Follow a Job to completion or failure; its pod's last log lines either way."""
+        pods: list[dict[str, Any]] = []
+        while True:
+            live = self.kube.get("batch/v1", "Job", name, self.namespace) or {}
+            status = rollout_status(live) if live else Status("in-progress")
+            pods = self._pods(live) if live else []
+            problem = next(filter(None, map(_cannot_start, pods)), None)
+            if status.state != "in-progress" or problem:
+                break
+            if time.monotonic() - began > timeout:
+                return Outcome(
+                    False, f"did not finish in {timeout:g}s", tuple(self._logs(pods)),
+                    _since(began),
+                )  # fmt: skip
+            time.sleep(_POLL)
+        if problem:
+            return Outcome(False, f"could not start: {problem}", (), _since(began))
+        lines = tuple(self._logs(pods))
+        if status.state == "current":
+            return Outcome(True, logs=lines, seconds=_since(began))
+        return Outcome(False, f"failed: {_exit_of(pods) or status.message}", lines, _since(began))
+
+    def _ensure_service_account(self, service: str, objects: list[dict[str, Any]]) -> None:
+        if self.kube.get("v1", "ServiceAccount", service, self.namespace) is not None:
+            return
+        for obj in objects:
+            if obj["kind"] == "ServiceAccount" and obj["metadata"]["name"] == service:
+                self.kube.apply(obj)
 
     def _template(self, service: str) -> dict[str, Any]:
         """The pod template of a service's workload, as last applied."""
@@ -353,3 +442,19 @@ class KubernetesTarget:
 
 def _since(began: float) -> float:
     return round(time.monotonic() - began, 2)
+
+
+def _cannot_start(pod: Mapping[str, Any]) -> str | None:
+    """A one-off pod that will not run: its image cannot be pulled, or its config is wrong."""
+    problem = pod_problem(pod) if pod else None
+    return problem if problem and ("ErrImage" in problem or "Config" in problem) else None
+
+
+def _exit_of(pods: list[dict[str, Any]]) -> str:
+    """How a one-off pod's container ended: "exited with 3" (or "" when it did not say)."""
+    for pod in pods:
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            ended = (container.get("state") or {}).get("terminated")
+            if ended:
+                return f"exited with {ended.get('exitCode')}"
+    return ""

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from devkit.errors import EngineError
+from devkit.model.job import Job
 from devkit.planner import Plan
 from devkit.targets import labels
 from devkit.targets.docker_spec import ImageConfig
@@ -308,12 +309,26 @@ class SwarmTarget:
             return []
         return text.splitlines()[-_LOG_TAIL:]
 
-    # One-off runs (verify steps)
+    # One-off runs (verify steps, pre-deploy jobs)
 
     def run_once(
         self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
     ) -> Outcome:
         """Run `command` once in `image` (the service's) on the stack's network; ok on exit 0."""
+        ran = self._run(image, command, env, timeout, role="verify")
+        return ran if ran.ok else replace(ran, reason=f"verify {ran.reason}")
+
+    def run_job(
+        self, job: Job, stack: Mapping[str, Any], image: str, env: Mapping[str, str]
+    ) -> Outcome:
+        """A pre-deploy job: a one-off container of the service's new image on the stack's
+        network (created if this is the first release), with the service's environment."""
+        self._ensure_network()
+        return self._run(image, list(job.command), env, job.timeout, role="job")
+
+    def _run(
+        self, image: str, command: list[str], env: Mapping[str, str], timeout: float, *, role: str
+    ) -> Outcome:
         began = time.monotonic()
         try:
             self.client.images.get(image)
@@ -324,14 +339,14 @@ class SwarmTarget:
             command=command,
             environment=dict(env),
             network=self.network,
-            labels={**labels.stack_labels(self.project, self.env), labels.ROLE: "verify"},
+            labels={**labels.stack_labels(self.project, self.env), labels.ROLE: role},
         )
         try:
             container.start()
             try:
                 status = container.wait(timeout=timeout)
                 code: int | None = int(status.get("StatusCode", 1))
-            except Exception:  # noqa: BLE001 - the engine's read timeout: the check ran too long
+            except Exception:  # noqa: BLE001 - the engine's read timeout: the run took too long
                 code = None
             lines = container.logs(tail=_LOG_TAIL).decode(errors="replace").splitlines()
         finally:
@@ -339,7 +354,7 @@ class SwarmTarget:
         if code == 0:
             return Outcome(True, logs=tuple(lines), seconds=_since(began))
         why = f"exited with {code}" if code is not None else f"did not finish in {timeout:g}s"
-        return Outcome(False, f"verify {why}", tuple(lines), _since(began))
+        return Outcome(False, why, tuple(lines), _since(began))
 
     # Taking it down
 

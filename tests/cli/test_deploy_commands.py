@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,10 +24,11 @@ def test_deploying_a_docker_or_unknown_environment_is_bad_input(
 ) -> None:
     root = write_blueprint(BLUEPRINT).parent
     local = devkit("deploy", "local", cwd=root)
-    assert local.code == 2 and "work on Swarm environments" in local.stderr
-    assert "Swarm environments: staging" in local.stderr
-    cluster = devkit("promote", "staging", "cluster", cwd=root)
-    assert cluster.code == 2 and "Kubernetes environments is not available yet" in cluster.stderr
+    assert local.code == 2 and "work on Swarm and Kubernetes environments" in local.stderr
+    assert "environments that deploy: cluster, staging" in local.stderr
+    nowhere = {**os.environ, "KUBECONFIG": str(root / "no-such-kubeconfig")}
+    cluster = devkit("releases", "cluster", cwd=root, env=nowhere)
+    assert cluster.code == 2 and "cannot read the kubeconfig" in cluster.stderr
     unknown = devkit("releases", "qa", "--json", cwd=root)
     assert unknown.code == 2 and 'unknown environment "qa"' in unknown.stderr
     assert "Traceback" not in local.stderr + cluster.stderr + unknown.stderr

@@ -174,3 +174,17 @@ def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:
         subprocess.run(
             ["docker", "swarm", "leave", "--force"], check=False, capture_output=True, timeout=120
         )
+
+
+# A pre-deploy job in the deploy tests' web image (tests/docker/test_swarm.py, tests/k8s/): it
+# says which image it runs in (VERSION), with web's secret, and what web serves at that moment;
+# an image whose VERSION starts with "fail-job" exits 3.
+MIGRATE_JOB = """Job(
+    "migrate",
+    ["python", "-c", "import os, sys, pathlib, urllib.request; "
+     "version = pathlib.Path('/app/VERSION').read_text().strip(); "
+     "body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode(); "
+     "print(f'job {version} {os.environ[\\"GREETING\\"]} while web serves {body}'); "
+     "sys.exit(3 if version.startswith('fail-job') else 0)"],
+    service="web", timeout=60,
+)"""

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -22,7 +23,7 @@ import pytest
 
 from devkit.lock import new_lock
 from devkit.targets.swarm_records import SwarmRecords
-from tests.docker.conftest import REGISTRY, Project
+from tests.docker.conftest import MIGRATE_JOB, REGISTRY, Project
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -310,3 +311,131 @@ def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(
         stats = json.loads(response.read())
     # Each environment's smoke test placed one order, and its worker processed it.
     assert stats["orders"]["by_status"] == {"processed": 1}
+
+
+JOB = f"""
+from devkit import Job
+app.environment("jobs", target, verify=smoke, rollout_timeout=120, jobs=[{MIGRATE_JOB}])
+"""
+
+
+def test_a_failing_pre_deploy_job_stops_the_deploy_and_a_passing_one_runs_before_the_rollout(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    p.write("blueprint.py", (p.root / "blueprint.py").read_text().replace(
+        'app.environment("staging"', 'app.environment("jobs", target, verify=smoke)\n'
+        'app.environment("staging"'))  # fmt: skip
+    ok(p.devkit("deploy", "jobs", timeout=600))  # release 1 (v1), without jobs
+    images = running_images(swarm, p, "jobs")
+    blueprint = (p.root / "blueprint.py").read_text()
+    blueprint = blueprint.replace('app.environment("jobs", target, verify=smoke)\n', JOB)
+    p.write("blueprint.py", blueprint)
+
+    def versions() -> dict[str, int]:
+        found = swarm.services.list(filters={"label": f"dev.devkit.project={p.name}"})
+        return {s.name: s.attrs["Version"]["Index"] for s in found}
+
+    before = versions()
+    p.write("web/VERSION", "fail-job")
+    failed = p.devkit("deploy", "jobs", "--json", timeout=600)
+    assert failed.code == 1, failed.stderr
+    assert 'pre-deploy job "migrate" exited with 3' in failed.stderr
+    assert "job fail-job hello while web serves v1 hello" in failed.stderr  # its log lines
+    assert "nothing was rolled out" in failed.stderr and "Traceback" not in failed.stderr
+    error = json.loads(failed.stdout)["error"]
+    assert error["type"] == "JobFailedError" and error["exit_code"] == 1
+    # Nothing changed: no service was updated, the old release serves.
+    assert versions() == before
+    assert running_images(swarm, p, "jobs") == images
+    assert served(swarm, p, "jobs") == {"v1 hello"}
+    history = releases(p, "jobs")
+    assert [(r["number"], r["status"]) for r in history] == [(2, "failed"), (1, "healthy")]
+    assert 'pre-deploy job "migrate" exited with 3' in history[0]["reason"]
+    assert not swarm.containers.list(all=True, filters={"label": "dev.devkit.role=job"})
+
+    # A passing job runs in the new image while the previous release still serves.
+    p.write("web/VERSION", "v2")
+    passed = json.loads(ok(p.devkit("deploy", "jobs", "--json", timeout=600)).stdout)
+    (job,) = passed["jobs"]
+    assert job["name"] == "migrate"
+    assert "job v2 hello while web serves v1 hello" in job["logs"]
+    assert served(swarm, p, "jobs") == {"v2 hello"}
+    assert [r["status"] for r in releases(p, "jobs")] == ["healthy", "failed", "healthy"]
+
+
+SECOND_REGISTRY = "127.0.0.1:5002"
+
+
+@pytest.fixture
+def second_registry(tmp_path: Path) -> Iterator[str]:
+    """Another registry (Debian's docker-registry, as tests/setup/registry.sh runs the first),
+    with its own storage, stopped at the end."""
+    root = tmp_path / "registry"
+    root.mkdir()
+    (root / "config.yml").write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: {SECOND_REGISTRY}\n"
+    )
+    with (root / "log").open("w") as log:
+        server = subprocess.Popen(
+            ["docker-registry", "serve", str(root / "config.yml")], stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                urllib.request.urlopen(f"http://{SECOND_REGISTRY}/v2/", timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the second registry did not start: {(root / 'log').read_text()}")
+                time.sleep(0.2)
+        yield SECOND_REGISTRY
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def manifest_digest(ref: str) -> str:
+    """The digest a registry serves for `repository@digest`, asked over its HTTP API."""
+    repository, _, digest = ref.partition("@")
+    host, _, path = repository.partition("/")
+    request = urllib.request.Request(
+        f"http://{host}/v2/{path}/manifests/{digest}",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.headers["Docker-Content-Digest"])
+
+
+def test_promote_to_another_registry_copies_each_image_by_digest(
+    swarm: docker.DockerClient, project: Callable[[str], Project], second_registry: str
+) -> None:
+    p = swarm_project(project)
+    p.write("blueprint.py", (p.root / "blueprint.py").read_text() + (
+        f'app.environment("far", Swarm(registry="{second_registry}", routing_mesh=False), '
+        "verify=smoke, rollout_timeout=120)\n"
+    ))  # fmt: skip
+    images = build_push(p, "images.json")
+    ok(p.devkit("deploy", "staging", "--images", "images.json", timeout=600))
+
+    dry = json.loads(ok(p.devkit("promote", "staging", "far", "--dry-run", "--json")).stdout)
+    assert set(dry["copies"]) == {"web", "redis"}
+    assert json.loads(ok(p.devkit("releases", "far", "--json")).stdout)["releases"] == []
+
+    promoted = json.loads(ok(p.devkit("promote", "staging", "far", "--json",
+                                      timeout=600)).stdout)  # fmt: skip
+    copies = promoted["images"]
+    for service, ref in images.items():
+        copy = copies[service]
+        assert copy.startswith(f"{second_registry}/") and copy.endswith(ref.split("@")[1])
+        assert manifest_digest(copy) == ref.split("@")[1]  # what the second registry serves
+    assert running_images(swarm, p, "far") == copies
+    assert served(swarm, p, "far") == {"v1 hello"}
+    (release,) = releases(p, "far")
+    assert release["images"] == copies and release["origin"] == "promote from staging #1"
+
+    # A re-run finds the copies running: nothing to do, nothing copied again.
+    again = ok(p.devkit("promote", "staging", "far"))
+    assert "nothing to do" in again.stderr and "copying" not in again.stderr

@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 
 from tests.conftest import Run, run_devkit
-from tests.docker.conftest import IMAGE_MAP
+from tests.docker.conftest import IMAGE_MAP, MIGRATE_JOB
 from tests.k8s.conftest import K8sTestbed
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
@@ -225,3 +225,103 @@ def test_a_context_missing_from_the_kubeconfig_fails_before_anything_is_applied(
     assert "kind-devkit-testbed" in run.stderr  # the contexts it does have
     names = {n.metadata.name for n in client.CoreV1Api(p.testbed.api).list_namespace().items}
     assert f"{p.namespace}-staging" not in names
+
+
+def test_a_failing_pre_deploy_job_stops_a_deploy_and_a_passing_one_runs_before_the_rollout(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    ok(p.devkit("deploy", "staging"))  # release 1 (v1), without jobs
+    namespace = f"{p.namespace}-staging"
+    blueprint = (p.root / "blueprint.py").read_text()
+    blueprint = blueprint.replace("import Blueprint,", "import Blueprint, Job,")
+    blueprint = blueprint.replace(
+        "replicas=2, verify=smoke,", f"replicas=2, jobs=[{MIGRATE_JOB}], verify=smoke,"
+    )
+    (p.root / "blueprint.py").write_text(blueprint)
+    apps = p.apps("staging")
+
+    def generations() -> dict[str, int]:
+        return {
+            "web": apps.read_namespaced_deployment("web", namespace).metadata.generation,
+            "redis": apps.read_namespaced_stateful_set("redis", namespace).metadata.generation,
+        }
+
+    before, image = generations(), p.image("staging")
+    p.write("web/VERSION", "fail-job")
+    failed = p.devkit("deploy", "staging", "--json")
+    assert failed.code == 1, failed.stderr
+    assert 'pre-deploy job "migrate" failed: exited with 3' in failed.stderr
+    assert "job fail-job hello while web serves v1 hello" in failed.stderr  # its log lines
+    assert "nothing was rolled out" in failed.stderr and "Traceback" not in failed.stderr
+    assert json.loads(failed.stdout)["error"]["type"] == "JobFailedError"
+    # Nothing changed: no workload was updated, the old image runs.
+    assert generations() == before and p.image("staging") == image
+    history = p.releases("staging")
+    assert [(r["number"], r["status"]) for r in history] == [(2, "failed"), (1, "healthy")]
+    assert 'pre-deploy job "migrate"' in history[0]["reason"]
+    # The job and its copy of the secret are gone.
+    batch = client.BatchV1Api(p.testbed.api)
+    assert batch.list_namespaced_job(namespace).items == []
+    secrets = client.CoreV1Api(p.testbed.api).list_namespaced_secret(namespace).items
+    assert not [s for s in secrets if s.metadata.name.startswith("devkit-job-")]
+
+    # A passing job runs in the new image while the previous release still serves.
+    p.write("web/VERSION", "v2")
+    passed = json.loads(ok(p.devkit("deploy", "staging", "--json")).stdout)
+    (job,) = passed["jobs"]
+    assert "job v2 hello while web serves v1 hello" in job["logs"]
+    assert p.image("staging") == passed["release"]["images"]["web"] != image
+    assert [r["status"] for r in p.releases("staging")] == ["healthy", "failed", "healthy"]
+
+
+def test_diff_live_shows_what_a_deploy_would_change_and_changes_nothing(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    namespace = f"{p.namespace}-staging"
+    nothing_runs = p.devkit("diff", "staging", "--live")
+    assert nothing_runs.code == 2 and "--images FILE" in nothing_runs.stderr
+    build_push(p, "images.json")
+    fresh = json.loads(ok(p.devkit("diff", "staging", "--live", "--images", "images.json",
+                                   "--json")).stdout)  # fmt: skip
+    assert {c["change"] for c in fresh["changes"]} == {"created"}
+    assert ("Deployment", "web") in {(c["kind"], c["name"]) for c in fresh["changes"]}
+    ok(p.devkit("deploy", "staging", "--images", "images.json"))
+
+    # Right after a deploy, the server's dry-run of the same apply changes nothing.
+    same = json.loads(ok(p.devkit("diff", "staging", "--live", "--json")).stdout)
+    assert same["images"] == "release #1" and same["namespace"] == namespace
+    assert [c for c in same["changes"] if c["change"] != "unchanged"] == []
+
+    # More replicas, a new secret value, and redis dropped from the blueprint.
+    blueprint = (p.root / "blueprint.py").read_text()
+    blueprint = blueprint.replace('"REDIS_URL": cache.url', '"REDIS_URL": "redis://nowhere"')
+    blueprint = blueprint.replace('cache = app.use(redis(version="7"))\n', "")
+    blueprint = blueprint.replace("depends_on=[cache],", "")
+    blueprint = blueprint.replace(
+        'cluster("staging"), replicas=2', 'cluster("staging"), replicas=3'
+    )
+    (p.root / "blueprint.py").write_text(blueprint)
+    p.env["GREETING"] = "bonjour"
+    run = ok(p.devkit("diff", "staging", "--live", "--json"))
+    changes = {(c["kind"], c["name"]): c for c in json.loads(run.stdout)["changes"]}
+    web = changes[("Deployment", "web")]
+    assert web["change"] == "changed"
+    assert "-  replicas: 2\n" in web["diff"] and "+  replicas: 3\n" in web["diff"]
+    assert changes[("ConfigMap", "web-env")]["change"] == "changed"
+    assert '+  REDIS_URL: "redis://nowhere"' in changes[("ConfigMap", "web-env")]["diff"]
+    assert changes[("StatefulSet", "redis")]["change"] == "pruned"
+    assert changes[("Service", "redis")]["change"] == "pruned"
+    secret = changes[("Secret", "kp-secrets")]
+    assert secret["change"] == "changed" and '+  GREETING: "<hidden: changed>"' in secret["diff"]
+    for text in ("bonjour", "hello", "managedFields", "resourceVersion", "uid:", "status:"):
+        assert text not in run.stdout, text
+
+    human = ok(p.devkit("diff", "staging", "--live")).stdout
+    assert "changed: Deployment/web" in human and "pruned: StatefulSet/redis" in human
+    assert "would change: " in human and "images from release #1" in human
+    # Nothing was applied: the cluster still runs release 1 as it was.
+    apps = p.apps("staging")
+    assert apps.read_namespaced_deployment("web", namespace).spec.replicas == 2
+    assert apps.read_namespaced_stateful_set("redis", namespace).spec.replicas == 1

@@ -7,6 +7,7 @@ import pytest
 from blueprints import redis
 from devkit import Blueprint, RefusedError, Swarm, plan
 from devkit.deploy import promotion
+from devkit.images import relocate
 from devkit.release import Release, current, next_number, promotable, rollback_target, runs_already
 
 IMAGES = {"api": "reg/api@sha256:" + "1" * 64, "redis": "reg/redis@sha256:" + "2" * 64}
@@ -78,3 +79,36 @@ def test_promotion_refuses_a_source_without_an_image_for_every_service() -> None
     partial = release(1, images={"api": IMAGES["api"]})
     with pytest.raises(RefusedError, match="no image for redis"):
         promotion([partial], [], "staging", prod_plan())
+
+
+def test_promotion_to_another_registry_copies_each_image_by_the_same_digest() -> None:
+    app = Blueprint("shop")
+    app.use(redis())
+    app.service("api", image="api:1")
+    app.environment("prod", Swarm(registry="prod.example.com/shop/"))
+    dst = plan(app, "prod")
+    decided = promotion([release(1)], [], "staging", dst, src_registry="reg")
+    assert decided.images == {
+        "api": "prod.example.com/shop/api@sha256:" + "1" * 64,
+        "redis": "prod.example.com/shop/redis@sha256:" + "2" * 64,
+    }
+    assert decided.copies == {n: (IMAGES[n], decided.images[n]) for n in IMAGES}
+    assert decided.to_dict()["copies"]["api"] == {
+        "from": IMAGES["api"],
+        "to": decided.images["api"],
+    }
+    # The destination running the copies already: nothing to do.
+    landed = [release(1, env="prod", plan_hash=dst.hash, images=decided.images)]
+    assert promotion([release(1)], landed, "staging", dst, src_registry="reg").nothing_to_do
+    # The same registry (however it is written): no copies.
+    same = promotion([release(1)], [], "staging", prod_plan(), src_registry="reg/")
+    assert same.images == IMAGES and same.copies == {}
+
+
+def test_a_copy_keeps_the_path_below_the_source_registry_or_below_the_images_own_host() -> None:
+    digest = "@sha256:" + "3" * 64
+    assert relocate("a.io/team/shop-api" + digest, "a.io/team", "b.io") == "b.io/shop-api" + digest
+    assert relocate("ghcr.io/acme/api" + digest, "a.io", "b.io/x") == "b.io/x/acme/api" + digest
+    assert relocate("127.0.0.1:5000/lib/redis" + digest, "127.0.0.1:5000", "127.0.0.1:5002") == (
+        "127.0.0.1:5002/lib/redis" + digest
+    )

@@ -23,6 +23,7 @@ from devkit.errors import KubeVersionError, RenderError
 from devkit.planner import plan
 from devkit.profiles import on_demand, spot
 from devkit.render import render
+from devkit.render.version import DEFAULT
 from tests.unit.render.conftest import container, find
 
 
@@ -125,6 +126,21 @@ def test_read_only_root_filesystem_can_be_opted_out() -> None:
     web = container(find(render(plan(app, "k")).objects, "Deployment", "web"))
     assert web["securityContext"]["readOnlyRootFilesystem"] is False
     assert "volumeMounts" not in web  # no /tmp needed when the root is writable
+
+
+def test_image_pull_secrets_named_by_the_target_are_in_every_pod_and_schema_valid() -> None:
+    from devkit.schemas import resolve, validate
+
+    app = one(volumes={"data": "/data"})
+    app.service("api", image="registry.example.com/api:1")
+    app.environment("private", Kubernetes(image_pull_secrets=("regcred", "mirror-cred")))
+    objects = render(plan(app, "private")).objects
+    validate(objects, resolve(DEFAULT))
+    for kind, name in (("StatefulSet", "web"), ("Deployment", "api")):
+        pod = find(objects, kind, name)["spec"]["template"]["spec"]
+        assert pod["imagePullSecrets"] == [{"name": "regcred"}, {"name": "mirror-cred"}]
+    plain = find(render(plan(app, "k")).objects, "Deployment", "api")["spec"]["template"]["spec"]
+    assert "imagePullSecrets" not in plain
 
 
 def test_service_account_token_only_when_asked() -> None:
