@@ -381,13 +381,13 @@ class KubernetesTarget:
                 break
             if time.monotonic() - began > timeout:
                 return Outcome(
-                    False, f"did not finish in {timeout:g}s", tuple(self._logs(pods)),
+                    False, f"did not finish in {timeout:g}s", tuple(self.logs_of(pods)),
                     _since(began),
                 )  # fmt: skip
             time.sleep(_POLL)
         if problem:
             return Outcome(False, f"could not start: {problem}", (), _since(began))
-        lines = tuple(self._logs(pods))
+        lines = tuple(self.logs_of(pods))
         if status.state == "current":
             return Outcome(True, logs=lines, seconds=_since(began))
         return Outcome(False, f"failed: {_exit_of(pods) or status.message}", lines, _since(began))
