@@ -11,6 +11,7 @@ skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -188,10 +189,14 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
         wait_for("CoreDNS to be available", lambda: _coredns_available(api), 180)
         yield bed
     finally:
-        for ns in core.list_namespace(label_selector=TEST_LABEL).items:
-            core.delete_namespace(ns.metadata.name)
+        # Every step runs even when one before it fails (the API server may be gone already):
+        # kwok, the fake nodes and the cluster must never be left behind.
+        with contextlib.suppress(Exception):
+            for ns in core.list_namespace(label_selector=TEST_LABEL).items:
+                core.delete_namespace(ns.metadata.name)
         if nodes_created:
-            cluster_sh("nodes-delete", timeout=60)
+            with contextlib.suppress(Exception, pytest.fail.Exception):
+                cluster_sh("nodes-delete", timeout=60)
         kwok.terminate()
         try:
             kwok.wait(timeout=15)
