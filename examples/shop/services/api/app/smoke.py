@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+import urllib.error
 import urllib.request
 
 API = os.environ.get("SHOP_API_URL", "http://api:8000")
@@ -19,6 +20,20 @@ DEADLINE = 30.0
 
 
 def _call(method: str, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
+    """One request; a connection that fails (a pod of the old release going away behind the
+    service's address) is tried again, 3 times at most."""
+    for attempt in range(3):
+        try:
+            return _request(method, path, body)
+        except urllib.error.URLError as exc:
+            if attempt == 2 or isinstance(exc, urllib.error.HTTPError):
+                raise
+            print(f"{method} {path}: {exc.reason}; trying again", file=sys.stderr)
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def _request(method: str, path: str, body: dict[str, object] | None) -> dict[str, object]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
         API + path, data=data, method=method, headers={"Content-Type": "application/json"}
