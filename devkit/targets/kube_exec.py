@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import stat
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from kubernetes.client import CoreV1Api
 from kubernetes.stream import stream
 
-from devkit.watch.agent import AGENT, TransferError
+from devkit.watch.agent import AGENT, AgentClient, TransferError
 
 _TIMEOUT = 30.0
 
 
-class PodAgentTransfer:
+class PodAgentTransfer(AgentClient):
     """The sync agent in one pod's container, over one exec websocket."""
 
     def __init__(self, core: CoreV1Api, namespace: str, pod: str, container: str) -> None:
@@ -39,9 +36,9 @@ class PodAgentTransfer:
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - the API server's or the websocket's failure
             raise TransferError(f"cannot exec into pod {pod}: {exc}") from None
-        self._call(None)  # the ready line
+        self._call_raw(None)  # the ready line
 
-    def _call(self, request: dict[str, Any] | None, payload: bytes = b"") -> dict[str, Any]:
+    def _call_raw(self, request: dict[str, Any] | None, payload: bytes = b"") -> dict[str, Any]:
         if request is not None:
             self._ws.write_stdin(json.dumps(request).encode() + b"\n" + payload)
         line = self._ws.readline_stdout(timeout=_TIMEOUT)
@@ -55,30 +52,6 @@ class PodAgentTransfer:
         if "error" in answer:
             raise TransferError(f"sync agent in pod {self.pod}: {answer['error']}")
         return answer
-
-    def put(self, files: Mapping[str, str], dirs: list[str]) -> None:
-        entries: list[list[object]] = []
-        chunks: list[bytes] = []
-        for dest, local in sorted(files.items()):
-            info = os.lstat(local)
-            if stat.S_ISLNK(info.st_mode):
-                entries.append([dest, 0, 0, str(Path(local).readlink())])
-            else:
-                data = Path(local).read_bytes()
-                entries.append([dest, stat.S_IMODE(info.st_mode), len(data), None])
-                chunks.append(data)
-        payload = b"".join(chunks)
-        self._call({"op": "write", "files": entries, "dirs": dirs, "size": len(payload)}, payload)
-
-    def remove(self, paths: list[str]) -> None:
-        self._call({"op": "rm", "paths": paths})
-
-    def hashes(self, root: str) -> dict[str, str]:
-        files: dict[str, str] = self._call({"op": "hash", "root": root})["files"]
-        return files
-
-    def restart(self) -> None:
-        self._call({"op": "restart", "timeout": 10})
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # a websocket that is already gone

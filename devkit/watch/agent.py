@@ -207,7 +207,40 @@ def parent_dirs(paths: list[str], stop_at: str) -> list[str]:
     return sorted(found)
 
 
-class AgentTransfer:
+class AgentClient:
+    """The agent's operations, over whatever carries its requests (`_call_raw`)."""
+
+    def _call_raw(self, request: dict[str, Any] | None, payload: bytes = b"") -> dict[str, Any]:
+        raise NotImplementedError
+
+    def put(self, files: Mapping[str, str], dirs: list[str]) -> None:
+        entries: list[list[object]] = []
+        chunks: list[bytes] = []
+        for dest, local in sorted(files.items()):
+            info = os.lstat(local)
+            if stat.S_ISLNK(info.st_mode):
+                entries.append([dest, 0, 0, str(Path(local).readlink())])
+            else:
+                data = Path(local).read_bytes()
+                entries.append([dest, stat.S_IMODE(info.st_mode), len(data), None])
+                chunks.append(data)
+        payload = b"".join(chunks)
+        self._call_raw(
+            {"op": "write", "files": entries, "dirs": dirs, "size": len(payload)}, payload
+        )
+
+    def remove(self, paths: list[str]) -> None:
+        self._call_raw({"op": "rm", "paths": paths})
+
+    def hashes(self, root: str) -> dict[str, str]:
+        files: dict[str, str] = self._call_raw({"op": "hash", "root": root})["files"]
+        return files
+
+    def restart(self) -> None:
+        self._call_raw({"op": "restart", "timeout": 10})
+
+
+class AgentTransfer(AgentClient):
     """The in-container agent, over one `docker exec` attached to stdin/stdout."""
 
     def __init__(self, client: docker.DockerClient, container: Container, python: str) -> None:
@@ -250,32 +283,6 @@ class AgentTransfer:
         if "error" in answer:
             raise TransferError(f"sync agent: {answer['error']}")
         return answer
-
-    def put(self, files: Mapping[str, str], dirs: list[str]) -> None:
-        entries: list[list[object]] = []
-        chunks: list[bytes] = []
-        for dest, local in sorted(files.items()):
-            info = os.lstat(local)
-            if stat.S_ISLNK(info.st_mode):
-                entries.append([dest, 0, 0, str(Path(local).readlink())])
-            else:
-                data = Path(local).read_bytes()
-                entries.append([dest, stat.S_IMODE(info.st_mode), len(data), None])
-                chunks.append(data)
-        payload = b"".join(chunks)
-        self._call_raw(
-            {"op": "write", "files": entries, "dirs": dirs, "size": len(payload)}, payload
-        )
-
-    def remove(self, paths: list[str]) -> None:
-        self._call_raw({"op": "rm", "paths": paths})
-
-    def hashes(self, root: str) -> dict[str, str]:
-        files: dict[str, str] = self._call_raw({"op": "hash", "root": root})["files"]
-        return files
-
-    def restart(self) -> None:
-        self._call_raw({"op": "restart", "timeout": 10})
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

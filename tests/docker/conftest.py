@@ -188,3 +188,21 @@ MIGRATE_JOB = """Job(
      "sys.exit(3 if version.startswith('fail-job') else 0)"],
     service="web", timeout=60,
 )"""
+
+
+# The web app the deploy tests ship (Swarm and Kubernetes alike): it answers "<VERSION>
+# <GREETING>" (VERSION from a file in the image, GREETING from a secret), and its /healthz
+# fails when VERSION is "broken".
+APP = """
+import http.server, os, pathlib
+VERSION = pathlib.Path("/app/VERSION").read_text().strip()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        broken = self.path == "/healthz" and VERSION == "broken"
+        self.send_response(500 if broken else 200)
+        self.end_headers()
+        self.wfile.write(f"{VERSION} {os.environ['GREETING']}".encode())
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
+"""

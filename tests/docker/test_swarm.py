@@ -23,7 +23,7 @@ import pytest
 
 from devkit.lock import new_lock
 from devkit.targets.swarm_records import SwarmRecords
-from tests.docker.conftest import MIGRATE_JOB, REGISTRY, Project
+from tests.docker.conftest import APP, MIGRATE_JOB, REGISTRY, Project
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -51,20 +51,6 @@ smoke = Verify(
 target = Swarm(registry="{REGISTRY}", routing_mesh=False)
 app.environment("staging", target, verify=smoke, rollout_timeout=120)
 app.environment("prod", target, replicas=2, verify=smoke, rollout_timeout=120)
-"""
-
-APP = """
-import http.server, os, pathlib
-VERSION = pathlib.Path("/app/VERSION").read_text().strip()
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        broken = self.path == "/healthz" and VERSION == "broken"
-        self.send_response(500 if broken else 200)
-        self.end_headers()
-        self.wfile.write(f"{VERSION} {os.environ['GREETING']}".encode())
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
 """
 
 

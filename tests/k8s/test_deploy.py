@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 
 from tests.conftest import Run, run_devkit
-from tests.docker.conftest import IMAGE_MAP, MIGRATE_JOB
+from tests.docker.conftest import APP, IMAGE_MAP, MIGRATE_JOB
 from tests.k8s.conftest import K8sTestbed
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
@@ -52,20 +52,6 @@ def cluster(env):
     return Kubernetes(context=CONTEXT, registry="REGISTRY", namespace=f"{NS}-{env}")
 app.environment("staging", cluster("staging"), replicas=2, verify=smoke, rollout_timeout=60)
 app.environment("prod", cluster("prod"), verify=smoke, rollout_timeout=60)
-"""
-
-APP = """
-import http.server, os, pathlib
-VERSION = pathlib.Path("/app/VERSION").read_text().strip()
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        broken = self.path == "/healthz" and VERSION == "broken"
-        self.send_response(500 if broken else 200)
-        self.end_headers()
-        self.wfile.write(f"{VERSION} {os.environ['GREETING']}".encode())
-    def log_message(self, *args):
-        pass
-http.server.ThreadingHTTPServer(("", 8000), Handler).serve_forever()
 """
 
 
