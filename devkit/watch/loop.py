@@ -92,17 +92,24 @@ class LiveSync:
                 ready.set()
             return
         threading.Thread(target=self._follow_starts, args=(stop,), daemon=True).start()
-        for service in sorted({r.service for r in self.rules}):
-            self._checked_sync(service, reason="attached")
-        if ready:
-            ready.set()
-        self.report("", "watch", f"watching {len(paths)} paths for {len(self.rules)} sync rules")
         burst: set[tuple[Change, str]] = set()
+        attached = False
         for changes in watch(
             *paths, watch_filter=DefaultFilter(), stop_event=stop, step=STEP_MS,
             debounce=DEBOUNCE_MS, rust_timeout=QUIET_MS, yield_on_timeout=True,
             raise_interrupt=False,
         ):  # fmt: skip
+            if not attached:
+                # The watcher runs from its first yield on: only now does a checked sync cover
+                # everything saved before, and every later save arrive as an event.
+                attached = True
+                for service in sorted({r.service for r in self.rules}):
+                    self._checked_sync(service, reason="attached")
+                if ready:
+                    ready.set()
+                self.report(
+                    "", "watch", f"watching {len(paths)} paths for {len(self.rules)} sync rules"
+                )
             burst |= changes
             # A save is a few events: apply at once. A large burst (a branch switch, a generator,
             # a new directory being filled) may pause between writes: hold it until QUIET_MS

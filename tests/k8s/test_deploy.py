@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -311,3 +312,20 @@ def test_diff_live_shows_what_a_deploy_would_change_and_changes_nothing(
     apps = p.apps("staging")
     assert apps.read_namespaced_deployment("web", namespace).spec.replicas == 2
     assert apps.read_namespaced_stateful_set("redis", namespace).spec.replicas == 1
+
+
+def test_a_release_whose_image_cannot_be_pulled_is_rolled_back_fast(
+    kube_project: KubeProject,
+) -> None:
+    p = kube_project
+    images = build_push(p, "images.json")
+    ok(p.devkit("deploy", "staging", "--images", "images.json"))
+    missing = {**images, "web": images["web"].split("@")[0] + "@sha256:" + "0" * 64}
+    (p.root / "missing.json").write_text(json.dumps({"images": missing}))
+    began = time.monotonic()
+    failed = p.devkit("deploy", "staging", "--images", "missing.json")
+    assert failed.code == 1, failed.stderr
+    assert "ErrImagePull" in failed.stderr or "ImagePullBackOff" in failed.stderr
+    assert "rolled back to #1" in failed.stderr
+    assert time.monotonic() - began < 60  # the pull error fails it, not the deadline
+    assert p.image("staging") == images["web"]
