@@ -4,6 +4,9 @@ a rollout is done, failed or still going (kstatus semantics). Pure: plain dicts 
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +64,33 @@ def secret(
         "type": "Opaque",
         "stringData": dict(sorted(values.items())),
     }
+
+
+SECRET_HASH = "devkit.dev/secret-hash"  # noqa: S105 - an annotation key
+"""Pod-template annotation: a short salted hash of the Secret's values, so new values roll pods."""
+
+
+def with_secret_hash(
+    objects: Sequence[Mapping[str, Any]], secret_name: str, values: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Workloads whose pods read `secret_name`, annotated with a hash of its values.
+
+    Pods read a Secret into their environment when they start, so a changed value must change
+    the pod template for a rollout to start them again. The hash is 8 hex digits of a salted
+    sha256: enough to tell values apart, too short to help anyone guess one.
+    """
+    text = json.dumps({"salt": f"devkit:{secret_name}", **values}, sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    result = []
+    for given in objects:
+        obj = copy.deepcopy(dict(given))
+        if obj["kind"] in ("Deployment", "StatefulSet") and secret_name in json.dumps(
+            obj["spec"]["template"]["spec"]
+        ):
+            template = obj["spec"]["template"]
+            template.setdefault("metadata", {}).setdefault("annotations", {})[SECRET_HASH] = digest
+        result.append(obj)
+    return result
 
 
 def to_prune(applied: Iterable[Key], live: Sequence[Mapping[str, Any]], instance: str) -> list[Key]:

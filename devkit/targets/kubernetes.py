@@ -45,6 +45,7 @@ from devkit.targets.kube_spec import (
     rollout_status,
     secret,
     to_prune,
+    with_secret_hash,
 )
 from devkit.targets.outcome import Outcome
 
@@ -118,6 +119,7 @@ class KubernetesTarget:
     def _objects(self, stack: Mapping[str, Any]) -> list[dict[str, Any]]:
         objects = list(stack["objects"])
         if self._secret_values:
+            objects = with_secret_hash(objects, stack["secret"], self._secret_values)
             objects.append(
                 secret(stack["secret"], self.namespace, stack["secret_labels"], self._secret_values)
             )

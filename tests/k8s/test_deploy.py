@@ -329,3 +329,20 @@ def test_a_release_whose_image_cannot_be_pulled_is_rolled_back_fast(
     assert "rolled back to #1" in failed.stderr
     assert time.monotonic() - began < 60  # the pull error fails it, not the deadline
     assert p.image("staging") == images["web"]
+
+
+def test_a_changed_secret_value_reaches_the_pods(kube_project: KubeProject) -> None:
+    p = kube_project
+    ok(p.devkit("deploy", "staging"))
+    p.env["GREETING"] = "bonjour"
+    ok(p.devkit("deploy", "staging"))
+    namespace = f"{p.namespace}-staging"
+    core = client.CoreV1Api(p.testbed.api)
+    pods = core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/name=web").items
+    running = [x for x in pods if x.metadata.deletion_timestamp is None]
+    assert running
+    for pod in running:
+        said = p.testbed.kubectl("exec", "-n", namespace, pod.metadata.name, "--", "python", "-c",
+                                 "import os; print(os.environ['GREETING'])").stdout  # fmt: skip
+        assert said.strip() == "bonjour"
+    assert [r["status"] for r in p.releases("staging")] == ["healthy", "healthy"]

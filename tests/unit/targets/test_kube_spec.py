@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from devkit.targets.kube_spec import (
+    SECRET_HASH,
     not_ready,
     ordered,
     pod_problem,
     rollout_status,
     secret,
     to_prune,
+    with_secret_hash,
 )
 
 MINE = {"app.kubernetes.io/managed-by": "devkit", "app.kubernetes.io/instance": "shop-prod"}
@@ -104,3 +106,33 @@ def test_pod_problems_name_the_pod_the_container_and_the_reason() -> None:
 def test_the_secret_is_built_in_memory_with_string_data() -> None:
     made = secret("shop-secrets", "ns", MINE, {"B": "2", "A": "1"})
     assert made["stringData"] == {"A": "1", "B": "2"} and made["type"] == "Opaque"
+
+
+def test_a_new_secret_value_changes_the_pod_templates_that_read_it() -> None:
+    reads = {
+        "kind": "Deployment",
+        "metadata": {"name": "api"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"env": [{"valueFrom": {"secretKeyRef": {"name": "shop-secrets"}}}]}
+                    ]
+                }
+            }
+        },
+    }
+    other = {"kind": "Deployment", "metadata": {"name": "web"},
+             "spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}}  # fmt: skip
+
+    def hashes(values: dict[str, str]) -> list[str | None]:
+        done = with_secret_hash([reads, other], "shop-secrets", values)
+        return [
+            (o["spec"]["template"].get("metadata") or {}).get("annotations", {}).get(SECRET_HASH)
+            for o in done
+        ]
+
+    first, untouched = hashes({"PW": "one"})
+    assert first is not None and len(first) == 8 and untouched is None
+    assert hashes({"PW": "one"})[0] == first and hashes({"PW": "two"})[0] != first
+    assert "one" not in first
