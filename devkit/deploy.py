@@ -25,10 +25,9 @@ from devkit.lock import Lock, new_lock
 from devkit.model.job import Job
 from devkit.planner import Plan
 from devkit.release import Release, Status
-from devkit.targets.outcome import Outcome
+from devkit.targets.outcome import Outcome, Progress
 from devkit.verify import run_verify, service_env
 
-Progress = Callable[[str, str, str], None]
 Say = Callable[[str], None]
 
 

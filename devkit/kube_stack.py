@@ -29,10 +29,9 @@ from devkit.targets.docker_spec import ImageConfig, restarts_on_sync
 from devkit.targets.kube_api import KubeApi, connect_context
 from devkit.targets.kube_dev import forwards, pinned_ports, supervise
 from devkit.targets.kubernetes import KubernetesTarget
+from devkit.targets.outcome import Progress
 from devkit.targets.port_forward import Forward, PortForwarder, free_port
 from devkit.watch.timings import cache_dir
-
-Progress = Callable[[str, str, str], None]
 
 
 class RolloutError(EngineError):

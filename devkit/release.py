@@ -8,6 +8,7 @@ destination already runs it) are functions of plain values here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -44,6 +45,18 @@ class Release(BaseModel):
     def summary(self) -> dict[str, Any]:
         """The record without the target's spec: what `devkit releases` shows."""
         return self.model_dump(mode="json", exclude={"spec"})
+
+
+def from_record(
+    data: str | bytes, *, status: str | None, reason: str | None, finished: str | None
+) -> Release:
+    """A release as a target stores it: the record written at the start, and its outcome, kept
+    apart (labels, annotations) because only that part of a stored record can change."""
+    fields = json.loads(data)
+    fields["status"] = status if status is not None else fields.get("status", "deploying")
+    fields["reason"] = reason if reason is not None else fields.get("reason", "")
+    fields["finished"] = finished or fields.get("finished")
+    return Release.model_validate(fields)
 
 
 def now() -> str:

@@ -14,7 +14,7 @@ from devkit.engine import connect
 from devkit.images import ImageMap
 from devkit.planner import Plan, select_services
 from devkit.secrets import local_secret_values
-from devkit.targets.docker import DockerTarget, Progress
+from devkit.targets.docker import DockerTarget
 from devkit.targets.docker_spec import (
     Changes,
     ImageConfig,
@@ -22,6 +22,7 @@ from devkit.targets.docker_spec import (
     container_specs,
     restarts_on_sync,
 )
+from devkit.targets.outcome import Progress
 
 
 @dataclass(frozen=True)

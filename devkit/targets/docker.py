@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,7 @@ from devkit.targets.docker_spec import (
     network_name,
     probe_command,
 )
+from devkit.targets.outcome import Progress
 
 _LOG_TAIL = 20
 _POLL = 0.2
@@ -77,7 +78,6 @@ class ServiceStatus:
         }  # fmt: skip
 
 
-Progress = Callable[[str, str, str], None]
 """progress(service, event, detail): create, replace, keep, start, healthy, remove, wait."""
 
 

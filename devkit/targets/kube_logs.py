@@ -9,9 +9,8 @@ from typing import Any
 from kubernetes.client import CoreV1Api
 
 from devkit.targets.kube_api import KubeApi
-from devkit.targets.kube_spec import INSTANCE
+from devkit.targets.kube_spec import INSTANCE, NAME
 
-_NAME = "app.kubernetes.io/name"
 _LOOK_EVERY = 2.0
 
 
@@ -45,7 +44,7 @@ def follow_logs(
     while not stop.is_set():
         for pod in kube.list("v1", "Pod", namespace, f"{INSTANCE}={instance}"):
             name = pod["metadata"]["name"]
-            service = (pod["metadata"].get("labels") or {}).get(_NAME, name)
+            service = (pod["metadata"].get("labels") or {}).get(NAME, name)
             running = (pod.get("status") or {}).get("phase") == "Running"
             if running and name not in following:
                 following.add(name)

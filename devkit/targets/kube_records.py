@@ -7,12 +7,11 @@ applied, never a secret value); its outcome is in annotations. The lock is a Con
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from devkit.errors import EngineError
 from devkit.lock import Lock, LockStore
-from devkit.release import Release, Status
+from devkit.release import Release, Status, from_record
 from devkit.targets.kube_api import KubeApi, KubeError
 from devkit.targets.kube_spec import INSTANCE, MANAGED_BY, RECORD_KIND
 
@@ -52,12 +51,15 @@ class KubeRecords(LockStore):
         selector = ",".join(f"{k}={v}" for k, v in self._labels("release").items())
         records = []
         for config in self.kube.list("v1", "ConfigMap", self.namespace, selector):
-            data = json.loads(config["data"]["release.json"])
             notes = config["metadata"].get("annotations") or {}
-            data["status"] = notes.get(STATUS, data.get("status", "deploying"))
-            data["reason"] = notes.get(REASON, data.get("reason", ""))
-            data["finished"] = notes.get(FINISHED) or data.get("finished")
-            records.append(Release.model_validate(data))
+            records.append(
+                from_record(
+                    config["data"]["release.json"],
+                    status=notes.get(STATUS),
+                    reason=notes.get(REASON),
+                    finished=notes.get(FINISHED),
+                )
+            )
         return sorted(records, key=lambda r: r.number)
 
     def record(self, release: Release) -> None:

@@ -17,6 +17,7 @@ from devkit.render.manifest import KIND_ORDER
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 INSTANCE = "app.kubernetes.io/instance"
+NAME = "app.kubernetes.io/name"
 RECORD_KIND = "devkit.dev/record"  # label of release records and the lock: never pruned
 
 Key = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
@@ -218,6 +219,23 @@ def pod_problem(pod: Mapping[str, Any]) -> str | None:
     ):
         return f"pod {name}: unschedulable: {scheduled.get('message', '')}"
     return None
+
+
+def service_selector(instance: str, service: str) -> str:
+    """The label selector of one service's pods (render's `labels.selector`, as a string)."""
+    return f"{INSTANCE}={instance},{NAME}={service}"
+
+
+def is_ready(pod: Mapping[str, Any]) -> bool:
+    """Running, Ready and not terminating."""
+    status = pod.get("status") or {}
+    ready = _condition(status, "Ready")
+    return (
+        not pod["metadata"].get("deletionTimestamp")
+        and status.get("phase") == "Running"
+        and ready is not None
+        and ready.get("status") == "True"
+    )
 
 
 def not_ready(pod: Mapping[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes.client import CoreV1Api, VersionApi
@@ -47,9 +47,8 @@ from devkit.targets.kube_spec import (
     to_prune,
     with_secret_hash,
 )
-from devkit.targets.outcome import Outcome
+from devkit.targets.outcome import Outcome, Progress
 
-Progress = Callable[[str, str, str], None]
 _POLL = 0.5
 _TAIL = 20
 _PROBLEM_GRACE = 10.0  # seconds a pod problem (image pull, crash loop) may last before it fails

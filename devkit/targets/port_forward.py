@@ -10,19 +10,16 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.stream import portforward
 
 from devkit.targets.kube_api import KubeApi
-from devkit.targets.kube_spec import INSTANCE
+from devkit.targets.kube_spec import is_ready, service_selector
+from devkit.targets.outcome import Progress
 
-_NAME = "app.kubernetes.io/name"
 _CHUNK = 65536
-
-Report = Callable[[str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ def free_port(wanted: int | None = None) -> int:
 class PortForwarder:
     """Listeners on 127.0.0.1 forwarding to the ready pods of an environment's services."""
 
-    def __init__(self, kube: KubeApi, namespace: str, instance: str, report: Report) -> None:
+    def __init__(self, kube: KubeApi, namespace: str, instance: str, report: Progress) -> None:
         self.kube, self.namespace, self.instance, self.report = kube, namespace, instance, report
         self._listeners: list[socket.socket] = []
         self._stop = threading.Event()
@@ -112,24 +109,18 @@ class PortForwarder:
                     stream.close()
 
 
-def ready_pod(kube: KubeApi, namespace: str, instance: str, service: str) -> str | None:
-    """A ready, not terminating pod of a service (the newest), by its labels."""
-    pods = kube.list("v1", "Pod", namespace, f"{INSTANCE}={instance},{_NAME}={service}")
+def ready_pods(kube: KubeApi, namespace: str, instance: str, service: str) -> list[dict[str, Any]]:
+    """The ready, not terminating pods of a service, newest first, by its labels."""
+    pods = kube.list("v1", "Pod", namespace, service_selector(instance, service))
     ready = [p for p in pods if is_ready(p)]
     ready.sort(key=lambda p: str(p["metadata"].get("creationTimestamp")), reverse=True)
+    return ready
+
+
+def ready_pod(kube: KubeApi, namespace: str, instance: str, service: str) -> str | None:
+    """A ready pod of a service (the newest)."""
+    ready = ready_pods(kube, namespace, instance, service)
     return str(ready[0]["metadata"]["name"]) if ready else None
-
-
-def is_ready(pod: dict[str, Any]) -> bool:
-    status = pod.get("status") or {}
-    return (
-        not pod["metadata"].get("deletionTimestamp")
-        and status.get("phase") == "Running"
-        and any(
-            c.get("type") == "Ready" and c.get("status") == "True"
-            for c in status.get("conditions") or []
-        )
-    )
 
 
 def _relay(a: socket.socket, b: Any) -> None:

@@ -21,7 +21,7 @@ from devkit.model.job import Job
 from devkit.planner import Plan
 from devkit.targets import labels
 from devkit.targets.docker_spec import ImageConfig
-from devkit.targets.outcome import Outcome
+from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.swarm_records import SwarmRecords
 from devkit.targets.swarm_spec import (
     SecretRef,
@@ -33,7 +33,6 @@ from devkit.targets.swarm_spec import (
     stack_specs,
 )
 
-Progress = Callable[[str, str, str], None]
 _POLL = 0.5
 _LOG_TAIL = 20
 _UNPLACEABLE = 15.0  # seconds a task may wait for a node before the rollout is called failed

@@ -9,7 +9,6 @@ taking the lock atomic across every machine that talks to the swarm.
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
 import docker
@@ -17,7 +16,7 @@ from docker.errors import APIError, NotFound
 
 from devkit.errors import EngineError
 from devkit.lock import Lock, LockStore
-from devkit.release import Release, Status
+from devkit.release import Release, Status, from_record
 from devkit.targets import labels
 
 KIND = "dev.devkit.kind"
@@ -46,12 +45,15 @@ class SwarmRecords(LockStore):
         records = []
         for config in self._configs("release"):
             spec = config["Spec"]
-            data = json.loads(base64.b64decode(spec["Data"]))
             marks = spec.get("Labels") or {}
-            data["status"] = marks.get(STATUS, data.get("status", "deploying"))
-            data["reason"] = marks.get(REASON, data.get("reason", ""))
-            data["finished"] = marks.get(FINISHED) or data.get("finished")
-            records.append(Release.model_validate(data))
+            records.append(
+                from_record(
+                    base64.b64decode(spec["Data"]),
+                    status=marks.get(STATUS),
+                    reason=marks.get(REASON),
+                    finished=marks.get(FINISHED),
+                )
+            )
         return sorted(records, key=lambda r: r.number)
 
     def _name(self, number: int) -> str:

@@ -19,13 +19,12 @@ from kubernetes.stream import stream
 from devkit.images import ImageMap
 from devkit.planner import Plan
 from devkit.targets.kube_exec import PodAgentTransfer, PodsTransfer
-from devkit.targets.kube_spec import INSTANCE
+from devkit.targets.kube_spec import service_selector
 from devkit.targets.kubernetes import KubernetesTarget
-from devkit.targets.port_forward import is_ready
+from devkit.targets.port_forward import ready_pods
 from devkit.watch.agent import Transfer, TransferError
 from devkit.watch.loop import ANSWER_TIMEOUT, LiveSync, Report, _answers
 
-_NAME = "app.kubernetes.io/name"
 _LOOK_EVERY = 1.0
 
 
@@ -55,11 +54,7 @@ class KubeLiveSync(LiveSync):
         self._pods: dict[str, tuple[tuple[str, ...], PodsTransfer]] = {}
 
     def _pods_of(self, service: str) -> list[dict[str, Any]]:
-        selector = f"{INSTANCE}={self.target.instance},{_NAME}={service}"
-        return [
-            p for p in self.target.kube.list("v1", "Pod", self.target.namespace, selector)
-            if is_ready(p)
-        ]  # fmt: skip
+        return ready_pods(self.target.kube, self.target.namespace, self.target.instance, service)
 
     def _transfer(self, service: str) -> Transfer:
         pods = self._pods_of(service)
@@ -132,7 +127,7 @@ class KubeLiveSync(LiveSync):
         return None
 
     def _show_failure(self, service: str, since: float) -> None:
-        selector = f"{INSTANCE}={self.target.instance},{_NAME}={service}"
+        selector = service_selector(self.target.instance, service)
         pods = self._pods_of(service) or self.target.kube.list(
             "v1", "Pod", self.target.namespace, selector
         )
