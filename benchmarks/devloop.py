@@ -38,7 +38,7 @@ from pathlib import Path
 
 import docker
 
-from devkit.watch.agent import open_transfer
+from devkit.targets.agent import open_transfer
 
 REPO = Path(__file__).resolve().parent.parent
 DEVKIT = str(Path(sys.executable).parent / "devkit")

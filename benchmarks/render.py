@@ -30,7 +30,7 @@ from devkit import (
     Volume,
     schemas,
 )
-from devkit.planner import plan
+from devkit.planning.planner import plan
 from devkit.profiles import on_demand, spot
 from devkit.render import compose_yaml, render
 

@@ -605,12 +605,12 @@ def profile_noop(bench: Bench) -> list[str]:
     lines.append("    engine calls: " + ", ".join(f"{k} x{v}" for k, v in calls.items() if v))
     phases: list[tuple[str, str, str]] = [
         ("load blueprint + plan", "devkit/cli/loading.py", "local_plan"),
-        ("stack.up", "devkit/stack.py", "up"),
+        ("stack.up", "devkit/devloop/docker_up.py", "up"),
         ("  build_requests (hash contexts)", "devkit/build/builder.py", "build_requests"),
         ("  build_images (tags exist)", "devkit/build/builder.py", "build_images"),
-        ("  apply (keep, readiness)", "devkit/targets/docker.py", "apply"),
-        ("status table after up", "devkit/targets/docker.py", "status"),
-        ("engine connect (x2: ping)", "devkit/engine.py", "connect"),
+        ("  apply (keep, readiness)", "devkit/targets/docker/target.py", "apply"),
+        ("status table after up", "devkit/targets/docker/target.py", "status"),
+        ("engine connect (x2: ping)", "devkit/build/engine.py", "connect"),
     ]
     lines.append("    phases, each including the imports it triggers:")
     lines += [f"      {label:<34} {_stat(stats, path, fn)[1]:.3f} s" for label, path, fn in phases]

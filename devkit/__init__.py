@@ -13,7 +13,6 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from devkit.errors import BlueprintError, DevkitError, EngineError, RefusedError, UserError
-    from devkit.load import load_blueprint
     from devkit.model import (
         Autoscale,
         Blueprint,
@@ -41,7 +40,8 @@ if TYPE_CHECKING:
         Verify,
         Volume,
     )  # fmt: skip
-    from devkit.planner import Plan, plan
+    from devkit.planning.planner import Plan, plan
+    from devkit.project.load import load_blueprint
 
 _EXPORTS = {
     "devkit.model": (
@@ -50,8 +50,8 @@ _EXPORTS = {
         "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
-    "devkit.load": ("load_blueprint",),
-    "devkit.planner": ("Plan", "plan"),
+    "devkit.project.load": ("load_blueprint",),
+    "devkit.planning.planner": ("Plan", "plan"),
 }  # fmt: skip
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -20,8 +20,8 @@ from docker.errors import APIError, ImageNotFound
 from devkit.build.context import DOCKERFILE_IN_TAR, content_hash, context_files, context_tar
 from devkit.build.dockerfile import base_images, substitute_bases
 from devkit.errors import EngineError
-from devkit.images import ImageMap
-from devkit.planner import Plan
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan
 
 _TAIL = 15
 

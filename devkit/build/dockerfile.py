@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from devkit.images import ImageMap
+from devkit.planning.images import ImageMap
 
 _FROM = re.compile(r"^(?P<head>\s*FROM\s+(?:--\S+\s+)*)(?P<image>\S+)(?P<tail>.*)$", re.I | re.M)
 _STAGE = re.compile(r"\s+AS\s+(?P<name>\S+)", re.I)

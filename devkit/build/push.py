@@ -17,8 +17,8 @@ from docker.errors import APIError, ImageNotFound, NotFound
 
 from devkit.build.builder import BuiltImage
 from devkit.errors import EngineError
-from devkit.images import ImageMap
-from devkit.planner import Plan
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,13 @@ def build_command(
     With --push, every service's image (built ones, and the given images such as postgres,
     as the image map resolves them) goes to ENV's registry, and an images file records each
     by digest: CI builds once, then deploys and promotes those exact images."""
-    from devkit import imagesfile
     from devkit.build.builder import build_images, build_requests
+    from devkit.build.engine import connect
     from devkit.build.push import publish_images
     from devkit.cli.progress import ServicePrinter
-    from devkit.engine import connect
     from devkit.errors import UserError
-    from devkit.planner import plan, select_services
+    from devkit.planning.planner import plan, select_services
+    from devkit.project import imagesfile
 
     current = settings(ctx)
     loaded = blueprint(ctx)

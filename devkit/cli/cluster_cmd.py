@@ -52,8 +52,8 @@ def cluster_up(ctx: typer.Context, env: EnvArgument, json: JsonOption = False) -
     """Create ENV's kind cluster (its node image and kind config from the blueprint), or reuse
     it when it exists and its API server answers. Its context is `kind-<cluster>`."""
     from devkit.errors import UserError
-    from devkit.targets import kind
-    from devkit.targets.kube_api import KubeApi, connect_context
+    from devkit.targets.kubernetes import kind
+    from devkit.targets.kubernetes.api import KubeApi, connect_context
 
     target, root = _kind_env(ctx, env)
     began = time.monotonic()
@@ -87,7 +87,7 @@ def cluster_down(
 ) -> None:
     """Delete ENV's kind cluster (everything on it goes with it). Nothing to do when it does not
     exist."""
-    from devkit.targets import kind
+    from devkit.targets.kubernetes import kind
 
     target, _ = _kind_env(ctx, env)
     existed = target.cluster in kind.clusters()

@@ -14,8 +14,8 @@ from devkit.cli.output import err, out, print_json, print_warnings
 if TYPE_CHECKING:
     from decimal import Decimal
 
-    from devkit.cost import Estimate
-    from devkit.pricesheet import PriceSheet
+    from devkit.planning.cost import Estimate
+    from devkit.planning.pricesheet import PriceSheet
 
 
 @app.command("cost")
@@ -41,8 +41,8 @@ def cost_command(
     replicas x 730 h x (vCPU x price per vCPU-hour + GiB x price per GiB-hour), at spot or
     on-demand rates as the profile places each service; autoscaled services as a min-max range.
     """
-    from devkit.cost import comparison, estimate
-    from devkit.planner import plan
+    from devkit.planning.cost import comparison, estimate
+    from devkit.planning.planner import plan
 
     sheet = _sheet(prices)
     loaded = blueprint(ctx)
@@ -67,10 +67,10 @@ def _sheet(path: Path | None) -> PriceSheet:
     from importlib import resources
 
     from devkit.errors import PriceSheetError
-    from devkit.pricesheet import parse_sheet
+    from devkit.planning.pricesheet import parse_sheet
 
     if path is None:
-        text = resources.files("devkit").joinpath("prices.toml").read_text()
+        text = resources.files("devkit.planning").joinpath("prices.toml").read_text()
         return parse_sheet(tomllib.loads(text), "devkit's default price sheet")
     if path.suffix not in (".toml", ".json"):
         raise PriceSheetError(f"{path}: a price sheet is a .toml or .json file")
@@ -88,7 +88,7 @@ def _sheet(path: Path | None) -> PriceSheet:
 
 
 def money(low: Decimal, high: Decimal, currency: str) -> str:
-    from devkit.cost import cents
+    from devkit.planning.cost import cents
 
     if cents(low) == cents(high):
         return f"{cents(low):,} {currency}"
@@ -133,7 +133,7 @@ def _print_comparison(base: Estimate, other: Estimate) -> None:
 
     from rich.table import Table
 
-    from devkit.cost import cents
+    from devkit.planning.cost import cents
 
     table = Table(box=None, pad_edge=False, header_style="bold", show_footer=True)
     table.add_column("service", footer="total")

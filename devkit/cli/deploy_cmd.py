@@ -50,12 +50,12 @@ def deploy_command(
     last log lines. Exit 3: the environment is locked by another deploy, or (Kubernetes) a
     field devkit applies is owned by another manager. `devkit releases ENV` shows the history.
     """
-    from devkit import imagesfile
+    from devkit.build.engine import connect
     from devkit.cli.deploying import build_and_push, open_target, provenance, registry_of, unlock
     from devkit.cli.progress import ServicePrinter
-    from devkit.deploy import deploy
-    from devkit.engine import connect
-    from devkit.secrets import local_secret_values
+    from devkit.delivery.deploy import deploy
+    from devkit.project import imagesfile
+    from devkit.project.secrets import local_secret_values
 
     with json_errors(json, {"environment": env}):
         plan, root, image_map = cluster_plan(ctx, env, namespace)

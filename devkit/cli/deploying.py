@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
     import docker
 
-    from devkit.deploy import DeployResult, DeployTarget, Provenance
-    from devkit.images import ImageMap
-    from devkit.planner import Plan
+    from devkit.delivery.deploy import DeployResult, DeployTarget, Provenance
+    from devkit.planning.images import ImageMap
+    from devkit.planning.planner import Plan
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 BreakLockOption = Annotated[
@@ -53,7 +53,7 @@ def cluster_plan(
 ) -> tuple[Plan, Path, ImageMap]:
     """The plan of an environment that deploys (Swarm, Kubernetes), its root and image map."""
     from devkit.errors import UserError
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
 
     loaded = blueprint(ctx)
     planned = plan(loaded, env)
@@ -81,8 +81,8 @@ def open_target(
 ) -> Iterator[DeployTarget]:
     """The environment's target, connected (Swarm: the Docker engine; Kubernetes: its context)."""
     if plan.target.kind == "swarm":
-        from devkit.engine import connect
-        from devkit.targets.swarm import SwarmTarget
+        from devkit.build.engine import connect
+        from devkit.targets.swarm.target import SwarmTarget
 
         client = connect()
         try:
@@ -90,8 +90,8 @@ def open_target(
         finally:
             client.close()
         return
-    from devkit.targets.kube_api import KubeApi, connect_context
-    from devkit.targets.kubernetes import KubernetesTarget
+    from devkit.targets.kubernetes.api import KubeApi, connect_context
+    from devkit.targets.kubernetes.target import KubernetesTarget
 
     kube = KubeApi(connect_context(context or kube_context(plan)))
     try:
@@ -109,8 +109,8 @@ def kube_context(plan: Plan) -> str | None:
 
 
 def provenance(root: Path, origin: str) -> Provenance:
-    from devkit.deploy import Provenance
-    from devkit.provenance import deployer, git_commit
+    from devkit.delivery.deploy import Provenance
+    from devkit.project.provenance import deployer, git_commit
 
     return Provenance(by=deployer(), commit=git_commit(root), origin=origin)
 
@@ -142,8 +142,8 @@ def build_and_push(
 ) -> dict[str, str]:
     """Build the plan's images and push every service's image; service -> digest reference."""
     from devkit.build.builder import build_images, build_requests
+    from devkit.build.engine import connect
     from devkit.build.push import publish_images
-    from devkit.engine import connect
 
     requests = build_requests(client, plan, root, image_map)
     built = build_images(client, requests, on_line=on_line, client_factory=connect)

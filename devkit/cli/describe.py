@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from devkit.model.health import HealthCheck
     from devkit.model.sync import Restart, Run
     from devkit.model.targets import Target
-    from devkit.planner import PlannedService
+    from devkit.planning.planner import PlannedService
 
 
 def target(target: Target, namespace: str | None = None) -> str:

@@ -16,9 +16,9 @@ from devkit.cli.output import err, out, print_json, print_warnings
 from devkit.render.version import DEFAULT
 
 if TYPE_CHECKING:
-    from devkit.planner import Plan
-    from devkit.targets.kube_diff import LiveChange
-    from devkit.targets.kubernetes import KubernetesTarget
+    from devkit.planning.planner import Plan
+    from devkit.targets.kubernetes.diff import LiveChange
+    from devkit.targets.kubernetes.target import KubernetesTarget
 
 
 @app.command("diff")
@@ -94,7 +94,7 @@ def _renders(
     json: bool,
 ) -> None:
     from devkit import schemas
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
     from devkit.render.comparison import diff
     from devkit.render.manifest import render
 
@@ -139,11 +139,11 @@ def _live(
     namespace: str | None,
     json: bool,
 ) -> None:
-    from devkit import imagesfile
     from devkit.cli.deploying import cluster_plan, json_errors, open_target
     from devkit.errors import UserError
-    from devkit.secrets import local_secret_values
-    from devkit.targets.kubernetes import KubernetesTarget
+    from devkit.project import imagesfile
+    from devkit.project.secrets import local_secret_values
+    from devkit.targets.kubernetes.target import KubernetesTarget
 
     with json_errors(json, {"environment": env, "live": True}):
         plan, root, _ = cluster_plan(ctx, env, namespace)
@@ -183,7 +183,7 @@ def _live(
 def _running_images(target: KubernetesTarget, plan: Plan) -> tuple[dict[str, str], str]:
     """The images of the release the environment runs; UserError when it has none to offer."""
     from devkit.errors import UserError
-    from devkit.release import current
+    from devkit.records.release import current
 
     running = current(target.records.releases())
     if running is None:

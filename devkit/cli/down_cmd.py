@@ -26,8 +26,8 @@ def down_command(
     Swarm environment: its services, network, secrets and release records; on Kubernetes:
     every object it applied, its records, and its namespace if devkit created it.
     """
-    from devkit.engine import connect
-    from devkit.targets.docker import DockerTarget
+    from devkit.build.engine import connect
+    from devkit.targets.docker.target import DockerTarget
 
     if env is not None and _cluster_down(ctx, env, volumes=volumes, json=json):
         return
@@ -52,7 +52,7 @@ def _cluster_down(ctx: typer.Context, env: str, *, volumes: bool, json: bool) ->
     """Take a Swarm or Kubernetes environment down; False when `env` is a Docker one."""
     from devkit.cli.deploying import open_target
     from devkit.cli.loading import blueprint
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
 
     planned = plan(blueprint(ctx), env)
     if planned.target.kind == "docker":

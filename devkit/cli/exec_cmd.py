@@ -24,9 +24,9 @@ def exec_command(
     import shutil
     import sys
 
-    from devkit.engine import connect
+    from devkit.build.engine import connect
     from devkit.errors import EngineError, UserError
-    from devkit.targets.docker import DockerTarget
+    from devkit.targets.docker.target import DockerTarget
 
     if command and command[0] == "--":
         command = command[1:]

@@ -33,8 +33,8 @@ def init_command(
     (Kubernetes) are declared for you to adjust.
     """
     from devkit.errors import UserError
-    from devkit.load import load_blueprint
-    from devkit.scaffold import infer_services, render_blueprint
+    from devkit.project.load import load_blueprint
+    from devkit.project.scaffold import infer_services, render_blueprint
 
     root = directory.resolve()
     if not root.is_dir():

@@ -12,20 +12,20 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from devkit.model.blueprint import Blueprint
-    from devkit.planner import Plan
-    from devkit.settings import Settings
+    from devkit.planning.planner import Plan
+    from devkit.project.settings import Settings
 
 
 def blueprint(ctx: typer.Context) -> Blueprint:
     """Load the blueprint named by -f, DEVKIT_FILE, [tool.devkit] file, or ./blueprint.py."""
-    from devkit.load import load_blueprint
+    from devkit.project.load import load_blueprint
 
     return load_blueprint(settings(ctx).file)
 
 
 def settings(ctx: typer.Context) -> Settings:
     """Flags, DEVKIT_* variables and [tool.devkit], combined."""
-    from devkit.settings import load_settings
+    from devkit.project.settings import load_settings
 
     return load_settings(file=options(ctx).file)
 
@@ -33,8 +33,8 @@ def settings(ctx: typer.Context) -> Settings:
 def local_plan(ctx: typer.Context, env: str | None) -> tuple[Plan, Path, Settings]:
     """The plan of a Docker environment (default: the configured default), its root, settings."""
     from devkit.errors import UserError
-    from devkit.load import load_blueprint
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
+    from devkit.project.load import load_blueprint
 
     current = settings(ctx)
     loaded = load_blueprint(current.file)
@@ -60,6 +60,6 @@ def local_plan(ctx: typer.Context, env: str | None) -> tuple[Plan, Path, Setting
 
 def plan_for(ctx: typer.Context, env: str) -> Plan:
     """Load the blueprint and plan one of its environments."""
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
 
     return plan(blueprint(ctx), env)

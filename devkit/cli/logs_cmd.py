@@ -41,10 +41,10 @@ def logs_command(
     ] = None,
 ) -> None:
     """Show the logs of the stack's services (or the named ones), each line prefixed."""
+    from devkit.build.engine import connect
     from devkit.cli.progress import ServicePrinter
-    from devkit.engine import connect
-    from devkit.planner import select_services
-    from devkit.targets.docker import DockerTarget
+    from devkit.planning.planner import select_services
+    from devkit.targets.docker.target import DockerTarget
 
     plan, _, _ = local_plan(ctx, env)
     chosen = set(services) if services else None

@@ -12,7 +12,7 @@ from devkit.cli.loading import plan_for
 from devkit.cli.output import out, print_json, print_warnings
 
 if TYPE_CHECKING:
-    from devkit.planner import PlannedService
+    from devkit.planning.planner import PlannedService
 
 
 @app.command("plan")
@@ -63,7 +63,7 @@ def plan_command(
 
 def _print_service(service: PlannedService) -> None:
     """The details of one planned service, after the table."""
-    from devkit.planner import show_env
+    from devkit.planning.planner import show_env
 
     out().print()
     out().print(f"[bold]{service.name}[/]")

@@ -44,8 +44,8 @@ def promote_command(
     """
     from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
-    from devkit.deploy import deploy, promotion
-    from devkit.secrets import local_secret_values
+    from devkit.delivery.deploy import deploy, promotion
+    from devkit.project.secrets import local_secret_values
 
     context = {"source": source, "environment": destination}
     with json_errors(json, context):
@@ -79,8 +79,8 @@ def promote_command(
 
 def _copy(copies: dict[str, tuple[str, str]], on_line: Callable[[str, str], None]) -> None:
     """Copy each image into DST's registry by digest; nothing is deployed if one fails."""
+    from devkit.build.engine import connect
     from devkit.build.push import copy_image
-    from devkit.engine import connect
 
     client = connect()
     try:

@@ -23,7 +23,7 @@ def releases_command(
     from rich.table import Table
 
     from devkit.cli.deploying import open_target
-    from devkit.release import current
+    from devkit.records.release import current
 
     plan, _, _ = cluster_plan(ctx, env, namespace)
     with open_target(plan, context=context) as target:

@@ -51,7 +51,7 @@ def render_command(
     the Secret <project>-secrets in the namespace (see docs/render.md).
     """
     from devkit.errors import UserError
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
 
     images = parse_images(image)
     if output_format is Format.compose and kube_version is not None:

@@ -42,8 +42,8 @@ def rollback_command(
     """
     from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
-    from devkit.deploy import rollback
-    from devkit.secrets import local_secret_values
+    from devkit.delivery.deploy import rollback
+    from devkit.project.secrets import local_secret_values
 
     with json_errors(json, {"environment": env}):
         plan, root, _ = cluster_plan(ctx, env, namespace)

@@ -20,9 +20,9 @@ def status_command(
     """Each service: state, health, ports published on 127.0.0.1, image."""
     from rich.table import Table
 
-    from devkit.engine import connect
-    from devkit.targets.docker import DockerTarget
-    from devkit.watch.timings import recent
+    from devkit.build.engine import connect
+    from devkit.devloop.timings import recent
+    from devkit.targets.docker.target import DockerTarget
 
     plan, _, _ = local_plan(ctx, env)
     rows = DockerTarget(connect(), plan.project, plan.environment).status()

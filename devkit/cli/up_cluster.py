@@ -14,15 +14,15 @@ from pathlib import Path
 import typer
 
 from devkit.cli.output import err, print_json
-from devkit.planner import Plan
-from devkit.settings import Settings
+from devkit.planning.planner import Plan
+from devkit.project.settings import Settings
 
 
 def cluster_env(ctx: typer.Context, env: str | None) -> tuple[Plan, Path, Settings] | None:
     """The plan of `env` when it runs on a cluster (Kind, Kubernetes), else None."""
     from devkit.cli.loading import settings as load_settings
-    from devkit.load import load_blueprint
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
+    from devkit.project.load import load_blueprint
 
     current = load_settings(ctx)
     loaded = load_blueprint(current.file)
@@ -46,8 +46,8 @@ def up_on_cluster(
     json: bool,
 ) -> None:
     from devkit.cli.progress import ServicePrinter
-    from devkit.kube_stack import describe, start_forwards, up_kube
-    from devkit.targets.kube_logs import follow_logs
+    from devkit.devloop.cluster_up import describe, start_forwards, up_kube
+    from devkit.targets.kubernetes.logs import follow_logs
 
     printer = ServicePrinter(s.name for s in plan.services)
 
@@ -80,8 +80,8 @@ def up_on_cluster(
     )
     stop = threading.Event()
     if watch:
-        from devkit.watch.kube_loop import KubeLiveSync
-        from devkit.watch.loop import start_in_thread
+        from devkit.devloop.kube_sync import KubeLiveSync
+        from devkit.devloop.sync import start_in_thread
 
         sync = KubeLiveSync(
             plan, root, target=result.target,

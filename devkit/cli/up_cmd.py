@@ -41,11 +41,11 @@ def up_command(
     environment's registry), the objects applied and rolled out; in the foreground every port
     is forwarded to 127.0.0.1 (the same port each time) and changes are synced into the pods.
     """
+    from devkit.build.engine import connect
     from devkit.cli.progress import ServicePrinter
     from devkit.cli.up_cluster import cluster_env, up_on_cluster
-    from devkit.engine import connect
-    from devkit.stack import up
-    from devkit.targets.docker import DockerTarget
+    from devkit.devloop.docker_up import up
+    from devkit.targets.docker.target import DockerTarget
 
     on_cluster = cluster_env(ctx, env)
     if on_cluster is not None:
@@ -94,7 +94,7 @@ def up_command(
         return
     stop_watch = None
     if watch:
-        from devkit.watch.loop import LiveSync, start_in_thread
+        from devkit.devloop.sync import LiveSync, start_in_thread
 
         sync = LiveSync(
             plan, root, image_map=settings.image_map, report=printer.step,

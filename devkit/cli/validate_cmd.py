@@ -20,7 +20,7 @@ def validate_command(
 
     Exits 2 with the file, line and field of the first problem.
     """
-    from devkit.planner import plan
+    from devkit.planning.planner import plan
     from devkit.source import display_path
 
     loaded = blueprint(ctx)

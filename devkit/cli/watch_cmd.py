@@ -27,8 +27,8 @@ def watch_command(
 
     from devkit.cli.output import err
     from devkit.cli.progress import ServicePrinter
-    from devkit.planner import select_services
-    from devkit.watch.loop import LiveSync
+    from devkit.devloop.sync import LiveSync
+    from devkit.planning.planner import select_services
 
     plan, root, settings = local_plan(ctx, env)
     chosen = select_services(plan, services or [])

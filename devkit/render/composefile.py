@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devkit.model.quantity import cpu_millicores, memory_bytes
-from devkit.planner import EnvValue, Plan, PlannedService
+from devkit.planning.planner import EnvValue, Plan, PlannedService
 from devkit.render import emit, labels
 from devkit.render.images import image_refs
 from devkit.render.pod import writable_root

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devkit.planner import EnvValue, Plan, PlannedService, SecretPart
+from devkit.planning.planner import EnvValue, Plan, PlannedService, SecretPart
 
 HELPER_PREFIX = "DEVKIT_SECRET_"
 

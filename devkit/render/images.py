@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 
 from devkit.errors import RenderError
-from devkit.planner import Plan, PlannedService, content_hash
+from devkit.planning.planner import Plan, PlannedService, content_hash
 
 _REFERENCE = re.compile(r"^[a-z0-9]([a-z0-9._/:@+-]*[A-Za-z0-9_.+-])?$", re.IGNORECASE)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from devkit.planner import Plan
+from devkit.planning.planner import Plan
 
 MANAGED_BY = "devkit"
 SPEC_HASH = "devkit.dev/spec-hash"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from devkit.planner import Plan, PlannedService, content_hash
+from devkit.planning.planner import Plan, PlannedService, content_hash
 from devkit.render import emit, env, labels, network, pod, workloads
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse

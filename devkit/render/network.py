@@ -13,7 +13,7 @@ from typing import Any
 from devkit.errors import RenderError
 from devkit.model.ports import Port
 from devkit.model.targets import Ingress
-from devkit.planner import Plan, PlannedService
+from devkit.planning.planner import Plan, PlannedService
 from devkit.render import labels
 from devkit.render.workloads import headless_name, kind
 

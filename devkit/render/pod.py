@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from devkit.errors import RenderError
-from devkit.placement import Placement
-from devkit.planner import Plan, PlannedService
+from devkit.planning.placement import Placement
+from devkit.planning.planner import Plan, PlannedService
 from devkit.render import env, labels
 from devkit.render.probes import probes
 from devkit.render.version import KubeVersion

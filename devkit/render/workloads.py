@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devkit.planner import Plan, PlannedService
+from devkit.planning.planner import Plan, PlannedService
 from devkit.render import labels
 
 

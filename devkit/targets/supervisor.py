@@ -17,6 +17,8 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from devkit.planning.planner import PlannedService
+
 SCRIPT = r"""
 grace_ticks=${DEVKIT_RESTART_GRACE_TICKS:-200}
 child=0; restart=0; stopping=0
@@ -182,3 +184,22 @@ def supervised(
     if preload and runs_python(argv):
         return [argv[0], "-c", PYTHON_SCRIPT], argv
     return ["/bin/sh", "-c", SCRIPT, NAME], argv
+
+
+def restarts_on_sync(service: PlannedService) -> bool:
+    """Whether a sync rule restarts the service, so it runs under devkit's supervisor."""
+    return any(action.kind == "restart" for rule in service.sync for action in rule.then)
+
+
+def preloaded(service: PlannedService) -> tuple[str, ...]:
+    """The modules the service's restart rules keep warm, in order, once each."""
+    names: list[str] = []
+    for rule in service.sync:
+        for action in rule.then:
+            if action.kind == "restart":
+                names.extend(n for n in action.preload if n not in names)
+    return tuple(names)
+
+
+ImageConfig = tuple[Sequence[str] | None, Sequence[str] | None]
+"""An image's own (Entrypoint, Cmd)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from devkit.errors import UserError
 from devkit.model.refs import Ref, Secret, fill_template
 from devkit.model.service import Service
-from devkit.planner import EnvValue, Plan, PlannedService
+from devkit.planning.planner import EnvValue, Plan, PlannedService
 
 _MAX_DEPTH = 4
 

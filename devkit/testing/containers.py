@@ -18,8 +18,8 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
 from devkit.errors import EngineError
-from devkit.images import normalize
-from devkit.targets.docker_spec import ContainerSpec
+from devkit.planning.images import normalize
+from devkit.targets.docker.spec import ContainerSpec
 from devkit.testing.readiness import HealthCheckPasses
 
 

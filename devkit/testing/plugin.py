@@ -80,7 +80,7 @@ def devkit_blueprint(pytestconfig: pytest.Config) -> Path | Blueprint:
     ini = str(pytestconfig.getini("devkit_blueprint") or "")
     if ini:
         return (_ini_dir(pytestconfig) / ini).resolve()
-    from devkit.settings import load_settings  # noqa: PLC0415 - lazy: see the module doc
+    from devkit.project.settings import load_settings  # noqa: PLC0415 - lazy: see the module doc
 
     settings = load_settings(cwd=pytestconfig.rootpath)
     return settings.file.resolve() if settings.file else pytestconfig.rootpath / "blueprint.py"

@@ -1,7 +1,7 @@
 """Readiness as code: a service is ready when its blueprint health check passes in its container.
 
 The check is the one the blueprint declares, mapped to a command exactly as the Docker target
-maps it (devkit.targets.docker_spec.healthcheck / probe_command), run with `docker exec` until it
+maps it (devkit.targets.docker.spec.healthcheck / probe_command), run with `docker exec` until it
 passes. A container that exits, or a check that does not pass in time, fails with the check's
 last output and the container's last log lines.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from devkit.errors import EngineError
-from devkit.targets.docker_spec import probe_command
+from devkit.targets.healthcheck import probe_command
 
 LOG_LINES = 40
 _POLL = 0.25

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from devkit.errors import UserError
 from devkit.model.blueprint import Blueprint
 from devkit.model.service import Service
-from devkit.planner import Plan, select_services
+from devkit.planning.planner import Plan, select_services
 
 
 def declared_services(blueprint: Blueprint, env: str) -> dict[str, Service]:

@@ -5,7 +5,7 @@
         stack.env("api")           # api's declared environment, as the host reaches it
 
 Decide, then do: the plan, the services to start, their container specs (the Docker target's
-own, from devkit.targets.docker_spec) and the host's view of their addresses are data; this
+own, from devkit.targets.docker.spec) and the host's view of their addresses are data; this
 module only carries them out on the engine.
 """
 
@@ -31,17 +31,17 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from testcontainers.core.network import Network
 
-from devkit.engine import connect
+from devkit.build.engine import connect
 from devkit.errors import DevkitError, EngineError, UserError
-from devkit.images import ImageMap
-from devkit.load import load_blueprint
 from devkit.model.blueprint import Blueprint
 from devkit.model.service import Service
-from devkit.planner import Plan, plan
-from devkit.secrets import local_secret_values
-from devkit.settings import load_settings
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan, plan
+from devkit.project.load import load_blueprint
+from devkit.project.secrets import local_secret_values
+from devkit.project.settings import load_settings
 from devkit.targets import labels
-from devkit.targets.docker_spec import ContainerSpec, container_specs
+from devkit.targets.docker.spec import ContainerSpec, container_specs
 from devkit.testing import session as sessions
 from devkit.testing.addresses import HostView, Published
 from devkit.testing.containers import (

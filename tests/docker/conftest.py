@@ -16,7 +16,7 @@ import docker
 import pytest
 from docker.errors import DockerException
 
-from devkit.images import parse_rules
+from devkit.planning.images import parse_rules
 from tests.conftest import REPO, Run, run_devkit
 
 IMAGE_MAP_FILE = REPO / "tests" / "setup" / "image-map.txt"

@@ -26,7 +26,7 @@ from minio import Minio
 
 from blueprints import minio, nginx, postgres, rabbitmq, redis, web_service
 from devkit import Blueprint, Docker, Secret, plan
-from devkit.planner import EnvValue, PlannedService
+from devkit.planning.planner import EnvValue, PlannedService
 from devkit.testing import start_stack
 from tests.docker.conftest import LOCAL_IMAGES, SESSION, TEST_LABEL
 

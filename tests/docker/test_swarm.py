@@ -21,8 +21,8 @@ from typing import Any
 import docker
 import pytest
 
-from devkit.lock import new_lock
-from devkit.targets.swarm_records import SwarmRecords
+from devkit.records.lock import new_lock
+from devkit.targets.swarm.records import SwarmRecords
 from tests.docker.conftest import APP, MIGRATE_JOB, REGISTRY, Project
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]

@@ -26,7 +26,7 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from devkit.images import parse_rules
+from devkit.planning.images import parse_rules
 from tests.conftest import REPO
 
 TESTBED = Path(__file__).resolve().parent / "testbed"

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client, dynamic
 from kubernetes.stream import stream
 
-from devkit.placement import SPOT_LABELS, SPOT_TAINTS
+from devkit.planning.placement import SPOT_LABELS, SPOT_TAINTS
 from tests.k8s.conftest import FAKE_NODE_TAINT, FAKE_NODES, PYTHON, K8sTestbed, wait_for
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]  # the testbed runs on the Docker engine

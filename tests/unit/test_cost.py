@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from devkit import Autoscale, Blueprint, Kubernetes, Resources, Uptime
-from devkit.cost import cents, estimate
 from devkit.errors import PriceSheetError
-from devkit.planner import plan
-from devkit.pricesheet import parse_sheet
+from devkit.planning.cost import cents, estimate
+from devkit.planning.planner import plan
+from devkit.planning.pricesheet import parse_sheet
 from devkit.profiles import on_demand, spot
 
 # Round numbers, so the expected figures can be checked with pencil and paper.
@@ -122,7 +122,7 @@ def test_monthly_prices_can_be_given_as_such() -> None:
 
 
 def test_default_sheet_is_valid_and_says_where_it_comes_from() -> None:
-    path = Path(__file__).resolve().parents[2] / "devkit" / "prices.toml"
+    path = Path(__file__).resolve().parents[2] / "devkit" / "planning" / "prices.toml"
     text = path.read_text()
     default = parse_sheet(tomllib.loads(text), "prices.toml")
     assert "Google Compute Engine" in default.source and "ILLUSTRATIVE" in text

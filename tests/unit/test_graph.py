@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from devkit.graph import CycleError, find_cycle, topological_order, with_dependencies
+from devkit.planning.graph import CycleError, find_cycle, topological_order, with_dependencies
 
 
 def test_order_puts_dependencies_first_and_breaks_ties_by_name() -> None:

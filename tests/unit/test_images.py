@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from devkit.errors import ConfigError
-from devkit.images import ImageMap, normalize, parse_rules
-from devkit.settings import load_settings
+from devkit.planning.images import ImageMap, normalize, parse_rules
+from devkit.project.settings import load_settings
 
 
 @pytest.mark.parametrize(

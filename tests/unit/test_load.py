@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from devkit.errors import BlueprintError, UserError
-from devkit.load import load_blueprint
-from devkit.settings import load_settings
+from devkit.project.load import load_blueprint
+from devkit.project.settings import load_settings
 
 
 def test_loads_the_blueprint_and_records_its_file(write_blueprint: Callable[[str], Path]) -> None:

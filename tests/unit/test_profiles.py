@@ -7,8 +7,8 @@ import pytest
 from devkit import Autoscale, Blueprint, Build, Docker, Kubernetes, Resources, Uptime
 from devkit.errors import BlueprintError
 from devkit.model.profile import PROVIDERS
-from devkit.placement import placement
-from devkit.planner import plan
+from devkit.planning.placement import placement
+from devkit.planning.planner import plan
 from devkit.profiles import on_demand, spot
 
 

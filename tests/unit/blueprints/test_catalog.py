@@ -7,9 +7,9 @@ import pytest
 
 from blueprints import minio, nginx, postgres, rabbitmq, redis, web_service
 from devkit import Blueprint, BlueprintError, Build, Docker, Http, Secret, plan
-from devkit.images import ImageMap
-from devkit.planner import show_env
-from devkit.targets.docker_spec import healthcheck
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import show_env
+from devkit.targets.healthcheck import healthcheck
 
 
 def planned(*services, env: str = "local"):

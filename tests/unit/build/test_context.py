@@ -5,7 +5,7 @@ from pathlib import Path
 
 from devkit.build.context import DOCKERFILE_IN_TAR, content_hash, context_files, context_tar
 from devkit.build.dockerfile import base_images, substitute_bases
-from devkit.images import ImageMap
+from devkit.planning.images import ImageMap
 
 
 def make(root: Path, files: dict[str, str]) -> Path:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from devkit.lock import Lock, new_lock, stale
+from devkit.records.lock import Lock, new_lock, stale
 
 
 def test_a_live_lock_is_not_stale() -> None:

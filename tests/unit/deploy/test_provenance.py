@@ -3,7 +3,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from devkit.provenance import deployer, git_commit
+from devkit.project.provenance import deployer, git_commit
 
 
 def test_a_github_actions_run_names_the_actor_and_the_run() -> None:

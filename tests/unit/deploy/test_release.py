@@ -6,9 +6,16 @@ import pytest
 
 from blueprints import redis
 from devkit import Blueprint, RefusedError, Swarm, plan
-from devkit.deploy import promotion
-from devkit.images import relocate
-from devkit.release import Release, current, next_number, promotable, rollback_target, runs_already
+from devkit.delivery.deploy import promotion
+from devkit.planning.images import relocate
+from devkit.records.release import (
+    Release,
+    current,
+    next_number,
+    promotable,
+    rollback_target,
+    runs_already,
+)
 
 IMAGES = {"api": "reg/api@sha256:" + "1" * 64, "redis": "reg/redis@sha256:" + "2" * 64}
 

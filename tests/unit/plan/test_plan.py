@@ -18,7 +18,7 @@ from devkit import (
     Sync,
 )
 from devkit.errors import BlueprintError, UnknownEnvironmentError
-from devkit.planner import EnvValue, SecretPart, plan, show_env
+from devkit.planning.planner import EnvValue, SecretPart, plan, show_env
 from devkit.profiles import on_demand, spot
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from devkit.load import load_blueprint
 from devkit.model.blueprint import Blueprint
+from devkit.project.load import load_blueprint
 from tests.conftest import SHOP
 
 SHOP_ENVS = ("local", "staging", "prod")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from devkit.model.blueprint import Blueprint
-from devkit.planner import plan
+from devkit.planning.planner import plan
 from devkit.render import compose, compose_yaml
 
 

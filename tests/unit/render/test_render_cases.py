@@ -20,7 +20,7 @@ from devkit import (
     Volume,
 )
 from devkit.errors import KubeVersionError, RenderError
-from devkit.planner import plan
+from devkit.planning.planner import plan
 from devkit.profiles import on_demand, spot
 from devkit.render import render
 from devkit.render.version import DEFAULT

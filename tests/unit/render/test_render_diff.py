@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devkit.model.blueprint import Blueprint
-from devkit.planner import plan
+from devkit.planning.planner import plan
 from devkit.render import diff, render
 
 

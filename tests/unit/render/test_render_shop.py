@@ -7,7 +7,7 @@ import re
 import pytest
 
 from devkit.model.blueprint import Blueprint
-from devkit.planner import plan
+from devkit.planning.planner import plan
 from devkit.render import render
 from tests.unit.render.conftest import SHOP_ENVS, container, find
 

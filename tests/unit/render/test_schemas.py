@@ -23,7 +23,7 @@ from devkit import (
 )
 from devkit.errors import KubeVersionError, SchemaError
 from devkit.model.blueprint import Blueprint
-from devkit.planner import plan
+from devkit.planning.planner import plan
 from devkit.profiles import on_demand, spot
 from devkit.render import render
 from tests.unit.render.conftest import SHOP_ENVS, find

@@ -2,12 +2,8 @@ from __future__ import annotations
 
 from blueprints import postgres
 from devkit import Blueprint, Docker, Http, Port, Resources, Secret, Tcp, plan
-from devkit.targets.docker_spec import (
-    ActualContainer,
-    changes_to_apply,
-    container_specs,
-    probe_command,
-)
+from devkit.targets.docker.spec import ActualContainer, changes_to_apply, container_specs
+from devkit.targets.healthcheck import probe_command
 
 
 def planned():

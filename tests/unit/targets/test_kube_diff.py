@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from devkit.targets.kube_diff import comparable, compare, pruned
+from devkit.targets.kubernetes.diff import comparable, compare, pruned
 
 
 def deployment(replicas: int, **meta: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from devkit import Blueprint, BlueprintError, Job, Kubernetes, Secret, Swarm, pl
 from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import resolve, validate
-from devkit.targets.kube_spec import INSTANCE, job_object
+from devkit.targets.kubernetes.spec import INSTANCE, job_object
 
 API = "registry.example.com/shop-api@sha256:" + "a" * 64
 MIGRATE = Job("migrate", ["python", "-m", "app.migrate"], service="api", timeout=90)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devkit.targets.kube_spec import (
+from devkit.targets.kubernetes.spec import (
     SECRET_HASH,
     not_ready,
     ordered,

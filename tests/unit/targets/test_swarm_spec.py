@@ -5,8 +5,8 @@ from pathlib import Path
 
 from blueprints import postgres
 from devkit import Blueprint, Http, Port, Resources, Secret, Swarm, plan
-from devkit.planner import EnvValue, SecretPart
-from devkit.targets.swarm_spec import (
+from devkit.planning.planner import EnvValue, SecretPart
+from devkit.targets.swarm.spec import (
     SecretRef,
     env_script,
     needs_image_config,

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from devkit import Blueprint, Build, Docker, Kubernetes, Restart, Run, Sync, plan
+from devkit.devloop.rules import build_watches, route, watch_rules, watched_paths
 from devkit.targets.supervisor import supervised
-from devkit.watch.rules import build_watches, route, watch_rules, watched_paths
 
 
 def project(root: Path):

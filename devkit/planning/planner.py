@@ -1,0 +1,472 @@
+"""`plan(blueprint, env) -> Plan`: everything one environment runs, decided, pure and deterministic.
+
+Environment overrides and the capacity profile are applied, references between services are
+resolved, and the graph is checked (unknown dependencies, cycles, host port clashes). A Plan is
+JSON-serialisable; its hash is stable across machines and runs, so a release can record it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
+from devkit.model.base import Model
+from devkit.model.blueprint import Blueprint
+from devkit.model.build import Build
+from devkit.model.environment import Environment
+from devkit.model.health import HealthCheck
+from devkit.model.job import Job
+from devkit.model.ports import Port
+from devkit.model.profile import Profile
+from devkit.model.refs import Ref, Secret, fill_template
+from devkit.model.resources import Autoscale, Resources
+from devkit.model.service import Service
+from devkit.model.sync import Sync
+from devkit.model.targets import Target
+from devkit.model.validation import error_lines
+from devkit.model.verify import Verify
+from devkit.model.volume import Volume
+from devkit.planning import advice
+from devkit.planning.graph import CycleError, topological_order, with_dependencies
+from devkit.planning.placement import Placement, placement
+
+MASK = "****"
+_MAX_REF_DEPTH = 4
+_ADD_HINT = "declare it with app.service(...), or add a stock one with app.use(...)"
+
+
+class SecretPart(Model):
+    """The place of a secret's value inside an environment variable."""
+
+    secret: str
+
+
+class EnvValue(Model):
+    """A variable composed at run time from literal text and secrets (never their values)."""
+
+    parts: tuple[str | SecretPart, ...]
+
+    @property
+    def secrets(self) -> list[str]:
+        return [p.secret for p in self.parts if isinstance(p, SecretPart)]
+
+    def masked(self) -> str:
+        """The value as shown to people: every secret replaced by ****."""
+        return "".join(p if isinstance(p, str) else MASK for p in self.parts)
+
+
+PlannedEnv = str | EnvValue
+
+
+def show_env(value: PlannedEnv) -> str:
+    """An environment value as it may be printed: literal, or masked where it holds a secret."""
+    return value if isinstance(value, str) else value.masked()
+
+
+class Security(Model):
+    """Container hardening; `writable_paths` is all that is relaxed (volumes, live-synced paths)."""
+
+    read_only_root_filesystem: bool = True
+    writable_paths: tuple[str, ...] = ()
+    writable_for_sync: tuple[str, ...] = Field(
+        default=(), description="paths made writable only because live sync writes there"
+    )
+    scratch_paths: tuple[str, ...] = Field(
+        default=(), description="writable but not kept: emptyDir on clusters, tmpfs on Docker"
+    )
+    run_as_user: int | None = None
+    service_account_token: bool = False
+
+
+class PlannedService(Model):
+    """One service as this environment runs it: overrides applied, references resolved."""
+
+    name: str
+    image: str | None
+    build: Build | None
+    command: tuple[str, ...] | None
+    ports: dict[str, Port]
+    env: dict[str, PlannedEnv]
+    secrets: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    health: HealthCheck | None
+    sync: tuple[Sync, ...]
+    resources: Resources | None
+    replicas: int
+    autoscale: Autoscale | None
+    volumes: dict[str, Volume]
+    stateful: bool
+    security: Security
+    placement: Placement | None = Field(
+        default=None, description="capacity and node placement from the profile"
+    )
+    spec_hash: str = Field(description="content hash of everything above")
+
+
+class Plan(Model):
+    """Everything an environment runs. Same blueprint and environment, same Plan, same hash."""
+
+    project: str
+    environment: str
+    target: Target
+    namespace: str | None
+    profile: Profile | None
+    services: tuple[PlannedService, ...] = Field(description="dependencies first")
+    groups: dict[str, tuple[str, ...]]
+    verify: Verify | None = Field(default=None, description="what proves a deployed release works")
+    jobs: tuple[Job, ...] = Field(default=(), description="run before a release rolls out")
+    rollout_timeout: float = 300.0
+    warnings: tuple[str, ...] = Field(
+        default=(), description="allowed, but likely not what was meant (printed on stderr)"
+    )
+    hash: str
+
+    def service(self, name: str) -> PlannedService:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
+
+    def to_json(self) -> str:
+        """The canonical JSON form: sorted keys, so two runs print the same bytes."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def content_hash(data: Any) -> str:
+    """sha256 of the canonical JSON of plain data."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def plan(blueprint: Blueprint, env: str) -> Plan:
+    """Decide what environment `env` of `blueprint` runs. Raises BlueprintError for bad input."""
+    environment = blueprint.environments.get(env)
+    if environment is None:
+        raise UnknownEnvironmentError(env, list(blueprint.environments))
+    services = _apply_overrides(blueprint, environment)
+    _check_graph(services)
+    _check_groups(blueprint, services)
+    _check_host_ports(services)
+    _check_verify(environment, services)
+    order = topological_order({s.name: s.depends_on for s in services.values()})
+    planned = tuple(_plan_service(services[name], services, environment) for name in order)
+    body: dict[str, Any] = {
+        "project": blueprint.name,
+        "environment": environment.name,
+        "target": environment.target,
+        "namespace": _namespace(blueprint, environment),
+        "profile": environment.profile,
+        "services": planned,
+        "groups": dict(sorted(blueprint.groups.items())),
+        "verify": environment.verify,
+        "jobs": environment.jobs,
+        "rollout_timeout": environment.rollout_timeout,
+        "warnings": tuple(_warnings(planned, services, environment)),
+    }
+    unhashed = Plan.model_construct(**body, hash="").model_dump(mode="json", exclude={"hash"})
+    return Plan(**body, hash=content_hash(unhashed))
+
+
+def _apply_overrides(blueprint: Blueprint, env: Environment) -> dict[str, Service]:
+    services = dict(blueprint.services)
+    for name, fields in env.overrides.items():
+        if name not in services:
+            raise BlueprintError(
+                f'environment "{env.name}": overrides service "{name}", which is not defined',
+                location=env.source,
+                details=[f"defined services: {', '.join(sorted(services))}"],
+            )
+        try:
+            services[name] = services[name].with_overrides(fields)
+        except ValidationError as exc:
+            lines = error_lines(exc, prefix=name)
+            raise BlueprintError(
+                f'environment "{env.name}": {lines[0]}', location=env.source, details=lines[1:]
+            ) from None
+    return services
+
+
+def _check_verify(env: Environment, services: Mapping[str, Service]) -> None:
+    """The verify step and the pre-deploy jobs run in services the environment has."""
+    steps = [("verify", env.verify.service if env.verify else None)]
+    steps += [(f'job "{job.name}"', job.service) for job in env.jobs]
+    for what, wanted in steps:
+        if wanted is not None and wanted not in services:
+            raise BlueprintError(
+                f'environment "{env.name}": {what} runs in service "{wanted}", which is not '
+                "defined",
+                location=env.source,
+                details=[f"defined services: {', '.join(sorted(services))}"],
+            )
+
+
+def _check_graph(services: Mapping[str, Service]) -> None:
+    for service in services.values():
+        for dep in service.depends_on:
+            if dep not in services:
+                raise BlueprintError(
+                    f'service "{service.name}" depends on "{dep}", which is not defined',
+                    location=service.source,
+                    details=[f"defined services: {', '.join(sorted(services))}", _ADD_HINT],
+                )
+    try:
+        topological_order({s.name: s.depends_on for s in services.values()})
+    except CycleError as exc:
+        first = services[exc.cycle[0]]
+        raise BlueprintError(
+            f"dependency cycle: {' -> '.join(exc.cycle)}",
+            location=first.source,
+            details=[f"{name} is defined at {services[name].source}" for name in exc.cycle[:-1]],
+        ) from None
+
+
+def _check_groups(blueprint: Blueprint, services: Mapping[str, Service]) -> None:
+    for group, members in blueprint.groups.items():
+        for member in members:
+            if member not in services:
+                raise BlueprintError(
+                    f'group "{group}" names service "{member}", which is not defined',
+                    location=blueprint.group_source(group),
+                    details=[f"defined services: {', '.join(sorted(services))}"],
+                )
+
+
+def _check_host_ports(services: Mapping[str, Service]) -> None:
+    owners: dict[tuple[int, str], str] = {}
+    for service in sorted(services.values(), key=lambda s: s.name):
+        for port in service.ports.values():
+            if port.host is None:
+                continue
+            key = (port.host, port.protocol)
+            other = owners.setdefault(key, service.name)
+            if other != service.name:
+                raise BlueprintError(
+                    f'services "{other}" and "{service.name}" both publish host port '
+                    f"{port.host}/{port.protocol}",
+                    location=service.source,
+                    details=[f"{other} is defined at {services[other].source}"],
+                )
+
+
+def _namespace(blueprint: Blueprint, env: Environment) -> str | None:
+    if env.target.kind not in ("kind", "kubernetes"):
+        return None
+    namespace = env.target.namespace or f"{blueprint.name}-{env.name}"
+    if len(namespace) > 63:
+        raise BlueprintError(
+            f'environment "{env.name}": namespace "{namespace}" is longer than 63 characters; '
+            "set a shorter one with namespace=",
+            location=env.source,
+        )
+    return namespace
+
+
+def _replicas(service: Service, env: Environment) -> tuple[int, Autoscale | None]:
+    """The service's own count, else the environment's (stateless only), else 1; autoscaled: min.
+
+    A profile raises stateless services to its floor, except a count the service (or an
+    override) sets explicitly: that is honoured, and the advice module warns about it.
+    """
+    floor = env.profile.min_replicas if env.profile and not service.stateful else 1
+    autoscale = service.autoscale
+    if autoscale is not None:
+        if autoscale.min < floor:
+            autoscale = autoscale.model_copy(
+                update={"min": floor, "max": max(autoscale.max, floor)}
+            )
+        return autoscale.min, autoscale
+    if service.replicas is not None:
+        return service.replicas, None
+    replicas = env.replicas if env.replicas is not None and not service.stateful else 1
+    return (floor if 0 < replicas < floor else replicas), None
+
+
+def _right_sized(resources: Resources | None, env: Environment) -> Resources | None:
+    """With a right-sizing profile: requests from the declared values (or the profile's
+    defaults) and a memory limit that is never unbounded (the request, unless one is declared)."""
+    profile = env.profile
+    if profile is None or not profile.right_size:
+        return resources
+    declared = resources or Resources()
+    defaults = profile.default_requests
+    cpu = declared.cpu or declared.cpu_limit or defaults.cpu
+    memory = declared.memory or declared.memory_limit or defaults.memory
+    return Resources(
+        cpu=cpu,
+        memory=memory,
+        cpu_limit=declared.cpu_limit,
+        memory_limit=declared.memory_limit or memory,
+    )
+
+
+def _warnings(
+    planned: tuple[PlannedService, ...], services: Mapping[str, Service], env: Environment
+) -> list[str]:
+    found: list[str] = []
+    for service in planned:
+        declared = services[service.name]
+        on_spot = service.placement is not None and service.placement.capacity == "spot"
+        found += advice.collect(
+            advice.single_replica_on_spot(declared, env) if on_spot else None,
+            advice.references_without_dependency(declared, services, env),
+            advice.autoscale_without_cpu_request(
+                service.name,
+                env,
+                service.autoscale is not None,
+                service.resources.cpu if service.resources else None,
+            ),
+        )
+    return found
+
+
+def _plan_service(
+    service: Service, services: Mapping[str, Service], env: Environment
+) -> PlannedService:
+    resolved = {
+        name: _resolve(value, service, name, services) for name, value in service.env.items()
+    }
+    local = env.target.local
+    sync = service.sync if local else ()
+    synced = tuple(sorted({rule.dest for rule in sync}))
+    replicas, autoscale = _replicas(service, env)
+    fields: dict[str, Any] = {
+        "name": service.name,
+        "image": service.image,
+        "build": service.build,
+        "command": service.command,
+        "ports": dict(sorted(service.ports.items())),
+        "env": dict(sorted(resolved.items())),
+        "secrets": tuple(
+            sorted({s for v in resolved.values() if isinstance(v, EnvValue) for s in v.secrets})
+        ),
+        "depends_on": tuple(sorted(service.depends_on)),
+        "health": service.health,
+        "sync": sync,
+        "resources": _right_sized(service.resources, env),
+        "replicas": replicas,
+        "autoscale": autoscale,
+        "volumes": dict(sorted(service.volumes.items())),
+        "stateful": service.stateful,
+        "security": Security(
+            read_only_root_filesystem=service.read_only_root_filesystem,
+            writable_paths=tuple(sorted({v.path for v in service.volumes.values()} | set(synced))),
+            writable_for_sync=synced,
+            scratch_paths=service.scratch,
+            run_as_user=service.run_as_user,
+            service_account_token=service.service_account_token,
+        ),
+        "placement": placement(env.profile, stateful=service.stateful) if env.profile else None,
+    }
+    unhashed = PlannedService.model_construct(**fields, spec_hash="")
+    return PlannedService(
+        **fields, spec_hash=content_hash(unhashed.model_dump(mode="json", exclude={"spec_hash"}))
+    )
+
+
+def _literal(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _resolve(
+    value: str | int | float | bool | Ref | Secret,
+    owner: Service,
+    var: str,
+    services: Mapping[str, Service],
+    depth: int = 0,
+) -> PlannedEnv:
+    """An env value with references replaced by what they name in this environment."""
+    if isinstance(value, Secret):
+        return EnvValue(parts=(SecretPart(secret=value.name),))
+    if not isinstance(value, Ref):
+        return _literal(value)
+    target = services.get(value.service)
+    if target is None:
+        raise BlueprintError(
+            f'service "{owner.name}": env.{var} refers to service "{value.service}", '
+            "which is not defined",
+            location=owner.source,
+            details=[f"defined services: {', '.join(sorted(services))}", _ADD_HINT],
+        )
+    if value.attr == "host":
+        return target.name
+    if value.attr == "port":
+        port = target.ports.get(value.port or "")
+        if port is None:
+            raise BlueprintError(
+                f'service "{owner.name}": env.{var} refers to port "{value.port}" of service '
+                f'"{target.name}", which has no such port',
+                location=owner.source,
+                details=[f"ports of {target.name}: {', '.join(sorted(target.ports)) or '(none)'}"],
+            )
+        return str(port.container)
+    if target.url_template is None:
+        raise BlueprintError(
+            f'service "{owner.name}": env.{var} refers to the url of "{target.name}", '
+            "which has none",
+            location=owner.source,
+        )
+    if depth > _MAX_REF_DEPTH:
+        raise BlueprintError(
+            f'service "{owner.name}": env.{var}: url references nest more than '
+            f"{_MAX_REF_DEPTH} deep",
+            location=owner.source,
+        )
+    return _expand_url(target, services, depth)
+
+
+def _expand_url(target: Service, services: Mapping[str, Service], depth: int) -> PlannedEnv:
+    """A service's url template filled in: its host, port numbers and its own env values."""
+    assert target.url_template is not None
+
+    def port(name: str | None) -> str:
+        chosen = target.ports[name] if name else next(iter(target.ports.values()))
+        return str(chosen.container)
+
+    def env(name: str) -> Sequence[str | SecretPart]:
+        inner = _resolve(target.env[name], target, name, services, depth + 1)
+        return (inner,) if isinstance(inner, str) else inner.parts
+
+    return _joined(fill_template(target.url_template, host=target.name, port=port, env=env))
+
+
+def _joined(parts: list[str | SecretPart]) -> PlannedEnv:
+    """Adjacent literal parts merged; a plain string when no secret remains."""
+    merged: list[str | SecretPart] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif part != "":
+            merged.append(part)
+    if all(isinstance(p, str) for p in merged):
+        return "".join(p for p in merged if isinstance(p, str))
+    return EnvValue(parts=tuple(merged))
+
+
+def select_services(plan: Plan, names: Iterable[str]) -> set[str] | None:
+    """Named services and groups plus everything they depend on; None (all) when none named."""
+    names = list(names)
+    if not names:
+        return None
+    known = {s.name for s in plan.services}
+    chosen: list[str] = []
+    for name in names:
+        if name in plan.groups:
+            chosen.extend(plan.groups[name])
+        elif name in known:
+            chosen.append(name)
+        else:
+            raise UserError(
+                f'"{name}" is neither a service nor a group of {plan.project}',
+                details=[
+                    f"services: {', '.join(sorted(known))}",
+                    f"groups: {', '.join(sorted(plan.groups)) or '(none)'}",
+                ],
+            )
+    return with_dependencies({s.name: s.depends_on for s in plan.services}, chosen)

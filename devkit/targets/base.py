@@ -1,0 +1,1 @@
+"""The capability protocols targets implement (placeholder; filled by the target seam)."""

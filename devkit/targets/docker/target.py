@@ -1,0 +1,427 @@
+"""The Docker target: carry out the changes docker_spec decided, and report what runs.
+
+One network per project+environment, one container per service, named and labelled (see
+labels.py), ports published on 127.0.0.1, named volumes, an init process so stop signals work,
+start order gated on dependencies being healthy.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import docker
+from docker.errors import APIError, ImageNotFound, NotFound
+from docker.models.containers import Container
+
+from devkit.errors import EngineError
+from devkit.targets import labels
+from devkit.targets.docker.spec import ActualContainer, Changes, ContainerSpec, network_name
+from devkit.targets.healthcheck import probe_command
+from devkit.targets.outcome import Progress
+
+_LOG_TAIL = 20
+_POLL = 0.2
+_SETTLE = 1.0  # seconds a service without a health check must stay up to count as started
+
+
+def _host_ports(container: Container) -> dict[str, int]:
+    """The host ports a container got, by "8000/tcp"."""
+    ports = container.attrs.get("NetworkSettings", {}).get("Ports") or {}
+    return {key: int(bound[0]["HostPort"]) for key, bound in ports.items() if bound}
+
+
+def _running_for(state: Mapping[str, Any]) -> float:
+    """Seconds since the container last started, from the engine's StartedAt."""
+    started = str(state.get("StartedAt", ""))
+    if not started or started.startswith("0001-"):
+        return 0.0
+    # The engine gives nanoseconds; Python parses at most microseconds.
+    stamp = datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", started).replace("Z", "+00:00"))
+    return max(0.0, time.time() - stamp.timestamp())
+
+
+class ServiceFailedError(EngineError):
+    """A service exited or never became healthy; carries its last log lines."""
+
+
+class PortInUseError(EngineError):
+    """A declared host port is taken by something else on 127.0.0.1."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    container: str
+    state: str
+    health: str  # healthy, unhealthy, starting, or "-" without a health check
+    ports: dict[str, str]  # "8000/tcp" -> "127.0.0.1:49153"
+    image: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service, "container": self.container, "state": self.state,
+            "health": self.health, "ports": self.ports, "image": self.image,
+        }  # fmt: skip
+
+
+"""progress(service, event, detail): create, replace, keep, start, healthy, remove, wait."""
+
+
+class DockerTarget:
+    """One project's environment on one Docker engine."""
+
+    def __init__(self, client: docker.DockerClient, project: str, env: str) -> None:
+        self.client = client
+        self.project = project
+        self.env = env
+
+    # --- what runs -------------------------------------------------------------------------
+    def containers(self) -> list[Container]:
+        found = self.client.containers.list(
+            all=True, filters={"label": labels.stack_filter(self.project, self.env)}
+        )
+        return sorted(found, key=lambda c: c.name or "")
+
+    def actual(self) -> list[ActualContainer]:
+        """The stack's containers from one list call (no per-container inspect)."""
+        found = self.client.api.containers(
+            all=True, filters={"label": labels.stack_filter(self.project, self.env)}
+        )
+        return sorted(
+            (
+                ActualContainer(
+                    id=c["Id"],
+                    name=c["Names"][0].lstrip("/"),
+                    service=c["Labels"].get(labels.SERVICE, ""),
+                    spec_hash=c["Labels"].get(labels.SPEC_HASH, ""),
+                    state=c["State"],
+                )
+                for c in found
+            ),
+            key=lambda c: c.name,
+        )
+
+    def status(self) -> list[ServiceStatus]:
+        rows = []
+        for container in self.containers():
+            attrs = container.attrs
+            state = attrs.get("State", {})
+            health = state.get("Health", {}).get("Status", "-") if state.get("Health") else "-"
+            ports = {
+                port: f"{b[0]['HostIp']}:{b[0]['HostPort']}"
+                for port, b in (attrs.get("NetworkSettings", {}).get("Ports") or {}).items()
+                if b
+            }
+            rows.append(
+                ServiceStatus(
+                    service=container.labels.get(labels.SERVICE, ""),
+                    container=container.name or "",
+                    state=state.get("Status", container.status),
+                    health=health,
+                    ports=ports,
+                    image=attrs.get("Config", {}).get("Image", ""),
+                )
+            )
+        return rows
+
+    # --- images ----------------------------------------------------------------------------
+    def ensure_image(self, ref: str, progress: Progress, service: str) -> str:
+        """The id of image `ref`, pulled if the engine does not have it."""
+        try:
+            return self.client.images.get(ref).id or ""
+        except ImageNotFound:
+            pass
+        progress(service, "pull", ref)
+        try:
+            return self.client.images.pull(ref).id or ""
+        except APIError as exc:
+            raise EngineError(
+                f'service "{service}": image {ref} is not on the engine and cannot be pulled',
+                details=[
+                    (exc.explanation or str(exc))[:300],
+                    "map it to an image you have with the image map "
+                    "([tool.devkit.image_map] or DEVKIT_IMAGE_MAP, see docs/settings.md)",
+                ],
+            ) from None
+
+    # --- apply -----------------------------------------------------------------------------
+    def apply(
+        self,
+        specs: list[ContainerSpec],
+        changes: Changes,
+        actual: list[ActualContainer],
+        *,
+        progress: Progress,
+        timeout: float = 120.0,
+    ) -> None:
+        """Carry out `changes` (decided against `actual`): remove, replace, create, start; each
+        service only after its dependencies are healthy. Raises ServiceFailedError, leaving the
+        stack inspectable."""
+        by_service = {spec.service: spec for spec in specs}
+        existing = {c.service: c for c in actual}
+        self._check_host_ports(specs, changes, existing)
+        self._ensure_network()
+        for gone in changes.remove:
+            progress(gone.service, "remove", gone.name)
+            self.client.containers.get(gone.id).remove(force=True, v=True)
+        healthy: set[str] = set()
+        pending = [spec.service for spec in specs]
+        waiting: dict[str, float] = {}
+        while pending or waiting:
+            ready = [
+                service for service in pending
+                if all(d in healthy or d not in by_service for d in by_service[service].depends_on)
+            ]  # fmt: skip
+            if ready:
+                # Independent services are created and started at the same time.
+                with ThreadPoolExecutor(max_workers=min(len(ready), 4)) as pool:
+                    list(pool.map(
+                        lambda s: self._bring(by_service[s], changes, existing.get(s), progress),
+                        ready,
+                    ))  # fmt: skip
+                for service in ready:
+                    pending.remove(service)
+                    waiting[service] = time.monotonic()
+            for service, began in list(waiting.items()):
+                if self._is_ready(by_service[service], began, timeout):
+                    del waiting[service]
+                    healthy.add(service)
+                    progress(service, "healthy", f"{time.monotonic() - began:.1f}s")
+            if waiting:
+                time.sleep(_POLL)
+
+    def _bring(
+        self,
+        spec: ContainerSpec,
+        changes: Changes,
+        current: ActualContainer | None,
+        progress: Progress,
+    ) -> None:
+        if spec.service in changes.keep and current is not None:
+            container = self.client.containers.get(current.id)
+            if container.status != "running":
+                progress(spec.service, "start", "")
+                container.start()
+            else:
+                progress(spec.service, "keep", "")
+            return
+        assigned: dict[str, int] = {}
+        if current is not None:
+            progress(spec.service, "replace", "")
+            old = self.client.containers.get(current.id)
+            assigned = _host_ports(old)
+            old.remove(force=True, v=True)
+        else:
+            progress(spec.service, "create", "")
+        self._create(spec, assigned).start()
+
+    def _create(self, spec: ContainerSpec, assigned: Mapping[str, int] | None = None) -> Container:
+        """Create the container; ports without a declared host port keep `assigned` ones (the
+        replaced container's), so a replaced service stays where the user's browser points."""
+        api = self.client.api
+        for volume in spec.volumes:
+            self._ensure_volume(volume, spec.service)
+        bindings = {}
+        for p in spec.ports:
+            key = f"{p.container}/{p.protocol}"
+            host = p.host if p.host is not None else (assigned or {}).get(key)
+            bindings[key] = ("127.0.0.1", host)
+        host_config = api.create_host_config(
+            port_bindings=bindings,
+            binds={name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
+            init=True,
+            nano_cpus=spec.nano_cpus,
+            mem_limit=spec.mem_limit,
+        )
+        try:
+            created = api.create_container(
+                image=spec.image,
+                entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
+                command=list(spec.command) if spec.command else None,
+                name=spec.name,
+                environment=spec.env,
+                labels={**spec.labels, labels.SPEC_HASH: spec.spec_hash},
+                ports=[(p.container, p.protocol) for p in spec.ports],
+                healthcheck=spec.healthcheck,
+                host_config=host_config,
+                networking_config=api.create_networking_config(
+                    {spec.network: api.create_endpoint_config(aliases=[spec.service])}
+                ),
+            )
+        except APIError as exc:
+            raise EngineError(
+                f'service "{spec.service}": the engine refused to create its container',
+                details=[(exc.explanation or str(exc))[:300]],
+            ) from None
+        return self.client.containers.get(created["Id"])
+
+    def _ensure_network(self) -> None:
+        name = network_name(self.project, self.env)
+        if not self.client.networks.list(names=[name]):
+            self.client.networks.create(
+                name, driver="bridge", labels=labels.stack_labels(self.project, self.env)
+            )
+
+    def _ensure_volume(self, name: str, service: str) -> None:
+        try:
+            self.client.volumes.get(name)
+        except NotFound:
+            self.client.volumes.create(
+                name,
+                labels={**labels.stack_labels(self.project, self.env), labels.SERVICE: service},
+            )
+
+    def _check_host_ports(
+        self, specs: list[ContainerSpec], changes: Changes, existing: Mapping[str, ActualContainer]
+    ) -> None:
+        """Refuse, before changing anything, a declared host port that something else holds."""
+        for spec in specs:
+            if spec.service in changes.keep and existing.get(spec.service, None) is not None:
+                current = existing[spec.service]
+                if current.state == "running":
+                    continue
+            for port in spec.ports:
+                if port.host is None or self._held_by_us(port.host, existing):
+                    continue
+                kind = socket.SOCK_STREAM if port.protocol == "tcp" else socket.SOCK_DGRAM
+                with socket.socket(socket.AF_INET, kind) as probe:
+                    try:
+                        probe.bind(("127.0.0.1", port.host))
+                    except OSError:
+                        raise PortInUseError(
+                            f'service "{spec.service}": host port {port.host}/{port.protocol} is '
+                            "already in use on 127.0.0.1",
+                            details=[
+                                "stop what holds it, or publish another port "
+                                "(Port(..., host=N)) or none (an assigned one)",
+                                "nothing was changed",
+                            ],
+                        ) from None
+
+    def _held_by_us(self, host_port: int, existing: Mapping[str, ActualContainer]) -> bool:
+        for current in existing.values():
+            container = self.client.containers.get(current.id)
+            for bindings in (
+                container.attrs.get("HostConfig", {}).get("PortBindings") or {}
+            ).values():
+                if any(str(b.get("HostPort")) == str(host_port) for b in bindings or []):
+                    return True
+        return False
+
+    def _is_ready(self, spec: ContainerSpec, began: float, timeout: float) -> bool:
+        """True once the container is healthy (or running, without a health check)."""
+        container = self.client.containers.get(spec.name)
+        state = container.attrs.get("State", {})
+        if state.get("Status") in ("exited", "dead"):
+            raise ServiceFailedError(
+                f'service "{spec.service}" exited with code {state.get("ExitCode")} while starting',
+                details=self._tail(container),
+            )
+        if spec.healthcheck is None:
+            return state.get("Status") == "running" and _running_for(state) >= _SETTLE
+        if state.get("Health", {}).get("Status") == "healthy":
+            return True
+        # Docker checks only every interval; probing now gates dependents sooner.
+        code, _ = container.exec_run(probe_command(spec.healthcheck))
+        if code == 0:
+            return True
+        if time.monotonic() - began > timeout:
+            last = state.get("Health", {}).get("Log") or []
+            output = (last[-1].get("Output", "") if last else "").strip().splitlines()[-3:]
+            raise ServiceFailedError(
+                f'service "{spec.service}" did not become healthy within {timeout:g}s',
+                details=[
+                    *(f"health check said: {line}" for line in output),
+                    *self._tail(container),
+                    f"the stack is left as it is: inspect it with `devkit status` and "
+                    f"`devkit logs {spec.service}`, remove it with `devkit down`",
+                ],
+            )
+        return False
+
+    def _tail(self, container: Container) -> list[str]:
+        text = container.logs(tail=_LOG_TAIL).decode(errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        return (
+            ["last log lines:", *(f"  {line}" for line in lines)] if lines else ["(no log output)"]
+        )
+
+    # --- logs, stop, destroy -------------------------------------------------------------
+    def logs(
+        self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None
+    ) -> Iterator[tuple[str, str]]:
+        """(service, line) pairs from the chosen services' containers, interleaved as they come."""
+        chosen = [
+            c for c in self.containers()
+            if services is None or c.labels.get(labels.SERVICE) in services
+        ]  # fmt: skip
+        lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
+
+        def pump(container: Container) -> None:
+            service = container.labels.get(labels.SERVICE, "")
+            kwargs: dict[str, Any] = {"stream": True, "follow": follow}
+            if since is not None:
+                kwargs["since"] = int(since)
+            if tail is not None:
+                kwargs["tail"] = tail
+            buffer = b""
+            try:
+                for chunk in container.logs(**kwargs):
+                    buffer += chunk
+                    while b"\n" in buffer:
+                        line, buffer = buffer.split(b"\n", 1)
+                        lines.put((service, line.decode(errors="replace")))
+                if buffer:
+                    lines.put((service, buffer.decode(errors="replace")))
+            finally:
+                lines.put(None)
+
+        for container in chosen:
+            threading.Thread(target=pump, args=(container,), daemon=True).start()
+        running = len(chosen)
+        while running:
+            item = lines.get()
+            if item is None:
+                running -= 1
+            else:
+                yield item
+
+    def stop(self, timeout: int = 10) -> list[str]:
+        """Stop every container of the stack (kept for the next `up`); returns their services."""
+        stopped = []
+        for container in self.containers():
+            if container.status == "running":
+                container.stop(timeout=timeout)
+                stopped.append(container.labels.get(labels.SERVICE, ""))
+        return stopped
+
+    def destroy(self, *, volumes: bool) -> dict[str, list[str]]:
+        """Remove the stack's containers and network, and its named volumes when asked."""
+        removed: dict[str, list[str]] = {"containers": [], "networks": [], "volumes": []}
+        for container in self.containers():
+            try:
+                container.remove(force=True, v=True)
+            except NotFound:
+                continue  # removed meanwhile (another `down`)
+            except APIError as exc:
+                if exc.status_code != 409:  # 409: its removal is already in progress
+                    raise
+            removed["containers"].append(container.name or "")
+        flt = {"label": labels.stack_filter(self.project, self.env)}
+        for network in self.client.networks.list(filters=flt):
+            network.remove()
+            removed["networks"].append(network.name or "")
+        if volumes:
+            for volume in self.client.volumes.list(filters=flt):
+                volume.remove(force=True)
+                removed["volumes"].append(volume.name or "")
+        return removed

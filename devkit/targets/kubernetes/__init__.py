@@ -1,0 +1,2 @@
+"""Kubernetes, kind included: pure decisions (`spec`, `diff`, `dev`), the API, the target, its
+records, exec, logs, port-forwards and the kind CLI."""

@@ -1,1 +1,0 @@
-"""Live sync: file events -> sync rules -> files into running containers, restarts, rebuilds."""
