@@ -125,3 +125,19 @@ ServicesArgument = Annotated[
         show_default=False,
     ),
 ]
+
+ContextOption = Annotated[
+    str | None,
+    typer.Option(
+        "--context", metavar="NAME",
+        help="Clusters: this kubeconfig context instead of the environment's own.",
+    ),
+]  # fmt: skip
+NamespaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace", "-n", metavar="NS",
+        help="Clusters: this namespace instead of the environment's own.",
+    ),
+]  # fmt: skip
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]

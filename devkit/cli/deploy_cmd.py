@@ -7,13 +7,11 @@ from typing import Annotated
 
 import typer
 
-from devkit.cli.app import app
+from devkit.cli.app import ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
     BreakLockOption,
-    ContextOption,
     ForceConflictsOption,
     JsonOption,
-    NamespaceOption,
     cluster_plan,
     json_errors,
     say,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from devkit.cli.loading import blueprint, settings
 from devkit.cli.output import err, print_json
 
 if TYPE_CHECKING:
@@ -17,9 +16,10 @@ if TYPE_CHECKING:
 
     import docker
 
-    from devkit.delivery.deploy import DeployResult, DeployTarget, Provenance
+    from devkit.delivery.deploy import DeployResult, Provenance
     from devkit.planning.images import ImageMap
     from devkit.planning.planner import Plan
+    from devkit.targets.base import Releases as DeployTarget
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 BreakLockOption = Annotated[
@@ -30,14 +30,6 @@ BreakLockOption = Annotated[
 ]
 
 
-ContextOption = Annotated[
-    str | None,
-    typer.Option("--context", metavar="NAME", help="Kubernetes: this kubeconfig context."),
-]
-NamespaceOption = Annotated[
-    str | None,
-    typer.Option("--namespace", "-n", metavar="NS", help="Kubernetes: this namespace."),
-]
 ForceConflictsOption = Annotated[
     bool,
     typer.Option(
@@ -45,67 +37,38 @@ ForceConflictsOption = Annotated[
         help="Kubernetes: take over fields another field manager owns (its change is lost).",
     ),
 ]
-DEPLOYABLE = ("swarm", "kubernetes", "kind")
 
 
 def cluster_plan(
-    ctx: typer.Context, env: str, namespace: str | None = None
+    ctx: typer.Context, env: str, namespace: str | None = None, also: tuple[type, ...] = ()
 ) -> tuple[Plan, Path, ImageMap]:
-    """The plan of an environment that deploys (Swarm, Kubernetes), its root and image map."""
-    from devkit.errors import UserError
-    from devkit.planning.planner import plan
+    """The plan of an environment whose target deploys releases (and has the capabilities in
+    `also`), its root and image map."""
+    from devkit.cli.loading import env_plan
+    from devkit.targets.base import MissingCapabilityError, Namespaced, Releases
+    from devkit.targets.registry import capable
 
-    loaded = blueprint(ctx)
-    planned = plan(loaded, env)
-    if planned.target.kind not in DEPLOYABLE:
-        deployable = [n for n, e in loaded.environments.items() if e.target.kind in DEPLOYABLE]
-        raise UserError(
-            f'environment "{env}" runs on {planned.target.kind}; deploy, promote and rollback '
-            "work on Swarm and Kubernetes environments",
-            details=[
-                "`devkit up -e ENV` runs a Docker environment",
-                f"environments that deploy: {', '.join(deployable) or '(none)'}",
-            ],
-        )
-    if namespace is not None:
-        if planned.target.kind == "swarm":
-            raise UserError(f'--namespace is for Kubernetes; "{env}" runs on Swarm')
-        planned = planned.model_copy(update={"namespace": namespace})
-    assert loaded.root is not None
-    return planned, loaded.root, settings(ctx).image_map
+    planned, root, current, loaded = env_plan(ctx, env, namespace)
+    needed = [Releases, *also, *([Namespaced] if namespace is not None else [])]
+    for capability in needed:
+        able = capable(loaded, capability)
+        if planned.environment not in able:
+            raise MissingCapabilityError.of(planned, capability, able)
+    return planned, root, current.image_map
 
 
 @contextmanager
 def open_target(
     plan: Plan, *, context: str | None = None, force_conflicts: bool = False
 ) -> Iterator[DeployTarget]:
-    """The environment's target, connected (Swarm: the Docker engine; Kubernetes: its context)."""
-    if plan.target.kind == "swarm":
-        from devkit.build.engine import connect
-        from devkit.targets.swarm.target import SwarmTarget
+    """The environment's target, opened, as the release engine uses it."""
+    from devkit.targets.base import Releases, require
+    from devkit.targets.registry import Options
+    from devkit.targets.registry import open_target as open_registered
 
-        client = connect()
-        try:
-            yield SwarmTarget(client, plan.project, plan.environment)
-        finally:
-            client.close()
-        return
-    from devkit.targets.kubernetes.api import KubeApi, connect_context
-    from devkit.targets.kubernetes.target import KubernetesTarget
-
-    kube = KubeApi(connect_context(context or kube_context(plan)))
-    try:
-        yield KubernetesTarget(kube, plan, force_conflicts=force_conflicts)
-    finally:
-        kube.close()
-
-
-def kube_context(plan: Plan) -> str | None:
-    """The kubeconfig context an environment names: its own, or kind's `kind-<cluster>`."""
-    target = plan.target
-    if target.kind == "kind":
-        return f"kind-{target.cluster}"
-    return getattr(target, "context", None)
+    chosen = Options(context=context, force_conflicts=force_conflicts)
+    with open_registered(plan, chosen) as target:
+        yield require(target, Releases, plan)
 
 
 def provenance(root: Path, origin: str) -> Provenance:
@@ -141,14 +104,12 @@ def build_and_push(
     on_line: Callable[[str, str], None],
 ) -> dict[str, str]:
     """Build the plan's images and push every service's image; service -> digest reference."""
-    from devkit.build.builder import build_images, build_requests
-    from devkit.build.engine import connect
-    from devkit.build.push import publish_images
+    from devkit.build.publish import build_and_publish
 
-    requests = build_requests(client, plan, root, image_map)
-    built = build_images(client, requests, on_line=on_line, client_factory=connect)
-    pushed = publish_images(client, plan, built, image_map, registry, on_line=on_line)
-    return {name: image.ref for name, image in sorted(pushed.items())}
+    published = build_and_publish(
+        client, plan, root, image_map, selected=None, registry=registry, build_line=on_line
+    )
+    return published.images
 
 
 def unlock(target: DeployTarget, say: Callable[[str], None]) -> None:

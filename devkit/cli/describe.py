@@ -14,15 +14,12 @@ if TYPE_CHECKING:
 
 def target(target: Target, namespace: str | None = None) -> str:
     """e.g. "kubernetes (context prod, namespace shop-prod)"."""
-    details: list[str] = []
-    if target.kind == "kind":
-        details.append(f"cluster {target.cluster}")
-    if target.kind == "kubernetes":
-        details.append(f"context {target.context or '(current)'}")
+    details = target.details()
+    registry = [d for d in details if d.startswith("registry ")]
+    details = [d for d in details if d not in registry]
     if namespace:
         details.append(f"namespace {namespace}")
-    if target.kind in ("swarm", "kubernetes") and target.registry:
-        details.append(f"registry {target.registry}")
+    details += registry
     return f"{target.kind} ({', '.join(details)})" if details else target.kind
 
 

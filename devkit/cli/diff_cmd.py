@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devkit.cli.app import app
-from devkit.cli.deploying import ContextOption, JsonOption, NamespaceOption
+from devkit.cli.app import ContextOption, NamespaceOption, app
+from devkit.cli.deploying import JsonOption
 from devkit.cli.images import IMAGE_HELP, parse_images
 from devkit.cli.loading import blueprint
 from devkit.cli.output import err, out, print_json, print_warnings
@@ -17,8 +17,8 @@ from devkit.render.version import DEFAULT
 
 if TYPE_CHECKING:
     from devkit.planning.planner import Plan
+    from devkit.targets.base import Releases
     from devkit.targets.kubernetes.diff import LiveChange
-    from devkit.targets.kubernetes.target import KubernetesTarget
 
 
 @app.command("diff")
@@ -143,15 +143,10 @@ def _live(
     from devkit.errors import UserError
     from devkit.project import imagesfile
     from devkit.project.secrets import local_secret_values
-    from devkit.targets.kubernetes.target import KubernetesTarget
+    from devkit.targets.base import DiffsLive, require
 
     with json_errors(json, {"environment": env, "live": True}):
-        plan, root, _ = cluster_plan(ctx, env, namespace)
-        if plan.target.kind == "swarm":
-            raise UserError(
-                f'--live compares Kubernetes objects; environment "{env}" runs on Swarm',
-                details=[f"`devkit releases {env}` shows what runs there"],
-            )
+        plan, root, _ = cluster_plan(ctx, env, namespace, also=(DiffsLive,))
         wanted = imagesfile.read(images_file, plan) if images_file is not None else None
         names = {n for s in plan.services for n in s.secrets}
         try:
@@ -159,12 +154,12 @@ def _live(
         except UserError as exc:
             err().print(f"note: the Secret is not compared: {exc.message}", markup=False)
             secrets = {}
-        with open_target(plan, context=context) as target:
-            assert isinstance(target, KubernetesTarget)
+        with open_target(plan, context=context) as releases:
+            target = require(releases, DiffsLive, plan)
             source = f"images file {images_file}"
             if wanted is None:
-                wanted, source = _running_images(target, plan)
-            stack = target.prepare(plan, wanted, secrets)
+                wanted, source = _running_images(releases, plan)
+            stack = releases.prepare(plan, wanted, secrets)
             changes = target.live_diff(stack, secret_known=bool(secrets) or not names)
     if json:
         print_json(
@@ -180,7 +175,7 @@ def _live(
     _print_live(env, target.namespace, source, changes)
 
 
-def _running_images(target: KubernetesTarget, plan: Plan) -> tuple[dict[str, str], str]:
+def _running_images(target: Releases, plan: Plan) -> tuple[dict[str, str], str]:
     """The images of the release the environment runs; UserError when it has none to offer."""
     from devkit.errors import UserError
     from devkit.records.release import current

@@ -1,8 +1,11 @@
-"""How commands get their blueprint and plans: settings applied, then the pure layers called."""
+"""How commands get their blueprint, plans and targets: settings applied, the pure layers
+called, and the target an environment declares opened and asked for one capability."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
@@ -14,6 +17,8 @@ if TYPE_CHECKING:
     from devkit.model.blueprint import Blueprint
     from devkit.planning.planner import Plan
     from devkit.project.settings import Settings
+
+T = TypeVar("T")
 
 
 def blueprint(ctx: typer.Context) -> Blueprint:
@@ -30,32 +35,54 @@ def settings(ctx: typer.Context) -> Settings:
     return load_settings(file=options(ctx).file)
 
 
-def local_plan(ctx: typer.Context, env: str | None) -> tuple[Plan, Path, Settings]:
-    """The plan of a Docker environment (default: the configured default), its root, settings."""
-    from devkit.errors import UserError
+def env_plan(
+    ctx: typer.Context, env: str | None, namespace: str | None = None
+) -> tuple[Plan, Path, Settings, Blueprint]:
+    """The plan of an environment (default: the configured default), its root, the settings
+    and the blueprint; `namespace` moves a cluster environment to another namespace."""
     from devkit.planning.planner import plan
     from devkit.project.load import load_blueprint
 
     current = settings(ctx)
     loaded = load_blueprint(current.file)
-    name = env or current.default_env
-    planned = plan(loaded, name)
-    if planned.target.kind != "docker":
-        raise UserError(
-            f'environment "{name}" runs on {planned.target.kind}; this command works on '
-            "Docker environments",
-            details=[
-                "Docker environments: "
-                + (
-                    ", ".join(
-                        n for n, e in loaded.environments.items() if e.target.kind == "docker"
-                    )
-                    or "(none)"
-                )
-            ],
-        )
+    planned = plan(loaded, env or current.default_env)
+    if namespace is not None:
+        planned = planned.model_copy(update={"namespace": namespace})
     assert loaded.root is not None
-    return planned, loaded.root, current
+    return planned, loaded.root, current, loaded
+
+
+@contextmanager
+def target_for(
+    ctx: typer.Context,
+    env: str | None,
+    capability: type[T],
+    *,
+    context: str | None = None,
+    namespace: str | None = None,
+    force_conflicts: bool = False,
+) -> Iterator[tuple[T, Plan, Path, Settings]]:
+    """The environment's target, asked for `capability`: exit 2, naming the environment, what
+    it lacks and the environments that have it, when its target cannot."""
+    from devkit.devloop.state import running_forwards
+    from devkit.targets.base import MissingCapabilityError, Namespaced, require
+    from devkit.targets.registry import Options, capable, open_target
+
+    planned, root, current, loaded = env_plan(ctx, env, namespace)
+    chosen = Options(
+        context=context,
+        force_conflicts=force_conflicts,
+        forwards=lambda: running_forwards(planned.project, planned.environment),
+    )
+    with open_target(planned, chosen) as target:
+        needs: list[type] = [capability, *([Namespaced] if namespace is not None else [])]
+        for needed in needs:
+            try:
+                require(target, needed, planned)
+            except MissingCapabilityError:
+                others = capable(loaded, needed)
+                raise MissingCapabilityError.of(planned, needed, others) from None
+        yield target, planned, root, current  # type: ignore[misc]
 
 
 def plan_for(ctx: typer.Context, env: str) -> Plan:

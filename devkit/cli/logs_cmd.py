@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from devkit.cli.app import EnvOption, ServicesArgument, app
-from devkit.cli.loading import local_plan
+from devkit.cli.app import ContextOption, EnvOption, NamespaceOption, ServicesArgument, app
+from devkit.cli.loading import target_for
 
 
 def _since(text: str | None) -> float | None:
@@ -39,21 +39,23 @@ def logs_command(
     tail: Annotated[
         int | None, typer.Option("--tail", help="Only the last N lines of each.")
     ] = None,
+    context: ContextOption = None,
+    namespace: NamespaceOption = None,
 ) -> None:
-    """Show the logs of the stack's services (or the named ones), each line prefixed."""
-    from devkit.build.engine import connect
+    """Show the logs of the stack's services (or the named ones), each line prefixed. On a
+    cluster: every pod of each service; with -f, pods that replace them are followed too."""
     from devkit.cli.progress import ServicePrinter
     from devkit.planning.planner import select_services
-    from devkit.targets.docker.target import DockerTarget
+    from devkit.targets.base import StreamsLogs
 
-    plan, _, _ = local_plan(ctx, env)
-    chosen = set(services) if services else None
-    if services:
-        select_services(plan, services)  # unknown names are an error
-    printer = ServicePrinter(s.name for s in plan.services)
-    target = DockerTarget(connect(), plan.project, plan.environment)
-    try:
-        for service, line in target.logs(chosen, follow=follow, since=_since(since), tail=tail):
-            printer.log_line(service, line)
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+    with target_for(ctx, env, StreamsLogs, context=context, namespace=namespace) as found:
+        target, plan, _, _ = found
+        chosen = set(services) if services else None
+        if services:
+            select_services(plan, services)  # unknown names are an error
+        printer = ServicePrinter(s.name for s in plan.services)
+        try:
+            for service, line in target.logs(chosen, follow=follow, since=_since(since), tail=tail):
+                printer.log_line(service, line)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None

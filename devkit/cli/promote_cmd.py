@@ -30,8 +30,28 @@ def promote_command(
     ] = False,
     force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
+    source_context: Annotated[
+        str | None,
+        typer.Option("--source-context", metavar="NAME",
+                     help="Clusters: SRC's kubeconfig context instead of its own."),
+    ] = None,
+    source_namespace: Annotated[
+        str | None,
+        typer.Option("--source-namespace", metavar="NS",
+                     help="Clusters: SRC's namespace instead of its own."),
+    ] = None,
+    context: Annotated[
+        str | None,
+        typer.Option("--context", metavar="NAME",
+                     help="Clusters: DST's kubeconfig context instead of its own."),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", metavar="NS",
+                     help="Clusters: DST's namespace instead of its own."),
+    ] = None,
     json: JsonOption = False,
-) -> None:
+) -> None:  # fmt: skip
     """Promote SRC's last release to DST by image digest: nothing is built.
 
     \b
@@ -47,21 +67,21 @@ def promote_command(
     from devkit.delivery.deploy import deploy, promotion
     from devkit.project.secrets import local_secret_values
 
-    context = {"source": source, "environment": destination}
-    with json_errors(json, context):
-        src_plan, _, _ = cluster_plan(ctx, source)
-        plan, root, _ = cluster_plan(ctx, destination)
-        with open_target(src_plan) as src:
+    about = {"source": source, "environment": destination}
+    with json_errors(json, about):
+        src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
+        plan, root, _ = cluster_plan(ctx, destination, namespace)
+        with open_target(src_plan, context=source_context) as src:
             src.check()
             taken = src.records.releases()
-        with open_target(plan, force_conflicts=force_conflicts) as dst:
+        with open_target(plan, context=context, force_conflicts=force_conflicts) as dst:
             dst.check()
             src_registry = getattr(src_plan.target, "registry", None)
             decided = promotion(
                 taken, dst.records.releases(), source, plan, src_registry=src_registry
             )
             if dry_run or decided.nothing_to_do:
-                _show(decided.to_dict(), context, json, dry_run)
+                _show(decided.to_dict(), about, json, dry_run)
                 return
             secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
             if break_lock:
@@ -74,7 +94,7 @@ def promote_command(
                 plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
-    show_result(result, destination, json, {**context, **decided.to_dict()})
+    show_result(result, destination, json, {**about, **decided.to_dict()})
 
 
 def _copy(copies: dict[str, tuple[str, str]], on_line: Callable[[str, str], None]) -> None:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from devkit.cli.app import app
-from devkit.cli.deploying import ContextOption, JsonOption, NamespaceOption, cluster_plan
+from devkit.cli.app import ContextOption, NamespaceOption, app
+from devkit.cli.deploying import JsonOption, cluster_plan
 from devkit.cli.output import out, print_json
 
 

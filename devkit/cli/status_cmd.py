@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
-from devkit.cli.app import EnvOption, app
-from devkit.cli.loading import local_plan
+from devkit.cli.app import ContextOption, EnvOption, JsonOption, NamespaceOption, app
+from devkit.cli.loading import target_for
 from devkit.cli.output import err, out, print_json
 
 
@@ -15,17 +13,21 @@ from devkit.cli.output import err, out, print_json
 def status_command(
     ctx: typer.Context,
     env: EnvOption = None,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    context: ContextOption = None,
+    namespace: NamespaceOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """Each service: state, health, ports published on 127.0.0.1, image."""
+    """Each service: state, health, ports on 127.0.0.1, image; on a cluster also its pods
+    (ready/total, restarts, node, spot or on-demand) and the ports a running watcher forwards.
+    The last syncs follow."""
     from rich.table import Table
 
-    from devkit.build.engine import connect
     from devkit.devloop.timings import recent
-    from devkit.targets.docker.target import DockerTarget
+    from devkit.targets.base import ReportsStatus
 
-    plan, _, _ = local_plan(ctx, env)
-    rows = DockerTarget(connect(), plan.project, plan.environment).status()
+    with target_for(ctx, env, ReportsStatus, context=context, namespace=namespace) as found:
+        target, plan, _, _ = found
+        rows = target.status()
     syncs = recent(plan.project, plan.environment)[-5:]
     if json:
         print_json(
@@ -34,14 +36,25 @@ def status_command(
         )  # fmt: skip
         return
     if not rows:
-        err().print(f"{plan.project}/{plan.environment} is not up (`devkit up` starts it)")
+        err().print(
+            f"{plan.project}/{plan.environment} is not up (`devkit up -e {plan.environment}` "
+            "starts it)"
+        )
         return
+    on_pods = any(row.pods for row in rows)
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("service", "state", "health", "ports", "image"):
+    columns = ["service", "state", "health"]
+    columns += ["ready", "restarts", "nodes"] if on_pods else []
+    for column in (*columns, "ports", "image"):
         table.add_column(column)
     for row in rows:
         ports = ", ".join(f"{host}->{port}" for port, host in row.ports.items()) or "-"
-        table.add_row(row.service, row.state, row.health, ports, row.image)
+        cells = [row.service, row.state, row.health]
+        if on_pods:
+            ready = sum(p.ready for p in row.pods)
+            nodes = ", ".join(sorted({f"{p.node} ({p.capacity})" for p in row.pods})) or "-"
+            cells += [f"{ready}/{len(row.pods)}", str(row.restarts), nodes]
+        table.add_row(*cells, ports, row.image)
     out().print(table)
     if syncs:
         out().print("\nrecent syncs (save to answering):")

@@ -1,15 +1,26 @@
-"""`devkit up`: build what changed and bring the stack up, healthy, on the local Docker engine."""
+"""`devkit up`: build what changed and bring the stack up, healthy, on the environment's target
+(the local Docker engine, kind, or a Kubernetes namespace); in the foreground, follow its logs
+with live sync and port-forwards."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devkit.cli.app import EnvOption, ServicesArgument, app
-from devkit.cli.loading import local_plan
+from devkit.cli.app import (
+    ContextOption,
+    EnvOption,
+    NamespaceOption,
+    ServicesArgument,
+    app,
+)
+from devkit.cli.loading import target_for
 from devkit.cli.output import err, print_json
+
+if TYPE_CHECKING:
+    from devkit.targets.base import ServiceStatus
 
 
 @app.command("up")
@@ -27,6 +38,8 @@ def up_command(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds each service may take to become healthy.")
     ] = 120.0,
+    context: ContextOption = None,
+    namespace: NamespaceOption = None,
     json: Annotated[
         bool, typer.Option("--json", help="With --detach: print one JSON document.")
     ] = False,
@@ -39,76 +52,84 @@ def up_command(
 
     On a Kind or Kubernetes environment: images are loaded into kind (or pushed to the
     environment's registry), the objects applied and rolled out; in the foreground every port
-    is forwarded to 127.0.0.1 (the same port each time) and changes are synced into the pods.
+    is forwarded to 127.0.0.1 (the same port each time) and changes are synced into the pods;
+    Ctrl-C stops following and the stack keeps running on the cluster.
     """
-    from devkit.build.engine import connect
     from devkit.cli.progress import ServicePrinter
-    from devkit.cli.up_cluster import cluster_env, up_on_cluster
-    from devkit.devloop.docker_up import up
-    from devkit.targets.docker.target import DockerTarget
+    from devkit.devloop.session import start_watching
+    from devkit.targets.base import ReportsStatus, RunsStack, StreamsLogs
 
-    on_cluster = cluster_env(ctx, env)
-    if on_cluster is not None:
-        up_on_cluster(
-            *on_cluster, services=services or [], detach=detach, watch=watch,
-            timeout=timeout, json=json,
+    with target_for(ctx, env, RunsStack, context=context, namespace=namespace) as found:
+        target, plan, root, settings = found
+        printer = ServicePrinter(s.name for s in plan.services)
+        began = time.time()
+        result = target.up(
+            plan, root, image_map=settings.image_map, names=services or [],
+            progress=printer.step, build_line=printer.build_line, timeout=timeout,
         )  # fmt: skip
-        return
-    plan, root, settings = local_plan(ctx, env)
-    printer = ServicePrinter(s.name for s in plan.services)
-    began = time.time()
-    client = connect()
-    result = up(
-        plan,
-        root,
-        image_map=settings.image_map,
-        names=services or [],
-        progress=printer.step,
-        build_line=printer.build_line,
-        timeout=timeout,
-        client=client,
-    )
-    target = DockerTarget(client, plan.project, plan.environment)
-    rows = [row for row in target.status() if row.service in result.services]
-    if json:
-        print_json(
-            {
-                "project": plan.project,
-                "environment": plan.environment,
-                "seconds": round(result.seconds, 3),
-                "built": sorted(name for name, image in result.built.items() if image.built),
-                "created": list(result.changes.create),
-                "replaced": list(result.changes.replace),
-                "unchanged": list(result.changes.keep),
-                "services": [row.to_dict() for row in rows],
-            }
+        rows = []
+        if isinstance(target, ReportsStatus):
+            rows = [row for row in target.status() if row.service in result.services]
+        where = f" in namespace {result.namespace}" if result.namespace else ""
+        if detach:
+            if json:
+                print_json(
+                    {
+                        "project": plan.project,
+                        "environment": plan.environment,
+                        **({"namespace": result.namespace} if result.namespace else {}),
+                        "seconds": round(result.seconds, 3),
+                        "built": list(result.built),
+                        "created": list(result.created),
+                        "replaced": list(result.replaced),
+                        "unchanged": list(result.unchanged),
+                        "images": result.images,
+                        "services": [row.to_dict() for row in rows],
+                        "forwards": {},
+                    }
+                )
+                return
+            _print_ports(rows)
+            err().print(
+                f"[green]up[/] {plan.project}/{plan.environment}{where}, ready in "
+                f"{result.seconds:.1f}s"
+            )
+            return
+        watching = start_watching(
+            target, plan, root, image_map=settings.image_map, report=printer.step,
+            build_line=printer.build_line, services=set(result.services), sync=watch,
+        )  # fmt: skip
+        if watching.forwards.forwards:
+            for forward in watching.forwards.forwards:
+                err().print(f"  {forward.service}.{forward.port_name}: {forward.url}", markup=False)
+        else:
+            _print_ports(rows)
+        err().print(
+            f"[green]up[/] {plan.project}/{plan.environment}{where}, ready in {result.seconds:.1f}s"
         )
-    else:
-        for row in rows:
+        err().print("following logs; Ctrl-C stops", style="dim")
+        try:
+            if isinstance(target, StreamsLogs):
+                for service, line in target.logs(
+                    set(result.services), follow=True, since=began, tail=None
+                ):
+                    printer.log_line(service, line)
+            watching.wait()
+        except KeyboardInterrupt:
+            watching.close()
+            err().print("\nstopping…")
+            if target.stop():
+                err().print("stopped; `devkit up` starts it again, `devkit down` removes it")
+            else:
+                err().print(
+                    f"stopped following; {plan.project}/{plan.environment} keeps running: "
+                    f"`devkit down -e {plan.environment}` removes it"
+                )
+            raise typer.Exit(130) from None
+
+
+def _print_ports(rows: list[ServiceStatus]) -> None:
+    for row in rows:
+        if not row.pods:
             ports = ", ".join(f"{host} ({port})" for port, host in row.ports.items()) or "-"
             err().print(f"  {row.service}: {ports}", markup=False)
-        err().print(
-            f"[green]up[/] {plan.project}/{plan.environment}, ready in {result.seconds:.1f}s"
-        )
-    if detach:
-        return
-    stop_watch = None
-    if watch:
-        from devkit.devloop.sync import LiveSync, start_in_thread
-
-        sync = LiveSync(
-            plan, root, image_map=settings.image_map, report=printer.step,
-            build_line=printer.build_line, services=set(result.services),
-        )  # fmt: skip
-        _, stop_watch, _ = start_in_thread(sync)
-    err().print("following logs; Ctrl-C stops the stack", style="dim")
-    try:
-        for service, line in target.logs(set(result.services), follow=True, since=began, tail=None):
-            printer.log_line(service, line)
-    except KeyboardInterrupt:
-        if stop_watch is not None:
-            stop_watch.set()
-        err().print("\nstopping…")
-        target.stop()
-        err().print("stopped; `devkit up` starts it again, `devkit down` removes it")
-        raise typer.Exit(130) from None

@@ -12,61 +12,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from devkit.delivery.verify import run_verify, service_env
 from devkit.errors import DevkitError, EngineError, RefusedError
-from devkit.model.job import Job
 from devkit.planning.images import relocate
 from devkit.planning.planner import Plan
 from devkit.records import release as releases_
 from devkit.records.lock import Lock, new_lock
 from devkit.records.release import Release, Status
+from devkit.targets.base import Records
+from devkit.targets.base import Releases as DeployTarget
 from devkit.targets.outcome import Outcome, Progress
 
 Say = Callable[[str], None]
-
-
-class Records(Protocol):
-    def releases(self) -> list[Release]: ...
-    def record(self, release: Release) -> None: ...
-    def set_status(self, number: int, status: Status, reason: str, finished: str) -> None: ...
-    def locked(
-        self, lock: Lock, *, on_stale: Callable[[Lock, str], None] | None = None
-    ) -> AbstractContextManager[None]: ...
-    def break_lock(self) -> Lock | None: ...
-    def holder(self) -> Lock | None: ...
-
-
-class DeployTarget(Protocol):
-    """What the engine needs of a target (Swarm now; Kubernetes the same way)."""
-
-    env: str
-
-    @property
-    def records(self) -> Records: ...
-
-    def check(self) -> None: ...
-    def provide_secrets(self, values: Mapping[str, str]) -> None: ...
-    def check_images(self, images: Mapping[str, str]) -> None: ...
-    def prepare(
-        self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
-    ) -> dict[str, Any]: ...
-    def check_apply(self, stack: Mapping[str, Any]) -> None: ...
-    def apply(self, stack: Mapping[str, Any], progress: Progress) -> object: ...
-    def wait(self, stack: Mapping[str, Any], timeout: float, progress: Progress) -> Outcome: ...
-    def run_once(
-        self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
-    ) -> Outcome: ...
-    def run_job(
-        self, job: Job, stack: Mapping[str, Any], image: str, env: Mapping[str, str]
-    ) -> Outcome: ...
-    def published(self) -> dict[str, dict[int, int]]: ...
-    def destroy(self, *, volumes: bool) -> dict[str, list[str]]: ...
 
 
 class RolloutFailedError(EngineError):

@@ -20,22 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.errors import APIError, NotFound
-from docker.models.containers import Container
 from watchfiles import Change, DefaultFilter, watch
 
-from devkit.build.engine import connect
 from devkit.devloop import timings
-from devkit.devloop.docker_up import up
 from devkit.devloop.rules import Batch, WatchRule, build_watches, route, watch_rules, watched_paths
 from devkit.errors import DevkitError
-from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan, PlannedService
-from devkit.targets import labels
-from devkit.targets.agent import Transfer, TransferError, open_transfer, parent_dirs
-from devkit.targets.docker.spec import container_name
+from devkit.targets.agent import parent_dirs
+from devkit.targets.base import SyncSession, Transfer, TransferError
 from devkit.targets.fingerprint import fingerprint
-from devkit.targets.supervisor import EXIT_MARK as SUPERVISOR_EXIT_MARK
 
 STEP_MS = 50  # a burst ends after this much quiet: fast for one save, whole for a branch switch
 DEBOUNCE_MS = 1500  # the most one burst is held back while changes keep coming
@@ -57,27 +50,26 @@ class SyncResult:
 
 
 class LiveSync:
-    """Watches one planned Docker environment and keeps its containers in step with the tree."""
+    """Watches one planned environment and keeps where its services run (containers, pods) in
+    step with the tree, through the target's sync session."""
 
     def __init__(
         self,
         plan: Plan,
         root: Path,
         *,
-        image_map: ImageMap,
+        session: SyncSession,
         report: Report,
         build_line: Callable[[str, str], None],
         services: set[str] | None = None,
     ) -> None:
         self.plan = plan
         self.root = root
-        self.image_map = image_map
+        self.session = session
         self.report = report
         self.build_line = build_line
         self.rules = watch_rules(plan, root, services)
         self.builds = build_watches(plan, root, services)
-        self.client = connect()
-        self._transfers: dict[str, tuple[str, Transfer]] = {}
         self._restarted: queue.Queue[str] = queue.Queue()
         self._pending: set[str] = set()
         self.results: list[SyncResult] = []
@@ -91,7 +83,11 @@ class LiveSync:
             if ready:
                 ready.set()
             return
-        threading.Thread(target=self._follow_starts, args=(stop,), daemon=True).start()
+        threading.Thread(
+            target=self.session.follow_starts,
+            args=(sorted({r.service for r in self.rules}), self._restarted.put, stop),
+            daemon=True,
+        ).start()
         burst: set[tuple[Change, str]] = set()
         attached = False
         for changes in watch(
@@ -138,7 +134,7 @@ class LiveSync:
     def _sync(self, batch: Batch, saved: float) -> None:
         service = batch.service
         try:
-            transfer = self._transfer(service)
+            transfer = self.session.transfer(service)
             if batch.copies:
                 dests = sorted(batch.copies)
                 transfer.put(
@@ -147,7 +143,7 @@ class LiveSync:
                 )
             if batch.deletes:
                 transfer.remove(sorted(batch.deletes))
-        except (TransferError, APIError, NotFound, OSError) as exc:
+        except (TransferError, OSError) as exc:
             self._pending.add(service)
             self.report(service, "waiting", f"{batch.files} files not synced ({_short(exc)}); "
                         "they follow when the container runs again")  # fmt: skip
@@ -157,7 +153,7 @@ class LiveSync:
     def _after_sync(self, service: str, batch: Batch, saved: float, transfer: Transfer) -> None:
         action = "synced"
         for run in batch.runs:
-            code, output = self._exec(service, list(run.command))
+            code, output = self.session.run(service, list(run.command))
             action = f"ran `{' '.join(run.command)}`"
             if code != 0:
                 tail = output.decode(errors="replace").strip().splitlines()[-5:]
@@ -168,7 +164,7 @@ class LiveSync:
             action = "restarted"
             try:
                 transfer.restart()
-            except (TransferError, APIError) as exc:
+            except TransferError as exc:
                 self.report(service, "error", f"restart failed: {_short(exc)}")
                 self._finish(service, batch.files, action, saved, answered=None)
                 return
@@ -195,38 +191,13 @@ class LiveSync:
     def _rebuild(self, service: str, saved: float) -> None:
         self.report(service, "rebuild", "a build input changed: rebuilding this service")
         try:
-            self._bring_up(service)
+            self.session.bring_up(service, self.report, self.build_line)
         except DevkitError as exc:
             self.report(service, "error", exc.render())
             return
-        self._transfers.pop(service, None)
         self._finish(service, 0, "rebuilt and replaced", saved, time.time())
 
-    def _bring_up(self, service: str) -> None:
-        """Rebuild the service's image and replace what runs it."""
-        up(
-            self.plan, self.root, image_map=self.image_map, names=[service],
-            progress=self.report, build_line=self.build_line,
-        )  # fmt: skip
-
-    def _exec(self, service: str, command: list[str]) -> tuple[int, bytes]:
-        """Run a sync rule's command where the service runs: (exit code, output)."""
-        code, output = self._container(service).exec_run(command)
-        return int(code), bytes(output)
-
     # --- checked sync -----------------------------------------------------------------------
-    def _follow_starts(self, stop: threading.Event) -> None:
-        client = connect()
-        flt = {"type": "container", "event": "start",
-               "label": labels.stack_filter(self.plan.project, self.plan.environment)}  # fmt: skip
-        events = client.events(decode=True, filters=flt)
-        for event in events:
-            if stop.is_set():
-                break
-            service = (event.get("Actor", {}).get("Attributes") or {}).get(labels.SERVICE)
-            if service:
-                self._restarted.put(service)
-
     def _catch_up(self) -> None:
         seen: set[str] = set()
         while True:
@@ -236,7 +207,7 @@ class LiveSync:
                 break
         for service in sorted(seen | self._pending):
             if any(r.service == service for r in self.rules):
-                self._transfers.pop(service, None)
+                self.session.forget(service)
                 self._checked_sync(service, reason="container started")
 
     def _checked_sync(self, service: str, *, reason: str) -> None:
@@ -244,7 +215,7 @@ class LiveSync:
         rules = [r for r in self.rules if r.service == service]
         began = time.time()
         try:
-            transfer = self._transfer(service)
+            transfer = self.session.transfer(service)
             copies: dict[str, str] = {}
             deletes: list[str] = []
             for rule in rules:
@@ -261,7 +232,7 @@ class LiveSync:
                 transfer.put(copies, parent_dirs(dests, rules[0].dest))
             if deletes:
                 transfer.remove(sorted(deletes))
-        except (TransferError, APIError, NotFound, OSError) as exc:
+        except (TransferError, OSError) as exc:
             self._pending.add(service)
             self.report(service, "waiting", f"not running ({_short(exc)}); syncing when it starts")
             return
@@ -270,29 +241,12 @@ class LiveSync:
         if differ and any(a.kind == "restart" for r in rules for a in r.actions):
             try:
                 transfer.restart()
-            except (TransferError, APIError) as exc:
+            except TransferError as exc:
                 self.report(service, "error", f"restart failed: {_short(exc)}")
                 return
             self._wait_answering(service)
         self.report(service, "checked", f"{reason}: {differ} file{'s' if differ != 1 else ''} "
                     f"differed, repaired in {time.time() - began:.2f}s")  # fmt: skip
-
-    # --- containers ---------------------------------------------------------------------------
-    def _container(self, service: str) -> Container:
-        return self.client.containers.get(
-            container_name(self.plan.project, self.plan.environment, service)
-        )
-
-    def _transfer(self, service: str) -> Transfer:
-        container = self._container(service)
-        if container.status != "running":
-            raise TransferError(f"{container.name} is {container.status}")
-        known = self._transfers.get(service)
-        if known and known[0] == container.id:
-            return known[1]
-        transfer = open_transfer(self.client, container)
-        self._transfers[service] = (container.id or "", transfer)
-        return transfer
 
     def _dest_root(self, service: str, dest: str) -> str:
         for rule in self.rules:
@@ -304,40 +258,29 @@ class LiveSync:
         return self.plan.service(service)
 
     def _wait_answering(self, service: str) -> float | None:
-        """When the service answers its health check again (from the host, through its port)."""
-        planned = self._planned(service)
-        check = planned.health
+        """When the service answers its health check again (from the host, on 127.0.0.1)."""
+        check = self._planned(service).health
         began = time.time()
         deadline = time.monotonic() + ANSWER_TIMEOUT
-        container = self._container(service)
         next_look = time.monotonic() + 0.3
         while time.monotonic() < deadline:
             if time.monotonic() > next_look:
                 next_look = time.monotonic() + 0.3
-                if _process_exited(container, began):
+                if self.session.process_exited(service, began):
                     return None
             if check is None or check.kind == "command":
                 return time.time()
-            container.reload()
-            port = planned.ports[check.port]
-            bound = (container.attrs["NetworkSettings"]["Ports"] or {}).get(
-                f"{port.container}/{port.protocol}"
-            )
-            if not bound:
+            port = self.session.answer_port(service, check.port)
+            if port is None:
                 time.sleep(0.05)
                 continue
-            host = int(bound[0]["HostPort"])
-            if _answers(check.kind, host, getattr(check, "path", "/")):
+            if _answers(check.kind, port, getattr(check, "path", "/")):
                 return time.time()
             time.sleep(0.01)
         return None
 
     def _show_failure(self, service: str, since: float) -> None:
-        try:
-            text = self._container(service).logs(since=since).decode(errors="replace")
-        except (APIError, NotFound):
-            text = ""
-        lines = [line for line in text.splitlines() if line.strip()][-15:]
+        lines = self.session.output_since(service, since)[-15:]
         self.report(service, "error", "not answering after the restart; its output:\n"
                     + "\n".join(f"    {line}" for line in lines))  # fmt: skip
 
@@ -346,15 +289,6 @@ def _large(burst: set[tuple[Change, str]]) -> bool:
     return len(burst) >= LARGE_BURST or any(
         kind == Change.added and Path(path).is_dir() for kind, path in burst
     )
-
-
-def _process_exited(container: Container, since: float) -> bool:
-    """Whether the supervisor said, since `since`, that the service's process exited."""
-    try:
-        text = container.logs(since=since, stdout=False, stderr=True)
-    except (APIError, NotFound):
-        return True
-    return SUPERVISOR_EXIT_MARK in text.decode(errors="replace")
 
 
 def _answers(kind: str, port: int, path: str) -> bool:

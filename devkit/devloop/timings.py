@@ -6,16 +6,12 @@ Derived data only: deleting the cache directory loses nothing that matters.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from devkit.project.cache import cache_dir
+
 KEEP = 20
-
-
-def cache_dir() -> Path:
-    """`DEVKIT_CACHE`, else ~/.cache/devkit."""
-    return Path(os.environ.get("DEVKIT_CACHE") or Path.home() / ".cache" / "devkit")
 
 
 def _file(project: str, env: str) -> Path:

@@ -45,6 +45,10 @@ class Docker(Model):
     def local(self) -> bool:
         return True
 
+    def details(self) -> list[str]:
+        """What `devkit plan` and `envs` say about where it runs, besides its kind."""
+        return []
+
 
 class Swarm(Model):
     """A Docker Swarm; `registry` is where built images are pushed for its nodes to pull.
@@ -61,6 +65,9 @@ class Swarm(Model):
     @property
     def local(self) -> bool:
         return False
+
+    def details(self) -> list[str]:
+        return [f"registry {self.registry}"] if self.registry else []
 
 
 class Kind(Model):
@@ -87,6 +94,9 @@ class Kind(Model):
     def local(self) -> bool:
         return True
 
+    def details(self) -> list[str]:
+        return [f"cluster {self.cluster}"]
+
 
 class Kubernetes(Model):
     """Any Kubernetes cluster by kubeconfig context; namespace defaults to `<project>-<env>`.
@@ -105,6 +115,10 @@ class Kubernetes(Model):
     @property
     def local(self) -> bool:
         return False
+
+    def details(self) -> list[str]:
+        registry = [f"registry {self.registry}"] if self.registry else []
+        return [f"context {self.context or '(current)'}", *registry]
 
 
 Target = Annotated[Docker | Swarm | Kind | Kubernetes, Field(discriminator="kind")]

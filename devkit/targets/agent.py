@@ -23,13 +23,13 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
 import docker
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from devkit.errors import EngineError
+from devkit.targets.base import Transfer, TransferError
 from devkit.targets.fingerprint import fingerprint, tree_fingerprints
 
 AGENT = (
@@ -170,20 +170,6 @@ def main():
 main()
 """
 )
-
-
-class TransferError(EngineError):
-    """Files could not be moved into a container."""
-
-
-class Transfer(Protocol):
-    """What live sync needs from a container."""
-
-    def put(self, files: Mapping[str, str], dirs: list[str]) -> None: ...
-    def remove(self, paths: list[str]) -> None: ...
-    def hashes(self, root: str) -> dict[str, str]: ...
-    def restart(self) -> None: ...
-    def close(self) -> None: ...
 
 
 def tar_of(files: Mapping[str, str]) -> bytes:

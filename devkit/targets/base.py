@@ -1,1 +1,353 @@
-"""The capability protocols targets implement (placeholder; filled by the target seam)."""
+"""What a target can do, as small capability protocols, and the values they exchange.
+
+A command asks the target an environment declares for the capability it needs
+(`require(target, Logs, ...)`); a target that lacks it is refused with one clear error naming
+the environment and what it lacks. Each engine (docker/, swarm/, kubernetes/) implements the
+protocols it supports; `devkit/targets/registry.py` opens the right one. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from devkit.errors import EngineError, UserError
+from devkit.model.job import Job
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan
+from devkit.records.lock import Lock
+from devkit.records.release import Release, Status
+from devkit.targets.outcome import Outcome, Progress
+
+T = TypeVar("T")
+BuildLine = Callable[[str, str], None]
+"""build_line(service, line): a line of build, push or load output."""
+
+
+# --- values --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PodStatus:
+    """One pod of a service on a cluster."""
+
+    name: str
+    phase: str
+    ready: bool
+    restarts: int
+    node: str
+    capacity: str  # "spot", "on-demand", or "-" when the node does not say
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "phase": self.phase, "ready": self.ready,
+            "restarts": self.restarts, "node": self.node, "capacity": self.capacity,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What runs for one service, as the engine reports it."""
+
+    service: str
+    container: str  # Docker: the container's name; clusters: the workload's
+    state: str  # running, exited, pending, ...
+    health: str  # healthy, unhealthy, starting, or "-" without a health check
+    ports: dict[str, str]  # Docker: "8000/tcp" -> "127.0.0.1:49153"; clusters: forwards
+    image: str
+    pods: tuple[PodStatus, ...] = ()
+
+    @property
+    def restarts(self) -> int:
+        return sum(p.restarts for p in self.pods)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "service": self.service, "container": self.container, "state": self.state,
+            "health": self.health, "ports": self.ports, "image": self.image,
+        }  # fmt: skip
+        if self.pods:
+            data["ready"] = sum(p.ready for p in self.pods)
+            data["total"] = len(self.pods)
+            data["restarts"] = self.restarts
+            data["pods"] = [p.to_dict() for p in self.pods]
+        return data
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """A stack brought up: which services, what was built, and what changed."""
+
+    services: tuple[str, ...]
+    built: tuple[str, ...]  # services whose image was built (not found cached)
+    images: dict[str, str]
+    seconds: float
+    created: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    namespace: str | None = None  # clusters: where it runs
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A port of a service, reachable on 127.0.0.1."""
+
+    service: str
+    port_name: str
+    container_port: int
+    local_port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.local_port}"
+
+
+@dataclass
+class ForwardSet:
+    """Running port-forwards; `stop()` ends them."""
+
+    forwards: list[Forward] = field(default_factory=list)
+    stop: Callable[[], None] = lambda: None
+
+
+# --- live sync ------------------------------------------------------------------------------
+class TransferError(EngineError):
+    """Files could not be moved into a container or pod."""
+
+
+class Transfer(Protocol):
+    """Moves files into where one service runs, compares trees, and restarts its process."""
+
+    def put(self, files: Mapping[str, str], dirs: list[str]) -> None: ...
+    def remove(self, paths: list[str]) -> None: ...
+    def hashes(self, root: str) -> dict[str, str]: ...
+    def restart(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class SyncSession(Protocol):
+    """What live sync needs of where a service runs (a container, or every pod of it)."""
+
+    def transfer(self, service: str) -> Transfer:
+        """The service's transfer; raises TransferError while it does not run."""
+        ...
+
+    def forget(self, service: str) -> None:
+        """Drop what is known of the service's container or pods (after a rebuild)."""
+        ...
+
+    def run(self, service: str, command: list[str]) -> tuple[int, bytes]:
+        """Run a sync rule's command where the service runs: (exit code, output)."""
+        ...
+
+    def follow_starts(self, services: list[str], started: Callable[[str], None],
+                      stop: threading.Event) -> None:  # fmt: skip
+        """Call `started(service)` whenever a container or pod of it (re)starts, until stop."""
+        ...
+
+    def answer_port(self, service: str, port_name: str) -> int | None:
+        """The 127.0.0.1 port that reaches the service's port now, if any."""
+        ...
+
+    def process_exited(self, service: str, since: float) -> bool:
+        """Whether the supervised process of the service exited since `since`."""
+        ...
+
+    def output_since(self, service: str, since: float) -> list[str]:
+        """The service's last output lines since `since`."""
+        ...
+
+    def bring_up(self, service: str, progress: Progress, build_line: BuildLine) -> None:
+        """Rebuild the service's image and replace what runs it."""
+        ...
+
+
+# --- capabilities ---------------------------------------------------------------------------
+@runtime_checkable
+class RunsStack(Protocol):
+    """Runs an environment's stack for development: `devkit up`."""
+
+    def up(self, plan: Plan, root: Path, *, image_map: ImageMap, names: Sequence[str],
+           progress: Progress, build_line: BuildLine, timeout: float) -> UpResult: ...  # fmt: skip
+
+    def stop(self) -> list[str]:
+        """Stop the stack for now (kept for the next up); the services stopped."""
+        ...
+
+
+@runtime_checkable
+class ReportsStatus(Protocol):
+    """Says what runs, per service: `devkit status`."""
+
+    def status(self) -> list[ServiceStatus]: ...
+
+
+@runtime_checkable
+class StreamsLogs(Protocol):
+    """Streams the services' output: `devkit logs`."""
+
+    def logs(self, services: set[str] | None, *, follow: bool, since: float | None,
+             tail: int | None) -> Iterator[tuple[str, str]]: ...  # fmt: skip
+
+
+@runtime_checkable
+class Executes(Protocol):
+    """Runs a command where a service runs: `devkit exec`."""
+
+    def exec(self, service: str, command: list[str], *, interactive: bool) -> int: ...
+
+
+@runtime_checkable
+class SyncsFiles(Protocol):
+    """Live sync: files into running containers or pods, `devkit watch` and `up`."""
+
+    def sync_session(self, plan: Plan, root: Path, image_map: ImageMap,
+                     forwards: Mapping[tuple[str, str], int]) -> SyncSession: ...  # fmt: skip
+
+
+@runtime_checkable
+class ForwardsPorts(Protocol):
+    """Makes each declared port reachable on 127.0.0.1, following replaced pods."""
+
+    def forward_ports(self, plan: Plan, progress: Progress) -> ForwardSet: ...
+
+
+@runtime_checkable
+class Destroys(Protocol):
+    """Removes what devkit created for the environment: `devkit down`."""
+
+    def destroy(self, *, volumes: bool) -> dict[str, list[str]]: ...
+
+
+@runtime_checkable
+class ManagesCluster(Protocol):
+    """Creates and deletes the cluster itself: `devkit cluster up|down` (kind)."""
+
+    def cluster_up(self, root: Path, say: Callable[[str], None]) -> bool:
+        """Create the cluster, or find it; True when it was created."""
+        ...
+
+    def cluster_down(self, say: Callable[[str], None]) -> bool:
+        """Delete the cluster; False when there was none."""
+        ...
+
+
+class Records(Protocol):
+    """Release records and the deploy lock, kept in the target itself."""
+
+    def releases(self) -> list[Release]: ...
+    def record(self, release: Release) -> None: ...
+    def set_status(self, number: int, status: Status, reason: str, finished: str) -> None: ...
+    def locked(
+        self, lock: Lock, *, on_stale: Callable[[Lock, str], None] | None = None
+    ) -> AbstractContextManager[None]: ...
+    def break_lock(self) -> Lock | None: ...
+    def holder(self) -> Lock | None: ...
+
+
+@runtime_checkable
+class Releases(Protocol):
+    """Deploys releases and keeps their records and the lock: deploy, promote, rollback."""
+
+    env: str
+
+    @property
+    def records(self) -> Records: ...
+
+    def check(self) -> None: ...
+    def provide_secrets(self, values: Mapping[str, str]) -> None: ...
+    def check_images(self, images: Mapping[str, str]) -> None: ...
+    def prepare(
+        self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
+    ) -> dict[str, Any]: ...
+    def check_apply(self, stack: Mapping[str, Any]) -> None: ...
+    def apply(self, stack: Mapping[str, Any], progress: Progress) -> object: ...
+    def wait(self, stack: Mapping[str, Any], timeout: float, progress: Progress) -> Outcome: ...
+    def run_once(
+        self, service: str, image: str, command: list[str], env: Mapping[str, str], timeout: float
+    ) -> Outcome: ...
+    def run_job(
+        self, job: Job, stack: Mapping[str, Any], image: str, env: Mapping[str, str]
+    ) -> Outcome: ...
+    def published(self) -> dict[str, dict[int, int]]: ...
+    def destroy(self, *, volumes: bool) -> dict[str, list[str]]: ...
+
+
+@runtime_checkable
+class DiffsLive(Protocol):
+    """Compares a release with what runs, by the server's dry-run: `devkit diff --live`."""
+
+    namespace: str
+
+    def live_diff(self, stack: Mapping[str, Any], *, secret_known: bool) -> list[Any]: ...
+
+
+# --- asking for one ---------------------------------------------------------------------------
+@runtime_checkable
+class Namespaced(Protocol):
+    """Lives in a namespace that --namespace can move (clusters)."""
+
+    namespace: str
+
+
+CAPABILITY_NAMES: dict[type, tuple[str, str]] = {
+    RunsStack: ("run a development stack (devkit up)", "environments that can"),
+    ReportsStatus: ("report status (devkit status)", "environments that can"),
+    StreamsLogs: ("stream logs (devkit logs)", "environments that can"),
+    Executes: ("run commands in services (devkit exec)", "environments that can"),
+    SyncsFiles: ("live-sync files (devkit watch)", "environments that can"),
+    ForwardsPorts: ("forward ports", "environments that can"),
+    Destroys: ("remove a stack (devkit down)", "environments that can"),
+    ManagesCluster: ("create or delete its cluster (devkit cluster)", "Kind environments"),
+    Releases: (
+        "deploy releases (devkit deploy, promote, rollback, releases)",
+        "environments that deploy",
+    ),
+    DiffsLive: ("compare with what runs (devkit diff --live)", "environments that can"),
+    Namespaced: ("live in a namespace (--namespace)", "environments that can"),
+}
+
+
+class MissingCapabilityError(UserError):
+    """The environment's target cannot do what the command needs (exit 2, nothing changed)."""
+
+    @classmethod
+    def of(cls, plan: Plan, capability: type, others: Sequence[str] = ()) -> MissingCapabilityError:
+        what, label = CAPABILITY_NAMES.get(capability, (capability.__name__, "environments"))
+        details = [f"{label}: {', '.join(others) or '(none)'}"]
+        return cls(
+            f'environment "{plan.environment}" runs on {plan.target.kind}, which cannot {what}',
+            details=[*details, "nothing was changed"],
+        )
+
+
+def supports(target: object, capability: type) -> bool:
+    """Whether `target` has every member of `capability`.
+
+    Looked up statically: a property (a cluster's records) must not connect just to be seen.
+    """
+    return all(_has(target, n) for n in members(capability))
+
+
+def members(capability: type) -> list[str]:
+    """The methods, properties and attributes a capability protocol asks for."""
+    names = [n for n in vars(capability) if not n.startswith("_")]
+    return names + [n for n in getattr(capability, "__annotations__", {}) if n not in names]
+
+
+def require(target: object, capability: type[T], plan: Plan) -> T:
+    """`target` as `capability`, or a clear error naming the environment and what it lacks."""
+    if supports(target, capability):
+        return target  # type: ignore[return-value]
+    raise MissingCapabilityError.of(plan, capability)
+
+
+def _has(target: object, name: str) -> bool:
+    try:
+        inspect.getattr_static(target, name)
+    except AttributeError:
+        return False
+    return True

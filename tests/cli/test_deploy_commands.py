@@ -24,7 +24,7 @@ def test_deploying_a_docker_or_unknown_environment_is_bad_input(
 ) -> None:
     root = write_blueprint(BLUEPRINT).parent
     local = devkit("deploy", "local", cwd=root)
-    assert local.code == 2 and "work on Swarm and Kubernetes environments" in local.stderr
+    assert local.code == 2 and "cannot deploy releases" in local.stderr
     assert "environments that deploy: cluster, staging" in local.stderr
     nowhere = {**os.environ, "KUBECONFIG": str(root / "no-such-kubeconfig")}
     cluster = devkit("releases", "cluster", cwd=root, env=nowhere)

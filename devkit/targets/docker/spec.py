@@ -20,7 +20,6 @@ from devkit.targets.healthcheck import healthcheck
 from devkit.targets.supervisor import ImageConfig, preloaded, restarts_on_sync, supervised
 
 
-
 @dataclass(frozen=True)
 class PortSpec:
     container: int

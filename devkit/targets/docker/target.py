@@ -7,26 +7,44 @@ start order gated on dependencies being healthy.
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import shutil
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
+from devkit.build.engine import connect
+from devkit.build.publish import build_and_publish
 from devkit.errors import EngineError
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan, select_services
+from devkit.project.secrets import local_secret_values
 from devkit.targets import labels
-from devkit.targets.docker.spec import ActualContainer, Changes, ContainerSpec, network_name
+from devkit.targets.base import BuildLine, ServiceStatus, SyncSession, UpResult
+from devkit.targets.docker.spec import (
+    ActualContainer,
+    Changes,
+    ContainerSpec,
+    changes_to_apply,
+    container_specs,
+    network_name,
+)
+from devkit.targets.docker.sync import DockerSyncSession
 from devkit.targets.healthcheck import probe_command
 from devkit.targets.outcome import Progress
+from devkit.targets.supervisor import ImageConfig, restarts_on_sync
 
 _LOG_TAIL = 20
 _POLL = 0.2
@@ -57,32 +75,103 @@ class PortInUseError(EngineError):
     """A declared host port is taken by something else on 127.0.0.1."""
 
 
-@dataclass(frozen=True)
-class ServiceStatus:
-    service: str
-    container: str
-    state: str
-    health: str  # healthy, unhealthy, starting, or "-" without a health check
-    ports: dict[str, str]  # "8000/tcp" -> "127.0.0.1:49153"
-    image: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "service": self.service, "container": self.container, "state": self.state,
-            "health": self.health, "ports": self.ports, "image": self.image,
-        }  # fmt: skip
-
-
-"""progress(service, event, detail): create, replace, keep, start, healthy, remove, wait."""
-
-
 class DockerTarget:
-    """One project's environment on one Docker engine."""
+    """One project's environment on one Docker engine: up, status, logs, exec, live sync,
+    down."""
+
+    env: str
 
     def __init__(self, client: docker.DockerClient, project: str, env: str) -> None:
         self.client = client
         self.project = project
         self.env = env
+
+    # --- up ----------------------------------------------------------------------------------
+    def up(
+        self,
+        plan: Plan,
+        root: Path,
+        *,
+        image_map: ImageMap,
+        names: Sequence[str],
+        progress: Progress,
+        build_line: BuildLine,
+        timeout: float,
+    ) -> UpResult:
+        """Bring the plan's services (or the named ones and their dependencies) up, healthy.
+
+        Secrets are checked before anything changes; builds happen before any container does.
+        """
+        began = time.monotonic()
+        selected = select_services(plan, names)
+        chosen = [s for s in plan.services if selected is None or s.name in selected]
+        secrets = local_secret_values({n for s in chosen for n in s.secrets}, root)
+        published = build_and_publish(
+            self.client, plan, root, image_map, selected=selected, registry=None,
+            build_line=build_line,
+        )  # fmt: skip
+        built, images = published.built, published.images
+        image_ids = {
+            name: built[name].id if name in built else self.ensure_image(ref, progress, name)
+            for name, ref in images.items()
+        }
+        image_configs = {
+            s.name: self._entrypoint_and_cmd(images[s.name]) for s in chosen if restarts_on_sync(s)
+        }
+        specs = container_specs(plan, images, image_ids, secrets, selected, image_configs)
+        actual = self.actual()
+        changes = changes_to_apply(specs, actual, planned_services={s.name for s in plan.services})
+        self.apply(specs, changes, actual, progress=progress, timeout=timeout)
+        return UpResult(
+            services=tuple(s.name for s in chosen),
+            built=tuple(sorted(name for name, image in built.items() if image.built)),
+            images=images,
+            seconds=time.monotonic() - began,
+            created=tuple(changes.create),
+            replaced=tuple(changes.replace),
+            unchanged=tuple(changes.keep),
+        )
+
+    def _entrypoint_and_cmd(self, ref: str) -> ImageConfig:
+        config = self.client.images.get(ref).attrs.get("Config") or {}
+        return config.get("Entrypoint"), config.get("Cmd")
+
+    # --- exec, live sync ---------------------------------------------------------------------
+    def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
+        """Run `command` in the service's running container, attached to this terminal."""
+        running = {row.service: row.container for row in self.status() if row.state == "running"}
+        if service not in running:
+            raise EngineError(
+                f'service "{service}" is not running in {self.project}/{self.env}',
+                details=[f"start it with `devkit up -e {self.env}`"],
+            )
+        docker_cli = shutil.which("docker")
+        if docker_cli is None:
+            raise EngineError("devkit exec needs the docker command-line client on PATH")
+        flags = ["-i"] + (["-t"] if interactive else [])
+        sys.stdout.flush()
+        os.execv(docker_cli, ["docker", "exec", *flags, running[service], *command])  # noqa: S606
+
+    def sync_session(
+        self,
+        plan: Plan,
+        root: Path,
+        image_map: ImageMap,
+        forwards: Mapping[tuple[str, str], int],
+    ) -> SyncSession:
+        """Live sync into this environment's containers (ports are published, not forwarded)."""
+
+        def bring_up(service: str, progress: Progress, build_line: BuildLine) -> None:
+            client = connect()
+            try:
+                DockerTarget(client, self.project, self.env).up(
+                    plan, root, image_map=image_map, names=[service], progress=progress,
+                    build_line=build_line, timeout=120.0,
+                )  # fmt: skip
+            finally:
+                client.close()
+
+        return DockerSyncSession(connect(), plan, root, image_map, bring_up)
 
     # --- what runs -------------------------------------------------------------------------
     def containers(self) -> list[Container]:

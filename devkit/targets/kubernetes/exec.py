@@ -16,7 +16,8 @@ from typing import Any
 from kubernetes.client import CoreV1Api
 from kubernetes.stream import stream
 
-from devkit.targets.agent import AGENT, AgentClient, TransferError
+from devkit.targets.agent import AGENT, AgentClient
+from devkit.targets.base import TransferError
 
 _TIMEOUT = 30.0
 

@@ -10,28 +10,16 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.stream import portforward
 
+from devkit.targets.base import Forward
 from devkit.targets.kubernetes.api import KubeApi
 from devkit.targets.kubernetes.spec import is_ready, service_selector
 from devkit.targets.outcome import Progress
 
 _CHUNK = 65536
-
-
-@dataclass(frozen=True)
-class Forward:
-    service: str
-    port_name: str
-    container_port: int
-    local_port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.local_port}"
 
 
 def free_port(wanted: int | None = None) -> int:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from kubernetes.client import CoreV1Api, VersionApi
@@ -63,14 +64,36 @@ class ApplyConflictError(RefusedError):
 class KubernetesTarget:
     """One environment's namespace on a cluster: its objects, its rollout, its records."""
 
-    def __init__(self, kube: KubeApi, plan: Plan, *, force_conflicts: bool = False) -> None:
-        self.kube, self.env, self.project = kube, plan.environment, plan.project
+    env: str
+    namespace: str
+
+    def __init__(
+        self, connect: Callable[[], KubeApi], plan: Plan, *, force_conflicts: bool = False
+    ) -> None:
+        self._connect, self.env, self.project = connect, plan.environment, plan.project
+        self.plan = plan
         self.namespace = plan.namespace or render_labels.fit(f"{plan.project}-{plan.environment}")
         self.instance = render_labels.instance(plan)
         self.force_conflicts = force_conflicts
-        self.records = KubeRecords(kube, self.namespace, self.instance, self.env)
-        self.core = CoreV1Api(kube.api)
         self._secret_values: dict[str, str] = {}
+
+    # The API server is reached on first use: `devkit cluster up` opens a target whose
+    # cluster does not exist yet.
+    @cached_property
+    def kube(self) -> KubeApi:
+        return self._connect()
+
+    @cached_property
+    def records(self) -> KubeRecords:
+        return KubeRecords(self.kube, self.namespace, self.instance, self.env)
+
+    @cached_property
+    def core(self) -> CoreV1Api:
+        return CoreV1Api(self.kube.api)
+
+    def close(self) -> None:
+        if "kube" in self.__dict__:
+            self.kube.close()
 
     # Checks before anything changes
 

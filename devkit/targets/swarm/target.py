@@ -60,6 +60,9 @@ class _Watch:
 class SwarmTarget:
     """One project's environment on a swarm: its stack, its secrets, its records."""
 
+    env: str
+    records: SwarmRecords
+
     def __init__(self, client: docker.DockerClient, project: str, env: str) -> None:
         self.client, self.project, self.env = client, project, env
         self.records = SwarmRecords(client, project, env)
@@ -359,6 +362,7 @@ class SwarmTarget:
 
     def destroy(self, *, volumes: bool, timeout: float = 60.0) -> dict[str, list[str]]:
         """Remove the stack's services, network, secrets and records (volumes if asked)."""
+        self.check()
         removed: dict[str, list[str]] = {"services": [], "networks": [], "secrets": []}
         for info in self.services().values():
             self.client.api.remove_service(info["ID"])

@@ -1,0 +1,25 @@
+"""Open a Docker environment's target on the local engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from devkit.build.engine import connect
+from devkit.model.targets import Target
+from devkit.planning.planner import Plan
+from devkit.targets.docker.target import DockerTarget
+from devkit.targets.registry import Options
+
+
+def target_class(declared: Target) -> type:
+    return DockerTarget
+
+
+@contextmanager
+def open_target(plan: Plan, options: Options) -> Iterator[DockerTarget]:
+    client = connect()
+    try:
+        yield DockerTarget(client, plan.project, plan.environment)
+    finally:
+        client.close()

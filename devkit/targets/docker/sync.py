@@ -1,0 +1,114 @@
+"""Live sync on the local Docker engine: the service's container, its transfer (the sync agent
+over `docker exec`, or the archive API), its restarts as the engine's events report them, and
+its health port as published on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import docker
+from docker.errors import APIError, NotFound
+from docker.models.containers import Container
+
+from devkit.build.engine import connect
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan
+from devkit.targets import labels
+from devkit.targets.agent import open_transfer
+from devkit.targets.base import BuildLine, Transfer, TransferError
+from devkit.targets.docker.spec import container_name
+from devkit.targets.outcome import Progress
+from devkit.targets.supervisor import EXIT_MARK as SUPERVISOR_EXIT_MARK
+
+
+class DockerSyncSession:
+    """Where each service of one Docker environment runs, for live sync."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        plan: Plan,
+        root: Path,
+        image_map: ImageMap,
+        bring_up: Callable[[str, Progress, BuildLine], None],
+    ) -> None:
+        self.client, self.plan, self.root, self.image_map = client, plan, root, image_map
+        self._bring_up = bring_up
+        self._transfers: dict[str, tuple[str, Transfer]] = {}
+        self._containers: dict[str, Container] = {}
+
+    def _container(self, service: str) -> Container:
+        return self.client.containers.get(
+            container_name(self.plan.project, self.plan.environment, service)
+        )
+
+    def transfer(self, service: str) -> Transfer:
+        try:
+            container = self._container(service)
+        except (NotFound, APIError) as exc:
+            raise TransferError(str(exc)) from None
+        if container.status != "running":
+            raise TransferError(f"{container.name} is {container.status}")
+        known = self._transfers.get(service)
+        if known and known[0] == container.id:
+            return known[1]
+        transfer = open_transfer(self.client, container)
+        self._transfers[service] = (container.id or "", transfer)
+        return transfer
+
+    def forget(self, service: str) -> None:
+        self._transfers.pop(service, None)
+        self._containers.pop(service, None)
+
+    def run(self, service: str, command: list[str]) -> tuple[int, bytes]:
+        code, output = self._container(service).exec_run(command)
+        return int(code), bytes(output)
+
+    def follow_starts(
+        self, services: list[str], started: Callable[[str], None], stop: threading.Event
+    ) -> None:
+        client = connect()
+        flt = {"type": "container", "event": "start",
+               "label": labels.stack_filter(self.plan.project, self.plan.environment)}  # fmt: skip
+        for event in client.events(decode=True, filters=flt):
+            if stop.is_set():
+                break
+            service = (event.get("Actor", {}).get("Attributes") or {}).get(labels.SERVICE)
+            if service in services:
+                started(service)
+
+    def answer_port(self, service: str, port_name: str) -> int | None:
+        container = self._containers.get(service)
+        try:
+            if container is None:
+                container = self._containers[service] = self._container(service)
+            else:
+                container.reload()
+        except (NotFound, APIError):
+            self._containers.pop(service, None)
+            return None
+        port = self.plan.service(service).ports[port_name]
+        bound = (container.attrs["NetworkSettings"]["Ports"] or {}).get(
+            f"{port.container}/{port.protocol}"
+        )
+        return int(bound[0]["HostPort"]) if bound else None
+
+    def process_exited(self, service: str, since: float) -> bool:
+        try:
+            text = self._container(service).logs(since=since, stdout=False, stderr=True)
+        except (APIError, NotFound):
+            return True
+        return SUPERVISOR_EXIT_MARK in text.decode(errors="replace")
+
+    def output_since(self, service: str, since: float) -> list[str]:
+        try:
+            text = self._container(service).logs(since=since).decode(errors="replace")
+        except (APIError, NotFound):
+            text = ""
+        return [line for line in text.splitlines() if line.strip()]
+
+    def bring_up(self, service: str, progress: Progress, build_line: BuildLine) -> None:
+        self._bring_up(service, progress, build_line)
+        self.forget(service)

@@ -1,0 +1,164 @@
+"""A Kubernetes environment as a whole target: the release side (target.py) plus the dev loop
+(up, status, logs, exec, live sync, port-forwards); a Kind environment also creates and
+deletes its cluster."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from kubernetes.stream import stream
+
+from devkit.errors import EngineError, UserError
+from devkit.model.targets import Kind
+from devkit.planning.images import ImageMap
+from devkit.planning.planner import Plan
+from devkit.project.cache import cache_dir
+from devkit.targets.base import BuildLine, ForwardSet, ServiceStatus, SyncSession, UpResult
+from devkit.targets.kubernetes import kind
+from devkit.targets.kubernetes.api import KubeApi, connect_context
+from devkit.targets.kubernetes.logs import pod_logs
+from devkit.targets.kubernetes.port_forward import ready_pod
+from devkit.targets.kubernetes.spec import INSTANCE, ROLE
+from devkit.targets.kubernetes.stack import start_forwards, up_on_cluster
+from devkit.targets.kubernetes.status import service_statuses
+from devkit.targets.kubernetes.sync import KubeSyncSession
+from devkit.targets.kubernetes.target import KubernetesTarget
+from devkit.targets.outcome import Progress
+
+
+class ClusterTarget(KubernetesTarget):
+    """An environment's namespace on a cluster, for deploys and for the dev loop."""
+
+    def __init__(
+        self, plan: Plan, *, context: str | None, force_conflicts: bool = False,
+        forwards: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            lambda: KubeApi(connect_context(context)), plan, force_conflicts=force_conflicts
+        )
+        self.context = context
+        self._known_forwards = forwards
+
+    # --- the dev loop -------------------------------------------------------------------------
+    def _kind_cluster(self) -> str | None:
+        return None
+
+    def up(
+        self, plan: Plan, root: Path, *, image_map: ImageMap, names: Sequence[str],
+        progress: Progress, build_line: BuildLine, timeout: float,
+    ) -> UpResult:  # fmt: skip
+        return up_on_cluster(
+            self, plan, root, image_map=image_map, names=names, kind_cluster=self._kind_cluster(),
+            progress=progress, build_line=build_line, timeout=timeout,
+        )  # fmt: skip
+
+    def stop(self) -> list[str]:
+        """Nothing stops: the stack keeps running on the cluster until `devkit down`."""
+        return []
+
+    def forward_ports(self, plan: Plan, progress: Progress) -> ForwardSet:
+        return start_forwards(self, plan, cache_dir(), progress)
+
+    def sync_session(
+        self, plan: Plan, root: Path, image_map: ImageMap, forwards: Mapping[tuple[str, str], int]
+    ) -> SyncSession:
+        def bring_up(service: str, progress: Progress, build_line: BuildLine) -> None:
+            self.up(plan, root, image_map=image_map, names=[service], progress=progress,
+                    build_line=build_line, timeout=180.0)  # fmt: skip
+
+        return KubeSyncSession(self, forwards, bring_up)
+
+    def _service_pods(self) -> list[dict[str, Any]]:
+        return [
+            p for p in self.kube.list("v1", "Pod", self.namespace, f"{INSTANCE}={self.instance}")
+            if ROLE not in (p["metadata"].get("labels") or {})
+        ]  # fmt: skip
+
+    def status(self) -> list[ServiceStatus]:
+        pods = self._service_pods()
+        nodes = {n["metadata"]["name"]: n for n in self.kube.list("v1", "Node", None)}
+        return service_statuses(
+            [s.name for s in self.plan.services], pods, nodes, self._known_forwards()
+        )
+
+    def logs(
+        self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None
+    ) -> Iterator[tuple[str, str]]:
+        """(service, line) from the chosen services' pods; following, pods that replace them
+        later are followed too."""
+        return pod_logs(self.core, self.namespace, self._service_pods, services,
+                        follow=follow, since=since, tail=tail)  # fmt: skip
+
+    def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
+        """Run `command` in a ready pod of the service; its output here, its exit code back."""
+        pod = ready_pod(self.kube, self.namespace, self.instance, service)
+        if pod is None:
+            raise EngineError(
+                f'service "{service}" has no ready pod in namespace {self.namespace}',
+                details=[f"start it with `devkit up -e {self.env}`; `devkit status -e {self.env}`"
+                         " shows its pods"],
+            )  # fmt: skip
+        kubectl = shutil.which("kubectl")
+        if interactive and kubectl is not None:
+            context = ["--context", self.context] if self.context else []
+            sys.stdout.flush()
+            os.execv(kubectl, ["kubectl", *context, "exec", "-it", "-n", self.namespace, pod,  # noqa: S606
+                               "--", *command])  # fmt: skip
+        ws: Any = stream(
+            self.kube.stream_core().connect_get_namespaced_pod_exec, pod, self.namespace,
+            command=command, stdin=False, stdout=True, stderr=True, tty=False,
+            _preload_content=False,
+        )  # fmt: skip
+        while ws.is_open():
+            ws.update(timeout=1)
+            if ws.peek_stdout():
+                sys.stdout.write(ws.read_stdout())
+                sys.stdout.flush()
+            if ws.peek_stderr():
+                sys.stderr.write(ws.read_stderr())
+                sys.stderr.flush()
+        code = ws.returncode
+        return int(code) if code is not None else 1
+
+
+class KindTarget(ClusterTarget):
+    """A Kind environment: a kind cluster on this machine, which devkit creates and deletes;
+    images are loaded into its nodes unless it declares a registry."""
+
+    def __init__(
+        self, plan: Plan, declared: Kind, *, context: str | None, force_conflicts: bool = False,
+        forwards: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:  # fmt: skip
+        super().__init__(
+            plan, context=context or f"kind-{declared.cluster}", force_conflicts=force_conflicts,
+            forwards=forwards,
+        )  # fmt: skip
+        self.declared = declared
+
+    def _kind_cluster(self) -> str | None:
+        return self.declared.cluster
+
+    def cluster_up(self, root: Path, say: Callable[[str], None]) -> bool:
+        declared = self.declared
+        config = root / declared.config if declared.config else None
+        if config is not None and not config.is_file():
+            raise UserError(
+                f"kind config {config} does not exist (Kind(config=...) in blueprint.py)"
+            )
+        created = declared.cluster not in kind.clusters()
+        if created:
+            say(f"creating kind cluster {declared.cluster}…")
+            kind.create(declared.cluster, node_image=declared.node_image, config=config)
+        KubeApi(connect_context(f"kind-{declared.cluster}")).close()  # it answers
+        return created
+
+    def cluster_down(self, say: Callable[[str], None]) -> bool:
+        existed = self.declared.cluster in kind.clusters()
+        if existed:
+            kind.delete(self.declared.cluster)
+        return existed
