@@ -6,6 +6,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Run
 
 BLUEPRINT = """
@@ -53,3 +55,53 @@ def test_the_commands_explain_themselves(devkit: Callable[..., Run]) -> None:
     }.items():
         run = devkit(command, "--help")
         assert run.code == 0 and words in run.stdout.replace("\n", " "), run.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "lacks", "who"),
+    [
+        (
+            ["status", "-e", "staging"],
+            "cannot report status",
+            "environments that can: local, cluster",
+        ),
+        (["logs", "-e", "staging"], "cannot stream logs", "environments that can: local, cluster"),
+        (["exec", "-e", "staging", "api", "--", "ls"], "cannot run commands", "local, cluster"),
+        (["watch", "-e", "staging"], "cannot live-sync files", "local, cluster"),
+        (["up", "-e", "staging"], "cannot run a development stack", "local, cluster"),
+        (
+            ["cluster", "up", "cluster"],
+            "cannot create or delete its cluster",
+            "Kind environments: (none)",
+        ),
+        (
+            ["diff", "staging", "--live"],
+            "cannot compare with what runs",
+            "environments that can: cluster",
+        ),
+        (
+            ["status", "-e", "local", "--namespace", "x"],
+            "cannot live in a namespace",
+            "can: cluster",
+        ),
+        (
+            ["rollback", "local"],
+            "cannot deploy releases",
+            "environments that deploy: cluster, staging",
+        ),
+    ],
+)
+def test_a_capability_the_target_lacks_is_bad_input_naming_the_environment(
+    devkit: Callable[..., Run],
+    write_blueprint: Callable[[str], Path],
+    args: list[str],
+    lacks: str,
+    who: str,
+) -> None:
+    root = write_blueprint(BLUEPRINT).parent
+    run = devkit(*args, cwd=root)
+    env = args[args.index("-e") + 1] if "-e" in args else args[1 if args[0] != "cluster" else 2]
+    assert run.code == 2, run.stderr
+    assert f'environment "{env}" runs on' in run.stderr and lacks in run.stderr
+    assert who in run.stderr and "nothing was changed" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.conftest import REPO, Run, run_devkit
+from tests.conftest import Run, run_devkit
 from tests.docker.conftest import IMAGE_MAP
 from tests.k8s.conftest import TESTBED, K8sTestbed
 
@@ -253,38 +253,3 @@ def test_cluster_up_creates_then_reuses_and_down_deletes_a_kind_cluster(
     )
     missing = run_devkit("cluster", "down", "dev", cwd=tmp_path, env=env)
     assert missing.code == 0 and "nothing to delete" in missing.stderr
-
-
-def test_the_shop_runs_on_kind_and_serves_an_edit(testbed: K8sTestbed, tmp_path: Path) -> None:
-    root = tmp_path / "shop"
-    shutil.copytree(
-        REPO / "examples" / "shop", root, ignore=shutil.ignore_patterns("__pycache__", ".env")
-    )
-    project = f"shop{uuid.uuid4().hex[:5]}"
-    text = (
-        (root / "blueprint.py").read_text().replace('Blueprint("shop")', f'Blueprint("{project}")')
-    )
-    (root / "blueprint.py").write_text(text)
-    env = {
-        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
-        "KUBECONFIG": str(testbed.kubeconfig), "SHOP_KIND_CLUSTER": testbed.cluster,
-        "SHOP_DB_PASSWORD": "test-" + uuid.uuid4().hex[:8],
-    }  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devkit", "up", "-e", "dev"], cwd=root, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
-    namespace = f"{project}-dev"
-    try:
-        url = read_until(proc, r"api\.http: (http://127\.0\.0\.1:\d+)", 600).group(1)
-        read_until(proc, r"watching \d+ paths", 60)
-        assert json.loads(get(f"{url}/healthz")) == {"status": "ok"}
-        version = root / "services" / "api" / "app" / "version.py"
-        version.write_text('"""The api\'s version."""\n\nVERSION = "kind-edit"\n')
-        wait_until("the edited api", lambda: '"kind-edit"' in get(f"{url}/version"), 30)
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=30)
-        run_devkit("down", "-e", "dev", "--volumes", cwd=root, env=env, timeout=300)
-        with contextlib.suppress(client.exceptions.ApiException):
-            client.CoreV1Api(testbed.api).delete_namespace(namespace)
