@@ -279,7 +279,10 @@ def watch_check(facts: WatchFacts) -> Check:
 
 def inotify_check(facts: InotifyFacts) -> Check:
     """inotify watches: one per directory under the watched paths, from a per-user limit."""
-    dirs = f"{facts.directories} directories under {facts.watched_paths} watched paths"
+    dirs = (
+        f"{facts.directories} director{'y' if facts.directories == 1 else 'ies'} under "
+        f"{facts.watched_paths} watched path{'' if facts.watched_paths == 1 else 's'}"
+    )
     if facts.max_user_watches is None:
         return Check("inotify watches", "ok", f"{dirs}; no inotify limit applies here")
     limit = facts.max_user_watches
