@@ -230,9 +230,12 @@ class Explainer:
         )  # fmt: skip
 
     # --- batches of changes -----------------------------------------------------------------
-    def skipped(self, changes: Iterable[tuple[bool, Path]]) -> list[Explanation]:
-        """The changed files (not folders) that reach no service, each with why."""
-        found = []
+    def skipped(
+        self, changes: Iterable[tuple[bool, Path]], limit: int | None = None
+    ) -> list[Explanation]:
+        """The changed files (not folders) that reach no service, each with why; only the last
+        `limit` of them are explained (a branch switch can skip thousands)."""
+        unrouted = []
         for exists, path in changes:
             if exists and path.is_dir():
                 continue
@@ -240,8 +243,9 @@ class Explainer:
                 b.needs_rebuild(path, self.rules) for b in self.builds
             )
             if not routed:
-                found.append(self.explain(path))
-        return found
+                unrouted.append(path)
+        chosen = unrouted if limit is None else unrouted[-limit:] if limit else []
+        return [self.explain(path) for path in chosen]
 
 
 def _actions(rule: WatchRule, path: Path) -> list[str]:
