@@ -12,6 +12,7 @@ from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
 from devkit.model.health import HealthCheck, Http, Tcp
 from devkit.model.ports import Port
+from devkit.model.reference import check_reference
 from devkit.model.refs import (
     EnvValue,
     Ref,
@@ -75,6 +76,11 @@ class Service(Model):
         if isinstance(value, Service | str):
             value = [value]
         return [item.name if isinstance(item, Service) else item for item in value]
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        return None if value is None else check_reference(value)
 
     @field_validator("scratch")
     @classmethod
