@@ -115,6 +115,13 @@ class Service(Model):
                 )
         if self.url_template is not None:
             self._check_template(self.url_template)
+        for volume_name, volume in self.volumes.items():
+            unknown = [name for name in volume.init_env if name not in self.env]
+            if unknown:
+                raise ValueError(
+                    f"volumes.{volume_name}.init_env names {', '.join(unknown)}, which env does "
+                    f"not set; env: {', '.join(sorted(self.env)) or '(none)'}"
+                )
         kept = {volume.path for volume in self.volumes.values()}
         for path in self.scratch:
             if path in kept:
