@@ -16,7 +16,10 @@ from devkit.cli.output import err, out, print_json
 def explain_command(
     ctx: typer.Context,
     paths: Annotated[
-        list[Path], typer.Argument(metavar="PATH...", help="Files or folders, as you save them.")
+        list[str],
+        typer.Argument(
+            metavar="PATH", help="Files or folders, as you save them.", show_default=False
+        ),
     ],
     env: EnvOption = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
