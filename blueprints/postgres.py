@@ -27,6 +27,10 @@ def postgres(
     group permissions from the pod's fsGroup, both of which postgres refuses. It runs as the
     official image's `postgres` user (uid 999) with a read-only root filesystem; only the data
     volume, the socket directory and /tmp are writable.
+
+    User, password and database are read only when the data volume is first initialised: on
+    Docker, `devkit up` refuses values that differ from those the data was made with and says
+    how out (put the old value back, or `devkit down --volumes` to start from empty).
     """
     return declare_service(
         {
@@ -42,7 +46,15 @@ def postgres(
                 else Secret("POSTGRES_PASSWORD"),
             },
             "health": Command("pg_isready", "-q", "-h", "127.0.0.1", "-U", user, "-d", database),
-            "volumes": {"data": {"path": "/var/lib/postgresql/data", "size": storage}},
+            # postgres reads these only when it initialises an empty data directory: a changed
+            # password in .env would not reach a database made with the old one.
+            "volumes": {
+                "data": {
+                    "path": "/var/lib/postgresql/data",
+                    "size": storage,
+                    "init_env": ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"),
+                }
+            },
             "stateful": True,
             "run_as_user": 999,
             "scratch": ("/var/run/postgresql",),

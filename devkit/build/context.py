@@ -21,20 +21,27 @@ import pathspec
 DOCKERFILE_IN_TAR = ".devkit.Dockerfile"
 
 
-def ignore_spec(context: Path) -> pathspec.PathSpec[pathspec.Pattern]:
-    """The context's .dockerignore as a matcher (empty when there is none)."""
+def dockerignore_patterns(context: Path) -> list[tuple[int, str]]:
+    """The context's .dockerignore as (line number, pattern anchored at the context root)."""
     path = context / ".dockerignore"
     lines = path.read_text().splitlines() if path.is_file() else []
     anchored = []
-    for raw in lines:
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         negate = line.startswith("!")
         pattern = line[1:].strip() if negate else line
         pattern = os.path.normpath(pattern).lstrip("/") if pattern not in ("", ".") else pattern
-        anchored.append(("!" if negate else "") + "/" + pattern)
-    return pathspec.PathSpec.from_lines("gitignore", anchored)
+        anchored.append((number, ("!" if negate else "") + "/" + pattern))
+    return anchored
+
+
+def ignore_spec(context: Path) -> pathspec.PathSpec[pathspec.Pattern]:
+    """The context's .dockerignore as a matcher (empty when there is none)."""
+    return pathspec.PathSpec.from_lines(
+        "gitignore", [pattern for _, pattern in dockerignore_patterns(context)]
+    )
 
 
 def context_files(context: Path) -> list[str]:

@@ -11,6 +11,7 @@ IMAGE_HELP = (
 def parse_images(values: list[str] | None) -> dict[str, str]:
     """{"api": "ghcr.io/..."} from ["api=ghcr.io/..."]; UserError for a malformed one."""
     from devkit.errors import UserError
+    from devkit.model.reference import reference_problem
 
     images: dict[str, str] = {}
     for value in values or []:
@@ -20,5 +21,8 @@ def parse_images(values: list[str] | None) -> dict[str, str]:
                 f'--image "{value}": expected SERVICE=REFERENCE',
                 details=["e.g. --image api=ghcr.io/acme/api@sha256:0123..."],
             )
+        problem = reference_problem(ref)
+        if problem is not None:
+            raise UserError(f"--image {service}={ref}: {problem}")
         images[service] = ref
     return images

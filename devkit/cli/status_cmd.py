@@ -22,6 +22,7 @@ def status_command(
     The last syncs follow."""
     from rich.table import Table
 
+    from devkit.devloop import skipped
     from devkit.devloop.timings import recent
     from devkit.targets.base import ReportsStatus
 
@@ -29,10 +30,12 @@ def status_command(
         target, plan, _, _ = found
         rows = target.status()
     syncs = recent(plan.project, plan.environment)[-5:]
+    skips = skipped.recent(plan.project, plan.environment)[-5:]
     if json:
         print_json(
             {"project": plan.project, "environment": plan.environment,
-             "services": [row.to_dict() for row in rows], "recent_syncs": syncs}
+             "services": [row.to_dict() for row in rows], "recent_syncs": syncs,
+             "recent_skips": skips}
         )  # fmt: skip
         return
     if not rows:
@@ -62,3 +65,7 @@ def status_command(
             took = f"{sync['seconds']:.2f}s" if sync.get("seconds") is not None else "not answering"
             files = f"{sync['files']} file{'' if sync['files'] == 1 else 's'}"
             out().print(f"  {sync['service']}: {files}, {sync['action']}, {took}", markup=False)
+    if skips:
+        out().print("\nrecently skipped saves (`devkit explain PATH` for more):")
+        for skip in skips:
+            out().print(f"  {skip['path']}: {skip['reason']}", markup=False, soft_wrap=True)

@@ -38,8 +38,10 @@ def validate_command(
         )
         return
     where = display_path(str(loaded.file)) if loaded.file else "blueprint"
+    services, envs = len(loaded.services), len(plans)
     out().print(
-        f"[green]ok[/] {where}: {loaded.name}, {len(loaded.services)} services "
-        f"({', '.join(loaded.services)}), {len(plans)} environments ({', '.join(plans) or 'none'})",
+        f"[green]ok[/] {where}: {loaded.name}, {services} service{'' if services == 1 else 's'} "
+        f"({', '.join(loaded.services)}), {envs} environment{'' if envs == 1 else 's'} "
+        f"({', '.join(plans) or 'none'})",
         soft_wrap=True,
     )

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter, watch
 
-from devkit.devloop import timings
+from devkit.devloop import skipped, timings
+from devkit.devloop.explain import Explainer
 from devkit.devloop.rules import Batch, WatchRule, build_watches, route, watch_rules, watched_paths
 from devkit.errors import DevkitError
 from devkit.planning.planner import Plan, PlannedService
@@ -73,6 +74,7 @@ class LiveSync:
         self._restarted: queue.Queue[str] = queue.Queue()
         self._pending: set[str] = set()
         self.results: list[SyncResult] = []
+        self._explainer: Explainer | None = None
 
     # --- entry point ------------------------------------------------------------------------
     def run(self, stop: threading.Event, ready: threading.Event | None = None) -> None:
@@ -130,6 +132,15 @@ class LiveSync:
                 self._rebuild(service, saved)
             elif batch.files:
                 self._sync(batch, saved)
+        self._note_skipped(items)
+
+    def _note_skipped(self, items: list[tuple[bool, Path]]) -> None:
+        """Keep the changed files that reached no service, with why, for `devkit status`."""
+        if self._explainer is None:
+            watched = {r.service for r in self.rules} | {b.service for b in self.builds}
+            self._explainer = Explainer(self.plan, self.root, watched)
+        found = skipped.entries(self._explainer, items)
+        skipped.record(self.plan.project, self.plan.environment, found)
 
     def _sync(self, batch: Batch, saved: float) -> None:
         service = batch.service

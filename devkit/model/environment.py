@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.job import Job
-from devkit.model.profile import Profile
+from devkit.model.profile import Profile, profile_value
 from devkit.model.service import check_override_fields
 from devkit.model.targets import Target
 from devkit.model.verify import Verify
@@ -35,6 +35,11 @@ class Environment(Model):
         default=300.0, gt=0, description="seconds a deploy waits for the rollout to be healthy"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
+
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _known_profile(cls, value: Any) -> Any:
+        return profile_value(value)
 
     @field_validator("jobs")
     @classmethod

@@ -16,6 +16,9 @@ PROVIDERS: tuple[Provider, ...] = ("aks", "eks", "gke", "karpenter")
 SPOT_NOTICE: dict[Provider, int] = {"aks": 30, "eks": 120, "gke": 30, "karpenter": 120}
 """Seconds between a provider's spot reclaim notice and the node going away."""
 
+STOCK_PROFILES = ("spot", "on_demand")
+"""The stock profiles of devkit.profiles, by function name (the model cannot import them)."""
+
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _TIMEZONE = re.compile(r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")
@@ -157,3 +160,21 @@ class Profile(Model):
                     f"mid-shutdown: use at most {notice}"
                 )
         return self
+
+
+def profile_value(value: Any) -> Any:
+    """A profile given as anything but a Profile (a name, a misspelled one) refused with the
+    profiles that exist and how to give one."""
+    if value is None or isinstance(value, Profile | dict):
+        return value
+    stock = ", ".join(f"{name}()" for name in STOCK_PROFILES)
+    how = f"from devkit.profiles import {', '.join(STOCK_PROFILES)}"
+    if isinstance(value, str):
+        name = value.strip().replace("-", "_").lower()
+        if name in STOCK_PROFILES:
+            raise ValueError(
+                f'"{value}" names a profile; give the profile itself: {name}() '
+                f"(from devkit.profiles import {name})"
+            )
+        raise ValueError(f'unknown profile "{value}"; the profiles: {stock} ({how})')
+    raise ValueError(f"a profile is one of {stock} ({how}), not {type(value).__name__}")

@@ -12,6 +12,7 @@ from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
 from devkit.model.health import HealthCheck, Http, Tcp
 from devkit.model.ports import Port
+from devkit.model.reference import check_reference
 from devkit.model.refs import (
     EnvValue,
     Ref,
@@ -76,6 +77,11 @@ class Service(Model):
             value = [value]
         return [item.name if isinstance(item, Service) else item for item in value]
 
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        return None if value is None else check_reference(value)
+
     @field_validator("scratch")
     @classmethod
     def _absolute_paths(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -109,6 +115,13 @@ class Service(Model):
                 )
         if self.url_template is not None:
             self._check_template(self.url_template)
+        for volume_name, volume in self.volumes.items():
+            unknown = [name for name in volume.init_env if name not in self.env]
+            if unknown:
+                raise ValueError(
+                    f"volumes.{volume_name}.init_env names {', '.join(unknown)}, which env does "
+                    f"not set; env: {', '.join(sorted(self.env)) or '(none)'}"
+                )
         kept = {volume.path for volume in self.volumes.values()}
         for path in self.scratch:
             if path in kept:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from devkit.model.base import Model, Name
+from devkit.model.reference import check_reference
 
 _DOMAIN = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -89,6 +90,11 @@ class Kind(Model):
 
     def __init__(self, cluster: str, **fields: Any) -> None:
         super().__init__(**{"cluster": cluster, **fields})
+
+    @field_validator("node_image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        return None if value is None else check_reference(value)
 
     @property
     def local(self) -> bool:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model
 from devkit.model.quantity import Memory
 
 
 class Volume(Model):
-    """A named volume mounted at `path`; kept by `devkit down` unless `--volumes` is given."""
+    """A named volume mounted at `path`; kept by `devkit down` unless `--volumes` is given.
+
+    `init_env` names the service's env variables that it reads only when it initialises an empty
+    volume (a database's user, password and name): devkit records a fingerprint of their values
+    on the volume and refuses, before starting anything, values the data was not made with.
+    """
 
     path: str
     size: Memory = "1Gi"
+    init_env: tuple[str, ...] = Field(
+        default=(), description="env read only when the service initialises the empty volume"
+    )
 
     def __init__(self, path: str, **fields: Any) -> None:
         super().__init__(**{"path": path, **fields})

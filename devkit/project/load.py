@@ -25,9 +25,18 @@ FILENAME = "blueprint.py"
 
 def find_blueprint(path: Path | None = None) -> Path:
     """The blueprint file: `path` itself, `path/blueprint.py`, or ./blueprint.py."""
-    candidate = Path.cwd() if path is None else path
-    if candidate.is_dir():
+    candidate = Path.cwd() / FILENAME if path is None else path
+    if candidate.is_dir() and (candidate / FILENAME).is_file():
         candidate = candidate / FILENAME
+    if candidate.is_dir():
+        shown = display_path(str(candidate))
+        raise UserError(
+            f"{shown} is a directory without {FILENAME} inside",
+            details=[
+                f"put the blueprint at {display_path(str(candidate / FILENAME))} (`devkit init` "
+                "writes one), or point at the file with -f PATH"
+            ],
+        )
     if not candidate.is_file():
         raise UserError(
             f"no blueprint found at {display_path(str(candidate))}",
@@ -71,6 +80,19 @@ def _import(file: Path) -> ModuleType:
             f"invalid {exc.title}: {lines[0]}",
             location=_user_frame(exc.__traceback__, file),
             details=lines[1:],
+        ) from None
+    except SystemExit as exc:
+        # sys.exit() while loading: it would end devkit silently (or with the blueprint's code).
+        code = exc.code
+        raise BlueprintError(
+            f"the blueprint called sys.exit({'' if code is None else repr(code)}) while loading"
+            + (f" (exit code {code})" if isinstance(code, int) else ""),
+            location=_user_frame(exc.__traceback__, file),
+            details=[
+                "a blueprint only declares; raise an exception (or let devkit report the "
+                "problem) instead of exiting",
+                *_user_traceback(exc.__traceback__, file),
+            ],
         ) from None
     except Exception as exc:  # noqa: BLE001 - any error in user code is reported as theirs
         raise BlueprintError(
@@ -128,11 +150,22 @@ def _collect(module: ModuleType, file: Path) -> Blueprint:
             location=SourceLocation(str(file), 1),
         )
     if len(distinct) > 1:
+        made = sorted(distinct.values(), key=lambda b: b.source.line if b.source is not None else 0)
+        names = {id(value): name for name, value in found.items()}
+        first, second = made[0], made[1]
         raise BlueprintError(
             f"defines {len(distinct)} blueprints ({', '.join(sorted(found))}); keep one per file",
-            location=SourceLocation(str(file), 1),
+            location=_in_file(second.source, file),
+            details=[
+                f'the first, "{first.name}" ({names[id(first)]}), is at '
+                f"{_in_file(first.source, file)}"
+            ],
         )
     return next(iter(distinct.values()))
+
+
+def _in_file(source: SourceLocation | None, file: Path) -> SourceLocation:
+    return source if source is not None else SourceLocation(str(file), 1)
 
 
 def check_paths(blueprint: Blueprint) -> None:

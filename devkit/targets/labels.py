@@ -12,6 +12,7 @@ SERVICE = "dev.devkit.service"
 SPEC_HASH = "dev.devkit.spec-hash"
 SECRET_NAME = "dev.devkit.secret"  # noqa: S105 - a label key: the blueprint's name of a secret
 ROLE = "dev.devkit.role"  # what a one-off container is for, e.g. "verify"
+INIT_VALUE = "dev.devkit.init."  # + env name: salted fingerprint of a volume's first value
 
 
 def stack_labels(project: str, env: str) -> dict[str, str]:

@@ -198,6 +198,82 @@ CASES = [
         ['environment "prod": overrides service "apx", which is not defined'],
     ),
     (
+        "image-reference-grammar",
+        """
+        app.service("api", image="Foo::bar")  # <-
+        """,
+        ["validate"],
+        [
+            'service "api": image: "Foo::bar" is not an image reference; write [REGISTRY[:PORT]/]NAME'
+        ],
+    ),
+    (
+        "image-reference-grammar-on-plan",
+        """
+        app.service("api", image="api:1")
+        app.environment("prod", Kubernetes(context="prod"), overrides={"api": dict(image="Foo::bar")})  # <-
+        """,
+        ["plan", "prod"],
+        ['environment "prod": overrides.api: image: "Foo::bar" is not an image reference'],
+    ),
+    (
+        "image-reference-uppercase-on-render",
+        """
+        app.service("api", image="Acme/API:1")  # <-
+        """,
+        ["render", "local"],
+        ['"Acme/API:1" is not an image reference: repository names are lowercase ("acme/api:1")'],
+    ),
+    (
+        "system-exit-in-blueprint",
+        """
+        import sys
+        if "api" not in app.services:
+            sys.exit(3)  # <-
+        """,
+        ["validate"],
+        ["the blueprint called sys.exit(3) while loading (exit code 3)"],
+    ),
+    (
+        "bare-system-exit-in-blueprint",
+        """
+        raise SystemExit  # <-
+        """,
+        ["plan", "local"],
+        ["the blueprint called sys.exit() while loading"],
+    ),
+    (
+        "second-blueprint",
+        """
+        app.service("api", image="api:1")
+
+        other = Blueprint("other")  # <-
+        """,
+        ["validate"],
+        [
+            "defines 2 blueprints (app, other); keep one per file",
+            'the first, "shop" (app), is at blueprint.py:3',
+        ],
+    ),
+    (
+        "unknown-profile",
+        """
+        app.environment("prod", Kubernetes(context="prod"), profile="spott")  # <-
+        """,
+        ["validate"],
+        ['environment "prod": profile: unknown profile "spott"; the profiles: spot(), on_demand()'],
+    ),
+    (
+        "profile-by-name",
+        """
+        app.environment("prod", Kubernetes(context="prod"), profile="on-demand")  # <-
+        """,
+        ["validate"],
+        [
+            '"on-demand" names a profile; give the profile itself: on_demand() (from devkit.profiles import on_demand)'
+        ],
+    ),
+    (
         "reference-to-undeclared-service",
         """
         db = postgres(password=Secret("PG_PASSWORD"))
@@ -245,6 +321,38 @@ def test_missing_blueprint_file_says_how_to_create_one(tmp_path: Path) -> None:
     assert result.code == 2
     assert "no blueprint found" in result.stderr
     assert "devkit init" in result.stderr
+
+
+def test_directory_named_blueprint_py_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").mkdir()
+    result = run_devkit("validate", cwd=tmp_path)
+    assert result.code == 2
+    assert result.stderr.startswith(
+        "error: blueprint.py is a directory without blueprint.py inside"
+    )
+
+
+def test_directory_given_with_f_without_a_blueprint_inside_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "services").mkdir()
+    result = run_devkit("-f", "services", "validate", cwd=tmp_path)
+    assert result.code == 2
+    assert "error: services is a directory without blueprint.py inside" in result.stderr
+    assert "services/blueprint.py" in result.stderr
+
+
+def test_image_given_on_the_command_line_is_checked_too(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").write_text(HEADER + 'app.service("api", image="api:1")\n')
+    result = run_devkit("render", "local", "--image", "api=Foo::bar", cwd=tmp_path)
+    assert result.code == 2
+    assert 'error: --image api=Foo::bar: "Foo::bar" is not an image reference' in result.stderr
+
+
+def test_stock_profile_names_are_the_functions_of_devkit_profiles() -> None:
+    import devkit.profiles
+    from devkit.model.profile import STOCK_PROFILES
+
+    for name in STOCK_PROFILES:
+        assert callable(getattr(devkit.profiles, name))
 
 
 def test_file_without_a_blueprint_is_refused(tmp_path: Path) -> None:

@@ -116,12 +116,25 @@ def test_init_scaffolds_a_blueprint_that_validates(tmp_path: Path) -> None:
     assert (repo / "blueprint.py").is_file()
     assert "web: build services/web (http 80, port443 443)" in result.stdout
 
+    docstring = (repo / "blueprint.py").read_text().split('"""')[1]
+    assert "docs/blueprints.md in the devkit repository" in docstring
+    assert "http" not in docstring, "no links to a website the project does not have"
+
     planned = run_devkit("plan", "local", "--json", cwd=repo)
     assert planned.code == 0, planned.stderr
     doc = json.loads(planned.stdout)
     assert doc["project"] == "my-store"
     assert sorted(s["name"] for s in doc["services"]) == ["jobs", "web"]
     assert run_devkit("validate", cwd=repo).code == 0
+
+
+def test_validate_counts_in_the_singular_for_one(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").write_text(
+        'from devkit import Blueprint, Docker\napp = Blueprint("one")\n'
+        'app.service("api", image="api:1")\napp.environment("local", Docker())\n'
+    )
+    result = run_devkit("validate", cwd=tmp_path)
+    assert result.stdout.strip() == "ok blueprint.py: one, 1 service (api), 1 environment (local)"
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

@@ -46,6 +46,8 @@ class ContainerSpec:
     nano_cpus: int | None
     mem_limit: int | None
     spec_hash: str = field(default="")
+    volume_init: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """volume name -> env names read only when the service initialises it (not in spec_hash)"""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def env_value(value: str | EnvValue, secrets: Mapping[str, str]) -> str:
 def _spec_hash(spec: ContainerSpec, image_id: str) -> str:
     data = asdict(spec)
     data.pop("spec_hash")
+    data.pop("volume_init")  # what a volume was made with changes nothing about the container
     data["image_id"] = image_id
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -149,6 +152,11 @@ def container_specs(
             depends_on=service.depends_on,
             nano_cpus=cpu_millicores(res.cpu_limit) * 1_000_000 if res and res.cpu_limit else None,
             mem_limit=memory_bytes(res.memory_limit) if res and res.memory_limit else None,
+            volume_init={
+                volume_name(project, env, service.name, name): volume.init_env
+                for name, volume in service.volumes.items()
+                if volume.init_env
+            },
         )
         specs.append(replace(spec, spec_hash=_spec_hash(spec, image_ids.get(service.name, ""))))
     return specs

@@ -42,6 +42,7 @@ from devkit.targets.docker.spec import (
     network_name,
 )
 from devkit.targets.docker.sync import DockerSyncSession
+from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
 from devkit.targets.healthcheck import probe_command
 from devkit.targets.outcome import Progress
 from devkit.targets.supervisor import ImageConfig, restarts_on_sync
@@ -258,6 +259,7 @@ class DockerTarget:
         by_service = {spec.service: spec for spec in specs}
         existing = {c.service: c for c in actual}
         self._check_host_ports(specs, changes, existing)
+        self._check_volume_init(specs)
         self._ensure_network()
         for gone in changes.remove:
             progress(gone.service, "remove", gone.name)
@@ -318,7 +320,7 @@ class DockerTarget:
         replaced container's), so a replaced service stays where the user's browser points."""
         api = self.client.api
         for volume in spec.volumes:
-            self._ensure_volume(volume, spec.service)
+            self._ensure_volume(volume, spec.service, init_labels(spec, volume))
         bindings = {}
         for p in spec.ports:
             key = f"{p.container}/{p.protocol}"
@@ -360,14 +362,31 @@ class DockerTarget:
                 name, driver="bridge", labels=labels.stack_labels(self.project, self.env)
             )
 
-    def _ensure_volume(self, name: str, service: str) -> None:
+    def _ensure_volume(
+        self, name: str, service: str, init: Mapping[str, str] | None = None
+    ) -> None:
         try:
             self.client.volumes.get(name)
         except NotFound:
             self.client.volumes.create(
                 name,
-                labels={**labels.stack_labels(self.project, self.env), labels.SERVICE: service},
-            )
+                labels={
+                    **labels.stack_labels(self.project, self.env), labels.SERVICE: service,
+                    **(init or {}),
+                },
+            )  # fmt: skip
+
+    def _check_volume_init(self, specs: list[ContainerSpec]) -> None:
+        """Refuse, before changing anything, init-time values a volume's data was not made with."""
+        for spec in specs:
+            for volume in spec.volume_init:
+                try:
+                    found = self.client.volumes.get(volume).attrs.get("Labels") or {}
+                except NotFound:
+                    continue
+                mismatch = init_mismatch(spec, volume, found)
+                if mismatch is not None:
+                    raise InitValuesChangedError(mismatch, self.env)
 
     def _check_host_ports(
         self, specs: list[ContainerSpec], changes: Changes, existing: Mapping[str, ActualContainer]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from devkit import Blueprint, Swarm, UserError, imagesfile, plan
+from devkit import Blueprint, Swarm, UserError, plan
+from devkit.project import imagesfile
 
 REF = "reg:5000/shop-api@sha256:" + "a" * 64
 
