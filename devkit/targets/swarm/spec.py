@@ -182,6 +182,11 @@ def service_spec(
         "ReadOnly": not writable_root(service),
         "Init": True,
         "CapabilityDrop": ["ALL"],
+        **(
+            {"CapabilityAdd": list(service.security.capabilities)}
+            if service.security.capabilities
+            else {}
+        ),
         "Secrets": [
             {
                 "File": {"Name": name, "UID": "0", "GID": "0", "Mode": 0o444},
