@@ -18,6 +18,7 @@ import pytest
 from docker.models.containers import Container
 
 from tests.docker.conftest import Project
+from tests.docker.test_watch import Watcher
 
 pytestmark = pytest.mark.docker
 
@@ -176,3 +177,40 @@ def test_service_removed_from_the_blueprint_loses_its_container_on_the_next_up(
     after = containers(docker_client, p)
     assert sorted(after) == ["keep"]
     assert after["keep"].id == before["keep"].id  # the rest is left as it was
+
+
+NO_PYTHON = """
+from devkit import Blueprint, Docker, Run, Sync
+app = Blueprint("{name}")
+app.service(
+    "files", image="nginx:1", command=["sleep", "100000"], run_as_user=101,
+    sync=[Sync("site", "/srv/site", then=Run("cat", "/srv/site/index.txt"))],
+)
+app.environment("local", Docker())
+"""
+
+
+def test_live_sync_without_python_writes_into_the_synced_volume_of_a_read_only_container(
+    project: Callable[[str], Project], docker_client: docker.DockerClient
+) -> None:
+    """An image without Python gets files through the engine's archive API, which writes into a
+    read-only container only inside a volume: the synced path's."""
+    p = project("nopy")
+    p.write("blueprint.py", NO_PYTHON.format(name=p.name))
+    p.write("site/index.txt", "v1\n")
+    up = p.devkit("up", "--detach")
+    assert up.code == 0, up.stderr
+    container = containers(docker_client, p)["files"]
+    assert_hardened(container)
+    assert container.exec_run(["sh", "-c", "command -v python3"]).exit_code != 0
+    watcher = Watcher(p)
+    try:
+        watcher.wait_for("watching")
+        count = len(watcher.lines)
+        p.write("site/index.txt", "v2\n")
+        p.write("site/deep/er.txt", "new\n")
+        watcher.wait_for(r"files\s+│ 2 files, ran `cat /srv/site/index.txt`", after=count)
+    finally:
+        watcher.stop()
+    assert container.exec_run(["cat", "/srv/site/index.txt"]).output == b"v2\n"
+    assert container.exec_run(["cat", "/srv/site/deep/er.txt"]).output == b"new\n"
