@@ -43,7 +43,7 @@ class Hardening:
     cap_add: tuple[str, ...]
     security_opt: tuple[str, ...]
     read_only: bool  # the root filesystem
-    tmpfs: dict[str, str]  # scratch path -> mount options (empty, owned by the service's uid)
+    tmpfs: dict[str, str]  # scratch path -> mount options (owned by the service's uid, if known)
     synced: tuple[str, ...]  # live-synced paths: a volume each, holding the image's files there
     volume_owner: str | None  # "uid:gid" that owns the roots of named volumes (like fsGroup)
 
