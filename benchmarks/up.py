@@ -244,6 +244,35 @@ def compose_healthcheck(service: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def compose_hardening(service: dict[str, Any]) -> dict[str, Any]:
+    """The hardening devkit's Docker target applies (devkit/targets/docker/spec.py), in compose:
+    uid, capabilities, no new privileges, read-only root, tmpfs scratch, synced-path volumes."""
+    security = service["security"]
+    uid, read_only = security["run_as_user"], security["read_only_root_filesystem"]
+    options = f"uid={uid},gid={uid},mode=1777" if uid is not None else "mode=1777"
+    scratch = list(security["scratch_paths"])
+    taken = {v["path"] for v in service["volumes"].values()} | set(scratch)
+    if read_only and "/tmp" not in taken:
+        scratch.append("/tmp")
+    spec: dict[str, Any] = {
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "read_only": read_only,
+        "tmpfs": [f"{path}:{options}" for path in scratch],
+    }
+    if security["capabilities"]:
+        spec["cap_add"] = list(security["capabilities"])
+    if uid is not None:
+        spec["user"] = f"{uid}:{uid}"
+    synced = [p for p in security["writable_for_sync"] if p not in taken] if read_only else []
+    named = [
+        f"{service['name']}-{name}:{v['path']}" for name, v in sorted(service["volumes"].items())
+    ]
+    if named or synced:
+        spec["volumes"] = named + synced  # synced paths: anonymous volumes with the image's files
+    return spec
+
+
 def compose_service(service: dict[str, Any], image: str, healthy: set[str]) -> dict[str, Any]:
     """One compose service doing what devkit's Docker target creates for the planned service."""
     spec: dict[str, Any] = {"image": image, "pull_policy": "never", "init": True}
@@ -257,11 +286,7 @@ def compose_service(service: dict[str, Any], image: str, healthy: set[str]) -> d
             | ({"published": str(p["host"])} if p["host"] else {})
             for _, p in sorted(service["ports"].items())
         ]
-    if service["volumes"]:
-        spec["volumes"] = [
-            f"{service['name']}-{name}:{volume['path']}"
-            for name, volume in sorted(service["volumes"].items())
-        ]
+    spec.update(compose_hardening(service))
     if check := compose_healthcheck(service):
         spec["healthcheck"] = check
     if service["depends_on"]:

@@ -25,7 +25,8 @@ def minio(
     S3 clients take the endpoint and the credentials separately: the access key is `user`, the
     secret key the `password` secret (`Secret("MINIO_ROOT_PASSWORD")` unless you name another;
     MinIO wants at least 8 characters). The web console listens on the port `console`. Objects
-    live on the volume `data`.
+    live on the volume `data`. It runs as uid 1000 (MinIO needs no user account; the data volume
+    is given to that uid) with a read-only root filesystem.
     """
     if not 3 <= len(user) <= 128:
         raise BlueprintError(
@@ -49,6 +50,7 @@ def minio(
             "health": Http("/minio/health/ready", port="s3"),
             "volumes": {"data": {"path": "/data", "size": storage}},
             "stateful": True,
+            "run_as_user": 1000,
             "resources": resources or Resources(cpu="250m", memory="512Mi", memory_limit="1Gi"),
             "url_template": "http://{host}:{port.s3}",
         }

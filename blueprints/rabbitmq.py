@@ -30,7 +30,9 @@ def rabbitmq(
 
     The password is a secret: `Secret("RABBITMQ_PASSWORD")` unless you name another. The node
     name is fixed (`rabbit@localhost`), so its data on the volume `data` survives the container
-    being replaced.
+    being replaced. It runs as the official image's `rabbitmq` user (uid 999) with a read-only
+    root filesystem: the server creates the user and virtual host from its environment, logs to
+    the console, and writes only to its data volume, /var/log/rabbitmq (scratch) and /tmp.
     """
     if not _VHOST.match(vhost):
         raise BlueprintError(
@@ -50,6 +52,7 @@ def rabbitmq(
                 else Secret("RABBITMQ_PASSWORD"),
                 "RABBITMQ_DEFAULT_VHOST": vhost,
                 "RABBITMQ_NODENAME": "rabbit@localhost",
+                "RABBITMQ_LOGS": "-",
             },
             # Every listener accepts connections: the broker has booted, users and vhost exist.
             # (Each run starts an Erlang CLI, about a second of CPU: hence the longer interval.)
@@ -64,6 +67,9 @@ def rabbitmq(
             ),
             "volumes": {"data": {"path": "/var/lib/rabbitmq", "size": storage}},
             "stateful": True,
+            "run_as_user": 999,
+            # The upgrade log and crash dumps go there even when the logs go to the console.
+            "scratch": ("/var/log/rabbitmq",),
             "resources": resources or Resources(cpu="250m", memory="512Mi", memory_limit="1Gi"),
             "url_template": (
                 "amqp://{env.RABBITMQ_DEFAULT_USER}:{env.RABBITMQ_DEFAULT_PASS}@{host}:{port}/"

@@ -30,11 +30,14 @@ def web_service(
     resources: Resources | None = None,
     replicas: int | None = None,
     autoscale: Autoscale | None = None,
+    run_as_user: int | None = None,
 ) -> Service:
     """An HTTP service on the port `http`; `url` is `http://NAME:PORT`.
 
     `health` is a path answered with 2xx/3xx when the app is ready (`"/healthz"`), a full check,
     or None. The app is told its port in `PORT` unless `env` sets it. Give `image` or `build`.
+    It runs as the image's `USER`, or as `run_as_user` for an image whose user is root (pods
+    never run as root).
     """
     check: Http | Tcp | Command | None
     check = Http(health, port="http") if isinstance(health, str) else health
@@ -52,6 +55,7 @@ def web_service(
             "resources": resources or Resources(cpu="250m", memory="256Mi", memory_limit="512Mi"),
             "replicas": replicas,
             "autoscale": autoscale,
+            "run_as_user": run_as_user,
             "url_template": "http://{host}:{port.http}",
         },
         caller_location(),

@@ -92,5 +92,8 @@ def _print_service(service: PlannedService) -> None:
         out().print(f"  relaxed    writable for live sync: {paths}", markup=False)
     if not security.read_only_root_filesystem:
         out().print("  relaxed    writable root filesystem (opted out)", markup=False)
+    if security.capabilities:
+        kept = ", ".join(security.capabilities)
+        out().print(f"  relaxed    capabilities kept: {kept}", markup=False)
     if security.service_account_token:
         out().print("  relaxed    Kubernetes API token mounted", markup=False)

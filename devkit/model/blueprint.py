@@ -107,6 +107,7 @@ class Blueprint:
         read_only_root_filesystem: bool = True,
         run_as_user: int | None = None,
         scratch: Sequence[str] = (),
+        capabilities: Sequence[str] = (),
         service_account_token: bool = False,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
@@ -117,7 +118,8 @@ class Blueprint:
             "sync": sync, "resources": resources, "replicas": replicas, "autoscale": autoscale,
             "volumes": volumes or {}, "stateful": stateful, "url_template": url_template,
             "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
-            "scratch": scratch, "service_account_token": service_account_token,
+            "scratch": scratch, "capabilities": capabilities,
+            "service_account_token": service_account_token,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

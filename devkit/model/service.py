@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Self
 
@@ -25,11 +26,13 @@ from devkit.model.sync import Sync
 from devkit.model.volume import Volume
 from devkit.source import SourceLocation, caller_location
 
+_CAPABILITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
 OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
-        "run_as_user", "scratch", "service_account_token",
+        "run_as_user", "scratch", "capabilities", "service_account_token",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -62,6 +65,10 @@ class Service(Model):
     scratch: tuple[str, ...] = Field(
         default=(), description="paths written at run time but not kept (emptyDir / tmpfs)"
     )
+    capabilities: tuple[str, ...] = Field(
+        default=(),
+        description="Linux capabilities kept (e.g. NET_BIND_SERVICE); all others are dropped",
+    )
     service_account_token: bool = Field(
         default=False, description="mount the Kubernetes API token (only for API clients)"
     )
@@ -89,6 +96,20 @@ class Service(Model):
             if not path.startswith("/"):
                 raise ValueError(f'scratch path "{path}" must be an absolute path in the container')
         return tuple(sorted(set(value)))
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capability_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = set()
+        for given in value:
+            name = given.upper().removeprefix("CAP_")
+            if not _CAPABILITY.match(name) or name == "ALL":
+                raise ValueError(
+                    f'capability "{given}" is not a Linux capability name; name each one kept, '
+                    'e.g. "NET_BIND_SERVICE" (all others are dropped)'
+                )
+            names.add(name)
+        return tuple(sorted(names))
 
     @field_validator("url_template")
     @classmethod

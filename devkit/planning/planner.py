@@ -80,6 +80,9 @@ class Security(Model):
         default=(), description="writable but not kept: emptyDir on clusters, tmpfs on Docker"
     )
     run_as_user: int | None = None
+    capabilities: tuple[str, ...] = Field(
+        default=(), description="capabilities kept; all others are dropped"
+    )
     service_account_token: bool = False
 
 
@@ -358,6 +361,7 @@ def _plan_service(
             writable_for_sync=synced,
             scratch_paths=service.scratch,
             run_as_user=service.run_as_user,
+            capabilities=service.capabilities,
             service_account_token=service.service_account_token,
         ),
         "placement": placement(env.profile, stateful=service.stateful) if env.profile else None,

@@ -5,9 +5,9 @@ privileges, tmpfs for scratch paths and /tmp). Secrets are never written: a vari
 one reads it from the shell or the git-ignored `.env` when compose starts
 (`${SHOP_DB_PASSWORD:?...}`), and a URL around a secret is composed the same way.
 
-What compose cannot express is left out and documented in docs/render.md: HTTP and TCP health
-checks are probed by devkit from outside the container, and a compose healthcheck runs inside it
-(with tools the image may not have), so only command checks are carried over; live sync is
+Health checks are the ones `devkit up` gives its containers: a command check as it is, an HTTP
+or TCP check as a probe run inside the container with what the image has (curl, wget, python3,
+bash). What compose cannot express is left out and documented in docs/render.md: live sync is
 `devkit up`'s, not compose's.
 """
 
@@ -20,8 +20,9 @@ from typing import Any
 from devkit.model.quantity import cpu_millicores, memory_bytes
 from devkit.planning.planner import EnvValue, Plan, PlannedService
 from devkit.render import emit, labels
+from devkit.render.healthcheck import healthcheck
 from devkit.render.images import image_refs
-from devkit.render.pod import writable_root
+from devkit.render.pod import scratch_paths, writable_root
 
 
 def _duration(seconds: float) -> str:
@@ -83,6 +84,7 @@ def _service(
     spec: dict[str, Any] = {
         "image": image,
         "cap_drop": ["ALL"],
+        "cap_add": list(service.security.capabilities),
         "security_opt": ["no-new-privileges:true"],
         "read_only": not writable_root(service),
         "labels": {
@@ -124,10 +126,12 @@ def _build(service: PlannedService, context_root: str) -> dict[str, Any] | None:
 
 def _healthcheck(service: PlannedService) -> dict[str, Any] | None:
     check = service.health
-    if check is None or check.kind != "command":
+    docker = healthcheck(check, service)
+    if check is None or docker is None:
         return None
+    # compose interpolates `$` in the whole file: the check's own variables are escaped
     return {
-        "test": ["CMD", *check.command],
+        "test": [arg.replace("$", "$$") for arg in docker["Test"]],
         "interval": _duration(check.interval),
         "timeout": _duration(check.timeout),
         "retries": check.retries,
@@ -136,18 +140,12 @@ def _healthcheck(service: PlannedService) -> dict[str, Any] | None:
 
 
 def _tmpfs(service: PlannedService) -> list[str]:
-    tmpfs = list(service.security.scratch_paths)
-    if not writable_root(service) and "/tmp" not in tmpfs:  # noqa: S108 - the container's own
-        tmpfs.append("/tmp")  # noqa: S108
-    return tmpfs
+    return scratch_paths(service, read_only_root=not writable_root(service))
 
 
 def _condition(plan: Plan, name: str) -> str:
-    """Healthy where compose can check it (a command check), else started."""
-    health = plan.service(name).health
-    return (
-        "service_healthy" if health is not None and health.kind == "command" else "service_started"
-    )
+    """Healthy when the service has a health check, else started."""
+    return "service_healthy" if plan.service(name).health is not None else "service_started"
 
 
 def compose(

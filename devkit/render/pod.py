@@ -60,14 +60,43 @@ def writable_root(service: PlannedService) -> bool:
     return not security.read_only_root_filesystem or bool(security.writable_for_sync)
 
 
+def scratch_paths(service: PlannedService, *, read_only_root: bool) -> list[str]:
+    """Paths written at run time and not kept: the declared scratch paths, and /tmp when the
+    root filesystem is read-only (unless a volume or a scratch path is there already). Pods
+    mount them as emptyDir, Docker containers as tmpfs."""
+    scratch = list(service.security.scratch_paths)
+    taken = {v.path for v in service.volumes.values()} | set(scratch)
+    if read_only_root and "/tmp" not in taken:  # noqa: S108 - the container's own /tmp
+        scratch.append("/tmp")  # noqa: S108
+    return scratch
+
+
+RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+"""What the restricted Pod Security Standard (enforced on devkit's namespaces) lets a pod add."""
+
+
+def capabilities(service: PlannedService) -> dict[str, list[str]]:
+    """All capabilities dropped but those the service declares (which restricted pod security
+    must admit)."""
+    added = list(service.security.capabilities)
+    refused = [name for name in added if name not in RESTRICTED_CAPABILITIES]
+    if refused:
+        raise RenderError(
+            f'service "{service.name}": capabilities {", ".join(refused)} cannot be added on '
+            "Kubernetes",
+            details=[
+                "the environment's namespace enforces the restricted pod security standard, "
+                "which admits only NET_BIND_SERVICE; override capabilities for this environment"
+            ],
+        )
+    return {"drop": ["ALL"], **({"add": added} if added else {})}
+
+
 def _mounts(service: PlannedService) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(volumeMounts, pod volumes): claims for volumes, emptyDir for scratch paths and /tmp."""
     mounts = [{"name": name, "mountPath": v.path} for name, v in service.volumes.items()]
     volumes: list[dict[str, Any]] = []
-    scratch = list(service.security.scratch_paths)
-    taken = {v.path for v in service.volumes.values()} | set(scratch)
-    if not writable_root(service) and "/tmp" not in taken:  # noqa: S108 - the container's own /tmp
-        scratch.append("/tmp")  # noqa: S108
+    scratch = scratch_paths(service, read_only_root=not writable_root(service))
     for number, path in enumerate(scratch):
         name = "dk-tmp" if path == "/tmp" else f"dk-scratch-{number}"  # noqa: S108
         mounts.append({"name": name, "mountPath": path})
@@ -92,7 +121,7 @@ def container(
         "imagePullPolicy": "IfNotPresent",
         "securityContext": {
             "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
+            "capabilities": capabilities(service),
             "readOnlyRootFilesystem": not writable_root(service),
             "runAsNonRoot": True,
         },

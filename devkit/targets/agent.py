@@ -1,8 +1,9 @@
 """Moving files into a running container fast: a small agent inside it, or the archive API.
 
-The agent is a Python program started once per container with `docker exec` (as root), reading
-requests on stdin and answering one JSON line each: `write` (files and symlinks, with their
-permission bits, owned by the container's user), `rm`, `hash` (fingerprints of a tree, for
+The agent is a Python program started once per container with `docker exec` as the container's
+own user (whose capabilities are dropped: root could not write another user's files either),
+reading requests on stdin and answering one JSON line each: `write` (files and symlinks, with
+their permission bits, owned by the container's user), `rm`, `hash` (fingerprints of a tree, for
 checked sync) and `restart` (HUP the
 supervisor and wait until the new process runs). One round trip costs about a millisecond, where
 each archive-API call or exec costs tens. Images without Python get `ArchiveTransfer`, the same
@@ -153,7 +154,9 @@ def handle(request, ids):
     return {"error": "unknown op " + op}
 
 def main():
-    ids = owner(sys.argv[1] if len(sys.argv) > 1 else "")
+    # As root (a container that runs as root), files get the given owner; as anyone else, the
+    # agent is the container's user and what it writes is that user's already.
+    ids = owner(sys.argv[1] if len(sys.argv) > 1 else "") if os.geteuid() == 0 else None
     sys.stdout.write(json.dumps({"ready": True}) + "\\n")
     sys.stdout.flush()
     while True:
@@ -172,13 +175,27 @@ main()
 )
 
 
-def tar_of(files: Mapping[str, str]) -> bytes:
-    """A tar of local files (container path -> local path), symlinks and modes kept."""
+def tar_of(files: Mapping[str, str], root: str = "/") -> bytes:
+    """A tar of local files (container path -> local path) to extract at `root`, symlinks and
+    modes kept."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for dest, local in sorted(files.items()):
-            archive.add(local, arcname=dest.lstrip("/"), recursive=False)
+            arcname = str(PurePosixPath(dest).relative_to(root))
+            archive.add(local, arcname=arcname, recursive=False)
     return buffer.getvalue()
+
+
+def by_mount(files: Mapping[str, str], mounts: list[str]) -> dict[str, dict[str, str]]:
+    """Files grouped by the innermost mount that holds them ("/" for the root filesystem): the
+    engine extracts an archive into a read-only container only inside a volume."""
+    groups: dict[str, dict[str, str]] = {}
+    for dest, local in files.items():
+        path = PurePosixPath(dest)
+        holders = [m for m in mounts if PurePosixPath(m) in path.parents]
+        root = max(holders, key=len, default="/")
+        groups.setdefault(root, {})[dest] = local
+    return groups
 
 
 def parent_dirs(paths: list[str], stop_at: str) -> list[str]:
@@ -233,7 +250,7 @@ class AgentTransfer(AgentClient):
         user = str(container.attrs.get("Config", {}).get("User") or "")
         exec_id = client.api.exec_create(
             container.id, [python, "-u", "-c", AGENT, user], stdin=True, stdout=True,
-            stderr=True, user="0",
+            stderr=True, user=user,
         )["Id"]  # fmt: skip
         self._socket = client.api.exec_start(exec_id, socket=True)._sock
         self._buffer = b""
@@ -282,11 +299,13 @@ class ArchiveTransfer:
         self.container = container
 
     def put(self, files: Mapping[str, str], dirs: list[str]) -> None:
-        if not self.container.put_archive("/", tar_of(files)):
-            raise TransferError(f"the engine refused files for {self.container.name}")
+        mounts = [str(m.get("Destination", "")) for m in self.container.attrs.get("Mounts") or []]
+        for root, group in sorted(by_mount(files, mounts).items()):
+            if not self.container.put_archive(root, tar_of(group, root)):
+                raise TransferError(f"the engine refused files for {self.container.name}")
 
     def remove(self, paths: list[str]) -> None:
-        code, output = self.container.exec_run(["rm", "-rf", "--", *paths], user="0")
+        code, output = self.container.exec_run(["rm", "-rf", "--", *paths])
         if code != 0:
             raise TransferError(f"rm in {self.container.name} failed: {output.decode()[-200:]}")
 

@@ -16,7 +16,7 @@ from typing import Any
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
 from devkit.errors import EngineError
-from devkit.targets.healthcheck import probe_command
+from devkit.render.healthcheck import probe_command
 
 LOG_LINES = 40
 _POLL = 0.25

@@ -66,6 +66,21 @@ def test_plan_never_prints_a_secret_value(tmp_path: Path) -> None:
 def test_plan_shows_what_live_sync_relaxes() -> None:
     result = run_devkit("plan", "local", cwd=SHOP)
     assert "relaxed    writable for live sync: /srv/app\n" in result.stdout
+    prod = run_devkit("plan", "prod", cwd=SHOP)
+    assert prod.code == 0, prod.stderr
+    assert "relaxed" not in prod.stdout  # no live sync, nothing relaxed
+
+
+def test_plan_shows_the_capabilities_a_service_keeps(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").write_text(
+        "from devkit import Blueprint, Docker\n"
+        'app = Blueprint("edge")\n'
+        'app.service("proxy", image="haproxy:3", capabilities=["NET_BIND_SERVICE"])\n'
+        'app.environment("local", Docker())\n'
+    )
+    result = run_devkit("plan", "local", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "relaxed    capabilities kept: NET_BIND_SERVICE\n" in result.stdout
 
 
 def test_envs_lists_targets_and_profiles() -> None:

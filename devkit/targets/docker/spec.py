@@ -2,7 +2,13 @@
 
 `container_specs()` turns a Plan (plus image references and secret values) into one container
 spec per service; `changes_to_apply()` compares them with what the engine reports and says what
-to create, replace, keep and remove. The engine side (docker.py) only carries those out.
+to create, replace, keep and remove. The engine side (target.py) only carries those out.
+
+Containers are hardened as pods are (the decisions are the renderer's, devkit/render/pod.py):
+the service's uid, all capabilities dropped but those it declares, no new privileges, a
+read-only root filesystem with its scratch paths and /tmp on tmpfs. Live sync (local
+environments) relaxes only the synced paths: each is a volume of its own container, filled with
+the image's files, where the sync agent writes.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from devkit.model.quantity import cpu_millicores, memory_bytes
-from devkit.planning.planner import EnvValue, Plan
+from devkit.planning.planner import EnvValue, Plan, PlannedService
+from devkit.render import pod
+from devkit.render.healthcheck import healthcheck
 from devkit.targets import labels
-from devkit.targets.healthcheck import healthcheck
 from devkit.targets.supervisor import ImageConfig, preloaded, restarts_on_sync, supervised
 
 
@@ -25,6 +32,49 @@ class PortSpec:
     container: int
     protocol: str
     host: int | None  # None: the engine assigns one on 127.0.0.1
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """How a container is locked down (the pod security context, in Docker's terms)."""
+
+    user: str | None  # "uid:gid" the service runs as; None: the image's USER
+    cap_drop: tuple[str, ...]
+    cap_add: tuple[str, ...]
+    security_opt: tuple[str, ...]
+    read_only: bool  # the root filesystem
+    tmpfs: dict[str, str]  # scratch path -> mount options (owned by the service's uid, if known)
+    synced: tuple[str, ...]  # live-synced paths: a volume each, holding the image's files there
+    volume_owner: str | None  # "uid:gid" that owns the roots of named volumes (like fsGroup)
+
+
+NO_NEW_PRIVILEGES = "no-new-privileges:true"
+
+
+def hardening(service: PlannedService) -> Hardening:
+    """The security settings of a service's container: the same decisions as its pod's.
+
+    Where a pod's root filesystem becomes writable for live sync (an emptyDir would hide the
+    image's files), Docker keeps it read-only and gives each synced path a volume that starts
+    with the image's files: only what live sync writes is writable.
+    """
+    security = service.security
+    uid = security.run_as_user
+    user = f"{uid}:{uid}" if uid is not None else None
+    read_only = security.read_only_root_filesystem
+    options = f"uid={uid},gid={uid},mode=1777" if uid is not None else "mode=1777"
+    scratch = pod.scratch_paths(service, read_only_root=read_only)
+    taken = {volume.path for volume in service.volumes.values()} | set(scratch)
+    return Hardening(
+        user=user,
+        cap_drop=("ALL",),
+        cap_add=security.capabilities,
+        security_opt=(NO_NEW_PRIVILEGES,),
+        read_only=read_only,
+        tmpfs=dict.fromkeys(scratch, options),
+        synced=tuple(p for p in security.writable_for_sync if p not in taken) if read_only else (),
+        volume_owner=user if service.volumes else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -45,6 +95,7 @@ class ContainerSpec:
     depends_on: tuple[str, ...]
     nano_cpus: int | None
     mem_limit: int | None
+    security: Hardening
     spec_hash: str = field(default="")
     volume_init: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """volume name -> env names read only when the service initialises it (not in spec_hash)"""
@@ -152,6 +203,7 @@ def container_specs(
             depends_on=service.depends_on,
             nano_cpus=cpu_millicores(res.cpu_limit) * 1_000_000 if res and res.cpu_limit else None,
             mem_limit=memory_bytes(res.memory_limit) if res and res.memory_limit else None,
+            security=hardening(service),
             volume_init={
                 volume_name(project, env, service.name, name): volume.init_env
                 for name, volume in service.volumes.items()

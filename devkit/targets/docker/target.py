@@ -31,6 +31,7 @@ from devkit.errors import EngineError
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan, select_services
 from devkit.project.secrets import local_secret_values
+from devkit.render.healthcheck import probe_command
 from devkit.targets import labels
 from devkit.targets.base import BuildLine, ServiceStatus, SyncSession, UpResult
 from devkit.targets.docker.spec import (
@@ -43,7 +44,6 @@ from devkit.targets.docker.spec import (
 )
 from devkit.targets.docker.sync import DockerSyncSession
 from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
-from devkit.targets.healthcheck import probe_command
 from devkit.targets.outcome import Progress
 from devkit.targets.supervisor import ImageConfig, restarts_on_sync
 
@@ -326,12 +326,18 @@ class DockerTarget:
             key = f"{p.container}/{p.protocol}"
             host = p.host if p.host is not None else (assigned or {}).get(key)
             bindings[key] = ("127.0.0.1", host)
+        hardening = spec.security
         host_config = api.create_host_config(
             port_bindings=bindings,
             binds={name: {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()},
             init=True,
             nano_cpus=spec.nano_cpus,
             mem_limit=spec.mem_limit,
+            cap_drop=list(hardening.cap_drop),
+            cap_add=list(hardening.cap_add) or None,
+            security_opt=list(hardening.security_opt),
+            read_only=hardening.read_only,
+            tmpfs=dict(hardening.tmpfs) or None,
         )
         try:
             created = api.create_container(
@@ -339,6 +345,8 @@ class DockerTarget:
                 entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
                 command=list(spec.command) if spec.command else None,
                 name=spec.name,
+                user=hardening.user or "",
+                volumes=list(hardening.synced) or None,  # anonymous: the image's files, copied
                 environment=spec.env,
                 labels={**spec.labels, labels.SPEC_HASH: spec.spec_hash},
                 ports=[(p.container, p.protocol) for p in spec.ports],
@@ -353,7 +361,40 @@ class DockerTarget:
                 f'service "{spec.service}": the engine refused to create its container',
                 details=[(exc.explanation or str(exc))[:300]],
             ) from None
+        if hardening.volume_owner and spec.volumes:
+            self._own_volumes(spec, created["Id"])
         return self.client.containers.get(created["Id"])
+
+    def _own_volumes(self, spec: ContainerSpec, container_id: str) -> None:
+        """Make the service's uid own its volumes' roots, as fsGroup does for a pod's claims.
+
+        After the container is created (the engine has copied the image's files into a new
+        volume, and with them the owner of the image's directory), a one-off container of the
+        same image, with only CAP_CHOWN, changes the owner of each volume's root directory."""
+        try:
+            self.client.containers.run(
+                spec.image,
+                entrypoint=["chown", spec.security.volume_owner or "", *spec.volumes.values()],
+                command=[],
+                user="0",
+                volumes_from=[container_id],
+                cap_drop=["ALL"],
+                cap_add=["CHOWN"],
+                security_opt=list(spec.security.security_opt),
+                network_disabled=True,
+                labels=labels.stack_labels(self.project, self.env),
+                remove=True,
+            )
+        except (APIError, docker.errors.ContainerError) as exc:
+            raise EngineError(
+                f'service "{spec.service}": could not give its volumes to user '
+                f"{spec.security.volume_owner}",
+                details=[
+                    str(exc)[:300],
+                    "the image needs a chown command for that (devkit runs it as root with "
+                    "only CAP_CHOWN, once per new container)",
+                ],
+            ) from None
 
     def _ensure_network(self) -> None:
         name = network_name(self.project, self.env)

@@ -18,9 +18,9 @@ from typing import Any
 
 from devkit.model.quantity import cpu_millicores, memory_bytes
 from devkit.planning.planner import EnvValue, Plan, PlannedService
+from devkit.render.healthcheck import healthcheck
 from devkit.render.pod import writable_root
 from devkit.targets import labels
-from devkit.targets.healthcheck import healthcheck
 from devkit.targets.supervisor import ImageConfig
 
 _NS = 1_000_000_000
@@ -182,6 +182,11 @@ def service_spec(
         "ReadOnly": not writable_root(service),
         "Init": True,
         "CapabilityDrop": ["ALL"],
+        **(
+            {"CapabilityAdd": list(service.security.capabilities)}
+            if service.security.capabilities
+            else {}
+        ),
         "Secrets": [
             {
                 "File": {"Name": name, "UID": "0", "GID": "0", "Mode": 0o444},

@@ -9,7 +9,7 @@ from blueprints import minio, nginx, postgres, rabbitmq, redis, web_service
 from devkit import Blueprint, BlueprintError, Build, Docker, Http, Secret, plan
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import show_env
-from devkit.targets.healthcheck import healthcheck
+from devkit.render.healthcheck import healthcheck
 
 
 def planned(*services, env: str = "local"):

@@ -165,3 +165,13 @@ def test_use_can_rename_a_stock_service() -> None:
     app = Blueprint("shop")
     db = app.use(postgres(password=Secret("PG")), name="db")
     assert db.name == "db" and set(app.services) == {"db"}
+
+
+def test_capabilities_are_linux_names_kept_once_each() -> None:
+    app = Blueprint("acme")
+    web = app.service("web", image="nginx:1", capabilities=["cap_net_bind_service", "CHOWN"])
+    assert web.capabilities == ("CHOWN", "NET_BIND_SERVICE")
+    with pytest.raises(BlueprintError, match=r'capability "ALL" is not a Linux capability name'):
+        app.service("all", image="nginx:1", capabilities=["ALL"])
+    with pytest.raises(BlueprintError, match=r'capability "net bind" is not'):
+        app.service("odd", image="nginx:1", capabilities=["net bind"])

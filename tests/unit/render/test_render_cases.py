@@ -278,3 +278,11 @@ def test_http_check_on_named_port() -> None:
     app = one(ports={"http": 80}, health=Http("/ready", port="http"))
     web = container(find(render(plan(app, "k")).objects, "Deployment", "web"))
     assert web["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+
+
+def test_declared_capabilities_are_added_and_only_those_restricted_pods_admit() -> None:
+    app = one(capabilities=["NET_BIND_SERVICE"])
+    web = container(find(render(plan(app, "k")).objects, "Deployment", "web"))
+    assert web["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    with pytest.raises(RenderError, match=r'"web": capabilities SYS_PTRACE cannot be added'):
+        render(plan(one(capabilities=["SYS_PTRACE"]), "k"))

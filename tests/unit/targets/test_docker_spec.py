@@ -1,9 +1,21 @@
 from __future__ import annotations
 
 from blueprints import postgres
-from devkit import Blueprint, Docker, Http, Port, Resources, Secret, Tcp, plan
+from devkit import (
+    Blueprint,
+    Docker,
+    Http,
+    Kubernetes,
+    Port,
+    Resources,
+    Restart,
+    Secret,
+    Sync,
+    Tcp,
+    plan,
+)
+from devkit.render.healthcheck import probe_command
 from devkit.targets.docker.spec import ActualContainer, changes_to_apply, container_specs
-from devkit.targets.healthcheck import probe_command
 
 
 def planned():
@@ -88,3 +100,66 @@ def test_changes_create_replace_keep_and_remove() -> None:
     assert changes.create == ("tcp",)
     assert [c.service for c in changes.remove] == ["old"]
     assert not changes.nothing_to_do
+
+
+def live(**fields: object):
+    """A synced service (and postgres) planned for a local Docker and for a cluster."""
+    app = Blueprint("shop")
+    app.use(postgres(password=Secret("PG_PASSWORD")))
+    app.service(
+        "api", image="api:1", sync=[Sync("src", "/srv/app", then=Restart())],
+        **fields,  # type: ignore[arg-type]
+    )  # fmt: skip
+    app.environment("local", Docker())
+    app.environment("prod", Kubernetes())
+    return app
+
+
+def hardened(app: Blueprint, env: str = "local"):
+    p = plan(app, env)
+    images = {"postgres": "devkit-local/postgres:15", "api": "api:1"}
+    return {s.service: s.security for s in container_specs(p, images, {}, {"PG_PASSWORD": "x"})}
+
+
+def test_containers_are_hardened_as_pods_are() -> None:
+    db = hardened(live())["postgres"]
+    assert db.user == "999:999"
+    assert db.cap_drop == ("ALL",) and db.cap_add == ()
+    assert db.security_opt == ("no-new-privileges:true",)
+    assert db.read_only is True
+    # scratch paths and /tmp: empty tmpfs owned by the service's uid, as emptyDir with fsGroup
+    assert db.tmpfs == {
+        "/var/run/postgresql": "uid=999,gid=999,mode=1777",
+        "/tmp": "uid=999,gid=999,mode=1777",
+    }
+    assert db.volume_owner == "999:999"  # its data volume belongs to it
+    assert db.synced == ()
+
+
+def test_image_user_stays_when_the_blueprint_names_none() -> None:
+    api = hardened(live())["api"]
+    assert api.user is None and api.volume_owner is None
+    assert api.tmpfs == {"/tmp": "mode=1777"}
+
+
+def test_live_sync_relaxes_only_the_synced_paths_and_only_locally() -> None:
+    local = hardened(live())["api"]
+    assert local.read_only is True and local.synced == ("/srv/app",)
+    prod = hardened(live(), "prod")["api"]
+    assert prod.read_only is True and prod.synced == ()
+
+
+def test_declared_capabilities_are_kept_and_a_writable_root_is_an_opt_out() -> None:
+    api = hardened(live(capabilities=["cap_net_bind_service"], read_only_root_filesystem=False))
+    assert api["api"].cap_add == ("NET_BIND_SERVICE",) and api["api"].cap_drop == ("ALL",)
+    assert api["api"].read_only is False
+    assert api["api"].tmpfs == {} and api["api"].synced == ()  # the whole root is writable
+
+
+def test_hardening_is_part_of_the_spec_hash() -> None:
+    base = {s.service: s.spec_hash for s in container_specs(
+        plan(live(), "local"), {"postgres": "p", "api": "a"}, {}, {"PG_PASSWORD": "x"})}  # fmt: skip
+    other = {s.service: s.spec_hash for s in container_specs(
+        plan(live(capabilities=["NET_BIND_SERVICE"]), "local"), {"postgres": "p", "api": "a"}, {},
+        {"PG_PASSWORD": "x"})}  # fmt: skip
+    assert base["api"] != other["api"] and base["postgres"] == other["postgres"]

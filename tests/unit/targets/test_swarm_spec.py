@@ -135,3 +135,17 @@ def test_stack_changes_create_update_keep_and_remove_only_owned_services() -> No
     changed = stack_changes(desired, {**hashes, "api": "stale"}, list(hashes))
     assert changed.update == ("api",) and not changed.remove
     assert stack_changes(desired, hashes, list(hashes)).nothing_to_do
+
+
+def test_tasks_drop_every_capability_but_the_declared_ones() -> None:
+    app = Blueprint("edge")
+    app.service("proxy", image="haproxy:3", capabilities=["NET_BIND_SERVICE"])
+    app.service("plain", image="haproxy:3")
+    app.environment("staging", Swarm(registry="reg:5000"))
+    images = {"proxy": "reg:5000/haproxy" + DIGEST, "plain": "reg:5000/haproxy" + DIGEST}
+    configs = {"proxy": (None, ["haproxy"]), "plain": (None, ["haproxy"])}
+    found = stack_specs(plan(app, "staging"), images, {}, configs)
+    proxy = found["proxy"]["TaskTemplate"]["ContainerSpec"]
+    plain = found["plain"]["TaskTemplate"]["ContainerSpec"]
+    assert proxy["CapabilityDrop"] == ["ALL"] and proxy["CapabilityAdd"] == ["NET_BIND_SERVICE"]
+    assert plain["CapabilityDrop"] == ["ALL"] and "CapabilityAdd" not in plain

@@ -1,5 +1,6 @@
-"""Health checks as Docker runs them inside a container (local Docker and Swarm): the probe
-commands for HTTP and TCP checks, written for whatever the image has (curl, wget, python3, bash)."""
+"""Health checks as Docker runs them inside a container (local Docker, Swarm and the compose
+export): the probe commands for HTTP and TCP checks, written for whatever the image has (curl,
+wget, python3, bash)."""
 
 from __future__ import annotations
 
