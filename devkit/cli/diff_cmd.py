@@ -159,7 +159,8 @@ def _live(
             source = f"images file {images_file}"
             if wanted is None:
                 wanted, source = _running_images(releases, plan)
-            stack = releases.prepare(plan, wanted, secrets)
+            observed = releases.observe(plan, wanted, secrets)
+            stack = releases.prepare(plan, wanted, observed)
             changes = target.live_diff(stack, secret_known=bool(secrets) or not names)
     if json:
         print_json(

@@ -127,7 +127,8 @@ def deploy(
         history = target.records.releases()
         _close_interrupted(target.records, history, say)
         previous = releases_.current(history)
-        stack = target.prepare(plan, images, secrets)
+        observed = target.observe(plan, images, secrets)
+        stack = target.prepare(plan, images, observed)
         target.check_apply(stack)
         release = Release(
             number=releases_.next_number(history),

@@ -25,6 +25,9 @@ from devkit.records.release import Release, Status
 from devkit.targets.outcome import Outcome, Progress
 
 T = TypeVar("T")
+StackSpec = dict[str, Any]
+"""A release's stack as its engine applies and records it (in the release record, as JSON): the
+engine's own document, opaque to the release engine, which only stores and hands it back."""
 BuildLine = Callable[[str, str], None]
 """build_line(service, line): a line of build, push or load output."""
 
@@ -260,9 +263,18 @@ class Releases(Protocol):
     def check(self) -> None: ...
     def provide_secrets(self, values: Mapping[str, str]) -> None: ...
     def check_images(self, images: Mapping[str, str]) -> None: ...
-    def prepare(
+    def observe(
         self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
-    ) -> dict[str, Any]: ...
+    ) -> object:
+        """What deciding needs from the target, read (the server's version, the images'
+        entrypoints) or created (Docker secrets) first: the engine's frozen value."""
+        ...
+
+    def prepare(self, plan: Plan, images: Mapping[str, str], observed: object) -> StackSpec:
+        """The stack a release records and applies, decided from the plan, the images and what
+        `observe` returned; changes nothing."""
+        ...
+
     def check_apply(self, stack: Mapping[str, Any]) -> None: ...
     def apply(self, stack: Mapping[str, Any], progress: Progress) -> object: ...
     def wait(self, stack: Mapping[str, Any], timeout: float, progress: Progress) -> Outcome: ...

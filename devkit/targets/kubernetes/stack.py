@@ -77,7 +77,7 @@ def up_on_cluster(
         }
     finally:
         client.close()
-    stack = target.prepare(plan, images, secrets)
+    stack = target.prepare(plan, images, target.observe(plan, images, secrets))
     stack["objects"] = supervise(stack["objects"], plan, configs)
     target.check_apply(stack)
     target.apply(stack, progress)

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +28,7 @@ from devkit.render.env import secret_object
 from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
+from devkit.targets.base import StackSpec
 from devkit.targets.kubernetes.api import KubeApi, KubeError
 from devkit.targets.kubernetes.diff import LiveChange, compare, pruned
 from devkit.targets.kubernetes.records import KubeRecords
@@ -59,6 +61,13 @@ _CONFLICT = re.compile(r'conflicts? with "([^"]+)"')
 
 class ApplyConflictError(RefusedError):
     """A field devkit applies is owned by another field manager."""
+
+
+@dataclass(frozen=True)
+class KubeObserved:
+    """What deciding a release's objects needs from the cluster, read first."""
+
+    version: str  # the server's minor version, clipped to the schemas devkit has
 
 
 class KubernetesTarget:
@@ -117,14 +126,19 @@ class KubernetesTarget:
 
     # What runs
 
-    def prepare(
+    def observe(
         self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
-    ) -> dict[str, Any]:
-        """The objects a release applies (its Secret's values are held in memory only)."""
+    ) -> KubeObserved:
+        """Read the server's version (render and validation follow it); the Secret's values are
+        held in memory only, for apply."""
         self.provide_secrets(secret_values)
-        version = self.kube_version()
-        manifest = render(plan, images, kube_version=version)
-        validate(manifest.objects, resolve(version))
+        return KubeObserved(version=self.kube_version())
+
+    def prepare(self, plan: Plan, images: Mapping[str, str], observed: object) -> StackSpec:
+        """The objects a release applies, rendered for the server's version and validated."""
+        assert isinstance(observed, KubeObserved)
+        manifest = render(plan, images, kube_version=observed.version)
+        validate(manifest.objects, resolve(observed.version))
         objects = [dict(o) for o in manifest.objects]
         for obj in objects:
             if obj["kind"] != "Namespace":

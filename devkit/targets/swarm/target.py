@@ -20,6 +20,7 @@ from devkit.errors import EngineError
 from devkit.model.job import Job
 from devkit.planning.planner import Plan
 from devkit.targets import labels
+from devkit.targets.base import StackSpec
 from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.supervisor import ImageConfig
 from devkit.targets.swarm.records import SwarmRecords
@@ -55,6 +56,14 @@ class _Watch:
     reason: str = ""
     logs: list[str] = field(default_factory=list)
     unplaceable: bool = False  # a task the scheduler finds no node for (resources, constraints)
+
+
+@dataclass(frozen=True)
+class SwarmObserved:
+    """What deciding a Swarm stack needs, made or read first."""
+
+    secrets: Mapping[str, SecretRef]
+    image_configs: Mapping[str, ImageConfig]
 
 
 class SwarmTarget:
@@ -155,17 +164,20 @@ class SwarmTarget:
         )
         return {s["Spec"]["Labels"][labels.SERVICE]: s for s in found}
 
-    def prepare(
+    def observe(
         self, plan: Plan, images: Mapping[str, str], secret_values: Mapping[str, str]
-    ) -> dict[str, Any]:
-        """The stack spec of a plan with these images: what a release records and applies.
+    ) -> SwarmObserved:
+        """Create the Docker secrets the stack refers to (new values get new secrets; running
+        services keep theirs until they are updated) and read the images' own commands."""
+        return SwarmObserved(
+            secrets=self.ensure_secrets(secret_values),
+            image_configs={n: self.image_config(images[n]) for n in needs_image_config(plan)},
+        )
 
-        Creates the Docker secrets it refers to (new values get new secrets; running services
-        keep theirs until they are updated).
-        """
-        secrets = self.ensure_secrets(secret_values)
-        configs = {name: self.image_config(images[name]) for name in needs_image_config(plan)}
-        return {"services": stack_specs(plan, images, secrets, configs)}
+    def prepare(self, plan: Plan, images: Mapping[str, str], observed: object) -> StackSpec:
+        """The stack spec of a plan with these images: what a release records and applies."""
+        assert isinstance(observed, SwarmObserved)
+        return {"services": stack_specs(plan, images, observed.secrets, observed.image_configs)}
 
     def apply(self, stack: Mapping[str, Any], progress: Progress) -> StackChanges:
         """Create, update and remove services so the swarm runs the stack spec."""
