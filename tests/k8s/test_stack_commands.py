@@ -132,7 +132,7 @@ def test_stack_commands_on_the_shop_dev_environment_on_kind(
 
         logs = _popen(root, env, "logs", "-e", "dev", "-f", "api")
         wait_until("the api's access log line", lambda: bool(get(f"{url}/version")), 10)
-        read_until(logs, r"api\s*\|.*GET /version", 60)
+        read_until(logs, r"api\s*│.*GET /version", 60)
 
         ran = devkit("exec", "-e", "dev", "api", "--", "python", "-c", "print(6 * 7)")
         assert ran.code == 0 and ran.stdout.strip() == "42", ran.stderr
@@ -146,11 +146,12 @@ def test_stack_commands_on_the_shop_dev_environment_on_kind(
         version.write_text('"""The api\'s version."""\n\nVERSION = "after-replace"\n')
         wait_until(
             "the new api pod serving the edit through the same forward",
-            lambda: '"after-replace"' in get(f"{url}/version"), 180,
+            lambda: '"after-replace"' in get(f"{url}/version"), 300,
         )  # fmt: skip
         pods = core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/name=api")
         assert old not in {p.metadata.name for p in pods.items if not p.metadata.deletion_timestamp}
-        read_until(logs, r"api\s*\|.*GET /version", 60)  # logs -f follows the new pod
+        get(f"{url}/version?after-replace=1")  # logged by the new pod, which logs -f follows
+        read_until(logs, r"api\s*│.*GET /version\?after-replace=1", 60)
         assert _stop(watch) == 130
         assert _status(devkit("status", "-e", "dev", "--json"))["api"]["ports"] == {}
     finally:
@@ -215,10 +216,10 @@ def test_stack_commands_on_a_kubernetes_environment_by_context_and_namespace(
         app.write_text(app.read_text().replace('VERSION = "v1"', 'VERSION = "v2"'))
         wait_until("the edit served through the forward", lambda: get(url) == "v2", 30)
         _replace_pod(core, namespace, "web")
-        wait_until("the replaced pod serving the synced code", lambda: get(url) == "v2", 180)
+        wait_until("the replaced pod serving the synced code", lambda: get(url) == "v2", 300)
         follow = _popen(root, env, "logs", *where, "-f", "web")
         get(f"{url}/after-replace")
-        read_until(follow, r"web\s*\|.*GET /after-replace", 60)
+        read_until(follow, r"web\s*│.*GET /after-replace", 60)
         _stop(follow)
         assert _stop(watch) == 130
     finally:

@@ -26,11 +26,9 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from devkit.build.engine import connect
-from devkit.build.publish import build_and_publish
 from devkit.errors import EngineError
 from devkit.planning.images import ImageMap
-from devkit.planning.planner import Plan, select_services
-from devkit.project.secrets import local_secret_values
+from devkit.planning.planner import Plan
 from devkit.render.healthcheck import probe_command
 from devkit.targets import labels
 from devkit.targets.base import BuildLine, ServiceStatus, SyncSession, UpResult
@@ -38,14 +36,13 @@ from devkit.targets.docker.spec import (
     ActualContainer,
     Changes,
     ContainerSpec,
-    changes_to_apply,
-    container_specs,
     network_name,
 )
+from devkit.targets.docker.stack import up_on_docker
 from devkit.targets.docker.sync import DockerSyncSession
 from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
 from devkit.targets.outcome import Progress
-from devkit.targets.supervisor import ImageConfig, restarts_on_sync
+from devkit.targets.supervisor import ImageConfig
 
 _LOG_TAIL = 20
 _POLL = 0.2
@@ -99,41 +96,14 @@ class DockerTarget:
         build_line: BuildLine,
         timeout: float,
     ) -> UpResult:
-        """Bring the plan's services (or the named ones and their dependencies) up, healthy.
-
-        Secrets are checked before anything changes; builds happen before any container does.
-        """
-        began = time.monotonic()
-        selected = select_services(plan, names)
-        chosen = [s for s in plan.services if selected is None or s.name in selected]
-        secrets = local_secret_values({n for s in chosen for n in s.secrets}, root)
-        published = build_and_publish(
-            self.client, plan, root, image_map, selected=selected, registry=None,
-            build_line=build_line,
+        """Bring the plan's services (or the named ones and their dependencies) up, healthy."""
+        return up_on_docker(
+            self, plan, root, image_map=image_map, names=names, progress=progress,
+            build_line=build_line, timeout=timeout,
         )  # fmt: skip
-        built, images = published.built, published.images
-        image_ids = {
-            name: built[name].id if name in built else self.ensure_image(ref, progress, name)
-            for name, ref in images.items()
-        }
-        image_configs = {
-            s.name: self._entrypoint_and_cmd(images[s.name]) for s in chosen if restarts_on_sync(s)
-        }
-        specs = container_specs(plan, images, image_ids, secrets, selected, image_configs)
-        actual = self.actual()
-        changes = changes_to_apply(specs, actual, planned_services={s.name for s in plan.services})
-        self.apply(specs, changes, actual, progress=progress, timeout=timeout)
-        return UpResult(
-            services=tuple(s.name for s in chosen),
-            built=tuple(sorted(name for name, image in built.items() if image.built)),
-            images=images,
-            seconds=time.monotonic() - began,
-            created=tuple(changes.create),
-            replaced=tuple(changes.replace),
-            unchanged=tuple(changes.keep),
-        )
 
-    def _entrypoint_and_cmd(self, ref: str) -> ImageConfig:
+    def image_config(self, ref: str) -> ImageConfig:
+        """An image's own (Entrypoint, Cmd)."""
         config = self.client.images.get(ref).attrs.get("Config") or {}
         return config.get("Entrypoint"), config.get("Cmd")
 
@@ -546,12 +516,11 @@ class DockerTarget:
 
     def stop(self, timeout: int = 10) -> list[str]:
         """Stop every container of the stack (kept for the next `up`); returns their services."""
-        stopped = []
-        for container in self.containers():
-            if container.status == "running":
-                container.stop(timeout=timeout)
-                stopped.append(container.labels.get(labels.SERVICE, ""))
-        return stopped
+        running = [c for c in self.containers() if c.status == "running"]
+        if running:  # at once: each may take its whole stop timeout
+            with ThreadPoolExecutor(max_workers=min(8, len(running))) as pool:
+                list(pool.map(lambda c: c.stop(timeout=timeout), running))
+        return [c.labels.get(labels.SERVICE, "") for c in running]
 
     def destroy(self, *, volumes: bool) -> dict[str, list[str]]:
         """Remove the stack's containers and network, and its named volumes when asked."""
