@@ -41,7 +41,7 @@ def kinds(app: Blueprint) -> list[tuple[str, str]]:
 
 
 def test_a_gateway_is_given_as_namespace_slash_name() -> None:
-    target = Kubernetes(gateway="edge/public")  # type: ignore[arg-type]
+    target = Kubernetes(gateway="edge/public")
     assert target.gateway == SHOP_GATEWAY
     assert target.gateway.ref == "edge/public"
 
@@ -49,7 +49,7 @@ def test_a_gateway_is_given_as_namespace_slash_name() -> None:
 @pytest.mark.parametrize("text", ["public", "/public", "edge/", "a/b/c", "Edge/public"])
 def test_a_gateway_that_is_not_namespace_slash_name_is_refused(text: str) -> None:
     with pytest.raises(ValidationError):
-        Kubernetes(gateway=text)  # type: ignore[arg-type]
+        Kubernetes(gateway=text)
 
 
 def test_routes_make_a_port_public_and_take_one_route_or_several() -> None:
