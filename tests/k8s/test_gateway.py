@@ -199,7 +199,7 @@ def test_the_web_app_answers_through_traefik_by_host_and_path(
             line
             for line in http_get(traefik.metrics, "localhost", "/metrics")[1].splitlines()
             if line.startswith("traefik_service_requests_total")
-            and f"{project.namespace}-web-8000" in line
+            and project.namespace in line
             and 'code="200"' in line
         ],
         20,

@@ -209,8 +209,10 @@ build_image() {  # build_image TAG: FROM scratch, the static binary (nothing pul
   ln "$BIN/traefik" "$ctx/traefik" 2>/dev/null || cp "$BIN/traefik" "$ctx/traefik"
   printf 'FROM scratch\nCOPY traefik /traefik\nUSER 65532:65532\nENTRYPOINT ["/traefik"]\n' \
     >"$ctx/Dockerfile"
-  docker build --network none --pull=false -q --label "devkit.testbed.traefik=$TRAEFIK_VERSION" \
-    -t "$1" "$ctx" >/dev/null && rm -rf "$ctx"
+  local out  # the classic builder's output only when it fails (it is noisy)
+  out=$(docker build --network none --pull=false -q --label "devkit.testbed.traefik=$TRAEFIK_VERSION" \
+        -t "$1" "$ctx" 2>&1) || { echo "$out" >&2; return 1; }
+  rm -rf "$ctx"
 }
 
 step "sources: Traefik $TRAEFIK_VERSION, lego, go-http-auth (copies, patched)" prepare_sources
