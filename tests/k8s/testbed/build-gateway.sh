@@ -125,31 +125,6 @@ BIN=$OUT/bin
 WORK=$OUT/work
 CRDS=$OUT/crds/gateway-api-$GATEWAY_API_VERSION-standard.yaml
 
-image_key() {  # what the image is made of: the binary and this recipe
-  { stat -c '%s %Y' "$BIN/traefik"; echo "$versions"; declare -f build_image; } | sha
-}
-image_tag() { echo "devkit-testbed/traefik:$TRAEFIK_VERSION-$(image_key)"; }
-
-case ${1:-build} in
-  --print-dir) echo "$OUT"; exit 0 ;;
-  --print-image)
-    [[ -x "$BIN/traefik" ]] || die "Traefik is not built in $BIN: run bash $0"
-    image_tag; exit 0 ;;
-  build) ;;
-  *) die "usage: $0 [--print-dir|--print-image]" ;;
-esac
-
-command -v go >/dev/null || die "go not found"
-mkdir -p "$BIN" "$WORK" "$OUT/crds" "$OUT/logs"
-printf '%s\n' "$versions" >"$OUT/versions.txt"
-exec 9>"$OUT/.build.lock"
-flock -w 1800 9 || die "another build-gateway.sh holds $OUT/.build.lock"
-export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=${GOTOOLCHAIN_OVERRIDE:-local}
-export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
-T_ALL=$SECONDS
-log "versions: $versions"
-log "output:   $OUT ($(go version))"
-
 module_dir() {  # module_dir MODULE@VERSION: its directory in Go's module cache (downloads it)
   (cd "$WORK" && go mod download -json "$1") | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'
 }
@@ -214,6 +189,31 @@ build_image() {  # build_image TAG: FROM scratch, the static binary (nothing pul
         -t "$1" "$ctx" 2>&1) || { echo "$out" >&2; return 1; }
   rm -rf "$ctx"
 }
+
+image_key() {  # what the image is made of: the binary and this recipe
+  { stat -c '%s %Y' "$BIN/traefik"; echo "$versions"; declare -f build_image; } | sha
+}
+image_tag() { echo "devkit-testbed/traefik:$TRAEFIK_VERSION-$(image_key)"; }
+
+case ${1:-build} in
+  --print-dir) echo "$OUT"; exit 0 ;;
+  --print-image)
+    [[ -x "$BIN/traefik" ]] || die "Traefik is not built in $BIN: run bash $0"
+    image_tag; exit 0 ;;
+  build) ;;
+  *) die "usage: $0 [--print-dir|--print-image]" ;;
+esac
+
+command -v go >/dev/null || die "go not found"
+mkdir -p "$BIN" "$WORK" "$OUT/crds" "$OUT/logs"
+printf '%s\n' "$versions" >"$OUT/versions.txt"
+exec 9>"$OUT/.build.lock"
+flock -w 1800 9 || die "another build-gateway.sh holds $OUT/.build.lock"
+export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=${GOTOOLCHAIN_OVERRIDE:-local}
+export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
+T_ALL=$SECONDS
+log "versions: $versions"
+log "output:   $OUT ($(go version))"
 
 step "sources: Traefik $TRAEFIK_VERSION, lego, go-http-auth (copies, patched)" prepare_sources
 if [[ -x "$BIN/traefik" ]]; then log "SKIP  traefik (exists: $BIN/traefik)"
