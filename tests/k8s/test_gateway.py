@@ -146,7 +146,7 @@ def http_get(
     """GET through Traefik on 127.0.0.1:port with a Host header (and SNI for TLS)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
         conn: socket.socket = tls.wrap_socket(raw, server_hostname=host) if tls else raw
-        conn.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())  # no chunks
         data = b""
         while chunk := conn.recv(65536):
             data += chunk
