@@ -14,12 +14,14 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from devkit.errors import BlueprintError, DevkitError, EngineError, RefusedError, UserError
     from devkit.model import (
+        TLS,
         Autoscale,
         Blueprint,
         Build,
         Command,
         Docker,
         Environment,
+        Gateway,
         Http,
         Ingress,
         Job,
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
         Ref,
         Resources,
         Restart,
+        Route,
         Run,
         Secret,
         Service,
@@ -48,6 +51,7 @@ _EXPORTS = {
         "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
         "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
         "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
+        "Gateway", "Route", "TLS",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
@@ -56,10 +60,11 @@ _EXPORTS = {
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
-    "EngineError", "Environment", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Plan", "Port",
-    "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm",
-    "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
+    "TLS", "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
+    "EngineError", "Environment", "Gateway", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Plan",
+    "Port", "Profile", "Ref", "RefusedError", "Resources", "Restart", "Route", "Run", "Secret",
+    "Service", "Swarm", "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint",
+    "plan",
 ]  # fmt: skip
 
 

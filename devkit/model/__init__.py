@@ -9,6 +9,7 @@ from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
 from devkit.model.refs import Ref, Secret
 from devkit.model.resources import Autoscale, Resources
+from devkit.model.routes import TLS, Gateway, Route
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
 from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Swarm, Target
@@ -16,7 +17,8 @@ from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 
 __all__ = [
-    "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "HealthCheck", "Http",
-    "Ingress", "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
-    "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify", "Volume",
+    "TLS", "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Gateway",
+    "HealthCheck", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref",
+    "Resources", "Restart", "Route", "Run", "Secret", "Service", "Swarm", "Sync", "Target", "Tcp",
+    "Uptime", "Verify", "Volume",
 ]  # fmt: skip

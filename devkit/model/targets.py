@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.reference import check_reference
+from devkit.model.routes import Gateway
 
 _DOMAIN = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -87,6 +88,9 @@ class Kind(Model):
     node_image: str | None = None
     config: str | None = Field(default=None, description="kind config file, from blueprint.py")
     ingress: Ingress = Field(default_factory=Ingress)
+    gateway: Gateway | None = Field(
+        default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
+    )
 
     def __init__(self, cluster: str, **fields: Any) -> None:
         super().__init__(**{"cluster": cluster, **fields})
@@ -108,7 +112,9 @@ class Kubernetes(Model):
     """Any Kubernetes cluster by kubeconfig context; namespace defaults to `<project>-<env>`.
 
     `image_pull_secrets` names Secrets (of type kubernetes.io/dockerconfigjson, created in the
-    namespace outside devkit) that pods use to pull from a private `registry`.
+    namespace outside devkit) that pods use to pull from a private `registry`. Public ports are
+    served by an Ingress (`ingress`), or, with `gateway`, by Gateway API HTTPRoutes attached to
+    that Gateway.
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -117,6 +123,9 @@ class Kubernetes(Model):
     registry: str | None = None
     image_pull_secrets: tuple[Name, ...] = ()
     ingress: Ingress = Field(default_factory=Ingress)
+    gateway: Gateway | None = Field(
+        default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
+    )
 
     @property
     def local(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, network, pod, workloads
+from devkit.render import emit, env, labels, network, pod, routes, workloads
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
@@ -19,7 +19,7 @@ KubeObject = dict[str, Any]
 
 KIND_ORDER = (
     "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
-    "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress",
+    "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
 )  # fmt: skip
 """The order objects are applied in (and numbered in file names): what others need comes first."""
 
@@ -66,7 +66,7 @@ def render(
     version = parse(kube_version)
     namespace = plan.namespace or labels.fit(f"{plan.project}-{plan.environment}")
     refs = image_refs(plan, images)
-    network.check_public_ports(plan)
+    routes.check_public_ports(plan)
     for service in plan.services:
         pod.check_names(service)
     objects: list[KubeObject] = [_namespace(plan, namespace)]
@@ -144,11 +144,10 @@ def _service_objects(
     for extra in (
         workloads.autoscaler(plan, namespace, service),
         workloads.disruption_budget(plan, namespace, service),
-        network.ingress(plan, namespace, service),
     ):
         if extra:
             objects.append(extra)
-    return objects
+    return objects + routes.objects(plan, namespace, service)
 
 
 __all__ = ["KIND_ORDER", "KubeObject", "Manifest", "render"]

@@ -1,8 +1,8 @@
-"""How a service is reached: its Service, an Ingress for public ports, and NetworkPolicies.
+"""How a service is reached: its Service and NetworkPolicies (routes from outside: routes.py).
 
 Ingress traffic is denied by default in the namespace; each service admits, on its ports, only
 the services that declare a dependency on it, and on its public ports the ingress controller's
-namespace. Egress is not restricted.
+namespace (or the gateway's). Egress is not restricted.
 """
 
 from __future__ import annotations
@@ -10,20 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from devkit.errors import RenderError
 from devkit.model.ports import Port
-from devkit.model.targets import Ingress
 from devkit.planning.planner import Plan, PlannedService
-from devkit.render import labels
+from devkit.render import labels, routes
 from devkit.render.workloads import headless_name, kind
 
 DEFAULT_DENY = "default-deny-ingress"
-
-
-def ingress_settings(plan: Plan) -> Ingress:
-    """The target's ingress settings (defaults for targets that have none, such as Docker)."""
-    found = getattr(plan.target, "ingress", None)
-    return found if isinstance(found, Ingress) else Ingress()
 
 
 def _service_ports(service: PlannedService) -> list[dict[str, Any]]:
@@ -66,72 +58,6 @@ def services(plan: Plan, namespace: str, service: PlannedService) -> list[dict[s
     return found
 
 
-def _public(service: PlannedService) -> dict[str, Port]:
-    return {name: port for name, port in service.ports.items() if port.public}
-
-
-def _host(service: PlannedService, port: str, domain: str | None) -> str | None:
-    if domain is None:
-        return None
-    host = f"{service.name}.{domain}"
-    return host if len(_public(service)) == 1 else f"{port}.{host}"
-
-
-def check_public_ports(plan: Plan) -> None:
-    """Public ports are HTTP (TCP), and without a domain only one can own the Ingress root."""
-    public = [(s, name, p) for s in plan.services for name, p in _public(s).items()]
-    for service, name, port in public:
-        if port.protocol != "tcp":
-            raise RenderError(
-                f'service "{service.name}": public port "{name}" is {port.protocol}; an Ingress '
-                "serves HTTP over TCP only",
-                details=[
-                    "make the port not public, or serve it through a LoadBalancer of your own"
-                ],
-            )
-    if len(public) > 1 and ingress_settings(plan).domain is None:
-        owners = ", ".join(f"{s.name}.{name}" for s, name, _ in public)
-        raise RenderError(
-            f'environment "{plan.environment}": {len(public)} public ports ({owners}) would share '
-            "the path / of one Ingress host",
-            details=[
-                'give the target a domain, e.g. Kubernetes(ingress=Ingress(domain="example.com")), '
-                "to serve each at <service>.<domain>"
-            ],
-        )
-
-
-def ingress(plan: Plan, namespace: str, service: PlannedService) -> dict[str, Any] | None:
-    """An Ingress routing / of each public port's host to the service."""
-    public = _public(service)
-    if not public:
-        return None
-    settings = ingress_settings(plan)
-    rules = []
-    for name in public:
-        rule: dict[str, Any] = {
-            "http": {
-                "paths": [
-                    {
-                        "path": "/",
-                        "pathType": "Prefix",
-                        "backend": {"service": {"name": service.name, "port": {"name": name}}},
-                    }
-                ]
-            }
-        }
-        host = _host(service, name, settings.domain)
-        if host:
-            rule["host"] = host
-        rules.append(rule)
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": labels.metadata(service.name, namespace, labels.of_service(plan, service.name)),
-        "spec": {"ingressClassName": settings.class_name, "rules": rules},
-    }
-
-
 def default_deny(plan: Plan, namespace: str) -> dict[str, Any]:
     """The namespace's baseline: no pod admits ingress traffic unless a policy says so."""
     return {
@@ -162,9 +88,9 @@ def network_policy(
                 "ports": _policy_ports(list(service.ports.values())),
             }
         )
-    public = _public(service)
+    public = routes.public_ports(service)
     if public:
-        controller = ingress_settings(plan).namespace
+        controller = routes.controller_namespace(plan)
         rules.append(
             {
                 "from": [

@@ -17,7 +17,7 @@ from kubernetes import config
 from kubernetes.client import ApiClient, CoreV1Api
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError
+from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
 
 from devkit.errors import EngineError, UserError
 
@@ -110,7 +110,15 @@ class KubeApi:
         return CoreV1Api(ApiClient(configuration=self.api.configuration))
 
     def _resource(self, api_version: str, kind: str) -> Any:
-        return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        try:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            raise KubeError(
+                f"{kind} ({api_version}): not a kind this cluster serves; a kind from a CRD "
+                "needs the CRD installed (HTTPRoute: the Gateway API standard channel's CRDs)",
+                status=404,
+                body="",
+            ) from None
 
     def apply(
         self, obj: dict[str, Any], *, force: bool = False, dry_run: bool = False
@@ -142,10 +150,12 @@ class KubeApi:
         self, api_version: str, kind: str, namespace: str | None, selector: str = ""
     ) -> list[dict[str, Any]]:
         try:
+            resource = self._resource(api_version, kind)
+        except KubeError:
+            return []  # a kind from a CRD this cluster lacks: there are none of it
+        try:
             with _translated(f"listing {kind}"):
-                found = self._resource(api_version, kind).get(
-                    namespace=namespace, label_selector=selector
-                )
+                found = resource.get(namespace=namespace, label_selector=selector)
         except NotFoundError:
             return []
         return [_plain(item) for item in found.items]

@@ -35,6 +35,7 @@ PRUNABLE: dict[str, str] = {
     "PodDisruptionBudget": "policy/v1",
     "NetworkPolicy": "networking.k8s.io/v1",
     "Ingress": "networking.k8s.io/v1",
+    "HTTPRoute": "gateway.networking.k8s.io/v1",
 }
 _ORDER = ("Namespace", "Secret", *KIND_ORDER[1:], "Job")
 

@@ -32,6 +32,7 @@ from devkit.targets.base import StackSpec
 from devkit.targets.kubernetes.api import KubeApi, KubeError
 from devkit.targets.kubernetes.diff import LiveChange, compare, pruned
 from devkit.targets.kubernetes.records import KubeRecords
+from devkit.targets.kubernetes.route_status import RouteStatus, route_status
 from devkit.targets.kubernetes.spec import (
     INSTANCE,
     MANAGED_BY,
@@ -288,7 +289,7 @@ class KubernetesTarget:
                 if time.monotonic() - since > _PROBLEM_GRACE:
                     return self._failed(name, problem, pods, began)
             if not pending:
-                return Outcome(True, seconds=_since(began))
+                return self._wait_routes(stack, began, timeout, progress)
             if time.monotonic() - began > timeout:
                 name = sorted(pending)[0]
                 pods = self._pods(
@@ -300,6 +301,37 @@ class KubernetesTarget:
                     name, f"not ready within {timeout:g}s: {why}".rstrip(": "), pods, began
                 )
             time.sleep(_POLL)
+
+    def _wait_routes(
+        self, stack: Mapping[str, Any], began: float, timeout: float, progress: Progress
+    ) -> Outcome:
+        """Follow the HTTPRoutes until their gateway accepted them and resolved their backends
+        (route_status); fail on a refusal that lasts some seconds (a gateway may see a route
+        before its Service), or at the deadline."""
+        pending = {o["metadata"]["name"]: o for o in stack["objects"] if o["kind"] == "HTTPRoute"}
+        failing: dict[str, float] = {}
+        last: dict[str, str] = {}
+        while pending:
+            for name, obj in list(pending.items()):
+                live = self.kube.get(obj["apiVersion"], obj["kind"], name, self.namespace)
+                status = route_status(live) if live else RouteStatus(name, "pending", "not created")
+                if status.state == "ready":
+                    progress(name, "routed", f"by its gateway in {time.monotonic() - began:.1f}s")
+                    del pending[name]
+                    continue
+                last[name] = status.message
+                if status.state == "pending":
+                    failing.pop(name, None)
+                elif time.monotonic() - failing.setdefault(name, time.monotonic()) > _PROBLEM_GRACE:
+                    why = f'HTTPRoute "{name}": {status.message}'
+                    return Outcome(False, why, (), _since(began))
+            if pending and time.monotonic() - began > timeout:
+                name = sorted(pending)[0]
+                why = f"not served within {timeout:g}s: {last.get(name, '')}".rstrip(": ")
+                return Outcome(False, f'HTTPRoute "{name}": {why}', (), _since(began))
+            if pending:
+                time.sleep(_POLL)
+        return Outcome(True, seconds=_since(began))
 
     def _pods(self, workload: Mapping[str, Any]) -> list[dict[str, Any]]:
         spec = workload.get("spec") or {}

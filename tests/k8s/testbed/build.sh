@@ -25,4 +25,5 @@ if ! bash "$HERE/build-binaries.sh" 2>&1 | tee "$OUT/logs/binaries.log" | grep -
   exit 1
 fi
 bash "$HERE/build-node-image.sh" >/dev/null
+bash "$HERE/build-gateway.sh" >/dev/null   # Traefik, its image, the Gateway API CRDs (issue 16)
 echo "[testbed] built in $((SECONDS - t0)) s; cache $OUT ($(du -sh "$OUT" | cut -f1))"

@@ -138,6 +138,8 @@ up() {
     [[ $i == 50 ]] && die "the registry did not answer on 127.0.0.1:$REGISTRY_PORT within 10 s: $(docker logs --tail 20 "$REGISTRY_CONTAINER" 2>&1)"
     sleep 0.2
   done
+  KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/gateway.sh" up \
+    || die "the gateway did not come up (bash $HERE/gateway.sh status)"
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
   print_env
   echo "CLUSTER_CREATED=$created"
