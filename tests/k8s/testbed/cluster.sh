@@ -9,7 +9,7 @@
 #   cluster.sh nodes-delete delete them
 #   cluster.sh load IMAGE.. `kind load docker-image` into the cluster
 #   cluster.sh registry-down  delete the registry container
-#   cluster.sh down         delete the cluster and the registry
+#   cluster.sh down         delete the cluster and the registries (registry-auth.sh's too)
 #
 # KEY=VALUE lines: KUBECONFIG, CLUSTER, NODE_IMAGE, REGISTRY (the name pods use: localhost:5001;
 # the host pushes to 127.0.0.1:5001), CLUSTER_CREATED / REGISTRY_CREATED (1 when `up` started it),
@@ -182,6 +182,7 @@ case ${1:-} in
     images; kind_path
     kind delete cluster --name "$NAME" >&2
     docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+    docker rm -f devkit-testbed-registry-auth >/dev/null 2>&1 || true   # registry-auth.sh's
     rm -f "$KUBECONFIG_FILE" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
