@@ -313,6 +313,10 @@ def test_promote_into_a_registry_that_asks_for_credentials_and_a_changed_digest_
     pulled = [e.message for e in events.items if e.reason == "Pulled"]
     assert any("Successfully pulled image" in m and copy in m for m in pulled), pulled
 
+    # A push for prod goes where this machine reaches its registry; the file names the nodes'.
+    pushed = json.loads(ok(app.devkit("build", "prod", "--push", "--json")).stdout)
+    assert pushed["pushed"] == {"web": copy}
+
     oci = _oci_copy(app, images["web"])
     assert oci.partition("@")[2] != digest
     (app.root / "oci.json").write_text(json.dumps({"images": {"web": oci}}))
