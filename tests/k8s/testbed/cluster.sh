@@ -138,6 +138,14 @@ up() {
     [[ $i == 50 ]] && die "the registry did not answer on 127.0.0.1:$REGISTRY_PORT within 10 s: $(docker logs --tail 20 "$REGISTRY_CONTAINER" 2>&1)"
     sleep 0.2
   done
+  # The node finds the registry by name through the engine's embedded DNS, which was seen to
+  # forget every name on the kind network (Docker 20.10, while other tests tore swarm networks
+  # down): pin its address in the node's /etc/hosts too (rewritten in place: a bind mount).
+  local ip
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.kind.IPAddress}}' "$REGISTRY_CONTAINER")
+  docker exec "$node" sh -c "grep -v ' $REGISTRY_CONTAINER\$' /etc/hosts >/tmp/hosts.devkit; \
+    echo '$ip $REGISTRY_CONTAINER' >>/tmp/hosts.devkit; cat /tmp/hosts.devkit >/etc/hosts; \
+    rm /tmp/hosts.devkit" || die "could not pin the registry's address in $node's /etc/hosts"
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
   print_env
   echo "CLUSTER_CREATED=$created"

@@ -69,6 +69,14 @@ up() {
       "$tag" >/dev/null || die "could not start $CONTAINER"
     created=1
   fi
+  # The node finds it by name through the engine's embedded DNS, which was seen to forget every
+  # name on the kind network (Docker 20.10, while other tests tore swarm networks down): pin
+  # its address in the node's /etc/hosts too (rewritten in place: it is a bind mount).
+  local ip
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.kind.IPAddress}}' "$CONTAINER")
+  [[ -n "$ip" ]] || die "$CONTAINER has no address on the kind network"
+  docker exec "$NODE" sh -c "grep -v ' $CONTAINER\$' /etc/hosts >/tmp/hosts.devkit; \
+    echo '$ip $CONTAINER' >>/tmp/hosts.devkit; cat /tmp/hosts.devkit >/etc/hosts; rm /tmp/hosts.devkit"
   # containerd reads hosts.toml at each pull: no restart
   docker exec -i "$NODE" sh -c "mkdir -p '$HOSTS_DIR' && cat >'$HOSTS_DIR/hosts.toml'" <<EOF
 # written by tests/k8s/testbed/registry-auth.sh: the authenticated testbed registry, plain HTTP
