@@ -10,14 +10,14 @@ move.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from devkit.build.builder import BuiltImage
 from devkit.errors import EngineError
-from devkit.planning.images import ImageMap
+from devkit.planning.images import ImageMap, relocate
 from devkit.planning.planner import Plan
 
 
@@ -108,17 +108,27 @@ def publish_images(
     services: set[str] | None = None,
     on_line: Callable[[str, str], None],
 ) -> dict[str, PushedImage]:
-    """Push every chosen service's image (built, or given and mapped) to `registry`."""
-    pushed = push_images(client, built, registry, on_line=on_line)
+    """Push every chosen service's image (built, or given and mapped) to `registry`.
+
+    When the environment's target reaches `registry` from this machine by another name
+    (`registry_from_host`), the pushes go there and the images keep the nodes' name."""
+    reached_at = getattr(plan.target, "registry_from_host", None)
+    if reached_at and getattr(plan.target, "registry", None) != registry:
+        reached_at = None
+    via = reached_at or registry
+    pushed = push_images(client, built, via, on_line=on_line)
     for service in plan.services:
         if service.name in pushed or service.image is None:
             continue
         if services is not None and service.name not in services:
             continue
         local = image_map.resolve(service.image)
-        pushed[service.name] = _push(
-            client, service.name, local, mirror_name(registry, local), on_line
-        )
+        pushed[service.name] = _push(client, service.name, local, mirror_name(via, local), on_line)
+    if reached_at:
+        return {
+            name: replace(image, tag=relocate(image.tag, reached_at, registry))
+            for name, image in pushed.items()
+        }
     return pushed
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,9 @@ from devkit.cli.deploying import (
     show_result,
 )
 from devkit.cli.output import err, out, print_json
+
+if TYPE_CHECKING:
+    from devkit.planning.planner import Plan
 
 
 @app.command("promote")
@@ -88,13 +91,27 @@ def promote_command(
                 unlock(dst, say)
             printer = ServicePrinter(s.name for s in plan.services)
             if decided.copies:
-                _copy(decided.copies, printer.build_line)
+                _copy(_from_host(decided.copies, src_plan, plan), printer.build_line)
             origin = f"promote from {source} #{decided.source.number}"
             result = deploy(
                 plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
     show_result(result, destination, json, {**about, **decided.to_dict()})
+
+
+def _from_host(
+    copies: dict[str, tuple[str, str]], src: Plan, dst: Plan
+) -> dict[str, tuple[str, str]]:
+    """The copies as this machine reaches both registries (`registry_from_host`)."""
+    from devkit.planning.images import from_host
+
+    def mapped(ref: str, plan: Plan) -> str:
+        target = plan.target
+        return from_host(ref, getattr(target, "registry", None),
+                         getattr(target, "registry_from_host", None))  # fmt: skip
+
+    return {n: (mapped(a, src), mapped(b, dst)) for n, (a, b) in copies.items()}
 
 
 def _copy(copies: dict[str, tuple[str, str]], on_line: Callable[[str, str], None]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.reference import check_reference
@@ -114,18 +114,31 @@ class Kubernetes(Model):
     `image_pull_secrets` names Secrets (of type kubernetes.io/dockerconfigjson, created in the
     namespace outside devkit) that pods use to pull from a private `registry`. Public ports are
     served by an Ingress (`ingress`), or, with `gateway`, by Gateway API HTTPRoutes attached to
-    that Gateway.
+    that Gateway. `registry_from_host` is where the machine devkit runs on reaches that same
+    registry when the nodes know it by another name (an in-cluster name, a port published on
+    loopback): pushes, copies and the image check before a deploy go there, and pods still name
+    `registry`.
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
     context: str | None = None
     namespace: Name | None = None
     registry: str | None = None
+    registry_from_host: str | None = None
     image_pull_secrets: tuple[Name, ...] = ()
     ingress: Ingress = Field(default_factory=Ingress)
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
     )
+
+    @model_validator(mode="after")
+    def _from_host_needs_registry(self) -> Kubernetes:
+        if self.registry_from_host and not self.registry:
+            raise ValueError(
+                "registry_from_host names where this machine reaches the nodes' registry: "
+                "set registry too"
+            )
+        return self
 
     @property
     def local(self) -> bool:
@@ -133,6 +146,8 @@ class Kubernetes(Model):
 
     def details(self) -> list[str]:
         registry = [f"registry {self.registry}"] if self.registry else []
+        if self.registry_from_host:
+            registry = [f"{registry[0]} (from this machine {self.registry_from_host})"]
         return [f"context {self.context or '(current)'}", *registry]
 
 

@@ -45,6 +45,14 @@ def relocate(ref: str, source: str, destination: str) -> str:
     return f"{destination.rstrip('/')}/{path}" + (f"@{digest}" if digest else "")
 
 
+def from_host(ref: str, registry: str | None, reached_at: str | None) -> str:
+    """A reference as the nodes name it (below `registry`), as this machine reaches the same
+    registry (`reached_at`, e.g. a port published on loopback); other references as they are."""
+    if registry and reached_at and ref.startswith(registry.rstrip("/") + "/"):
+        return relocate(ref, registry, reached_at)
+    return ref
+
+
 @dataclass(frozen=True)
 class ImageMap:
     """Substitution rules, applied to service images and to the FROM lines of Dockerfiles."""

@@ -94,6 +94,8 @@ def needs(blueprint: Blueprint, selected: Plan) -> Needs:
         elif isinstance(target, Kubernetes):
             contexts.setdefault(target.context or "", ([], None))[0].append(name)
         registry = target.registry if isinstance(target, Swarm | Kind | Kubernetes) else None
+        if isinstance(target, Kubernetes) and target.registry_from_host:
+            registry = target.registry_from_host  # where this machine pushes and asks
         if registry:
             registries.setdefault(registry_host(registry), []).append(name)
     chosen = selected.environment

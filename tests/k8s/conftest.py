@@ -11,7 +11,9 @@ skip.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -208,6 +210,62 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
             cluster_sh("down", timeout=300)
         elif registry_created and not created:
             cluster_sh("registry-down", timeout=60)
+
+
+REGISTRY_AUTH_SH = TESTBED / "registry-auth.sh"
+
+
+@dataclass(frozen=True)
+class AuthRegistry:
+    """The testbed's second registry, which asks for credentials (testbed/registry-auth.sh)."""
+
+    name: str
+    """What the nodes pull it as (its container on the kind network)."""
+    from_host: str
+    """Where this machine reaches it (the port it publishes on loopback)."""
+    user: str
+    password: str
+
+    def docker_config(self, folder: Path) -> Path:
+        """A DOCKER_CONFIG folder whose config.json logs in to it, as `docker login` would."""
+        folder.mkdir(parents=True, exist_ok=True)
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        config = {"auths": {self.from_host: {"auth": token}}}
+        (folder / "config.json").write_text(json.dumps(config))
+        return folder
+
+    def pull_secret(self, name: str, namespace: str) -> dict[str, Any]:
+        """A kubernetes.io/dockerconfigjson Secret with its credentials under the nodes' name."""
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        auths = {self.name: {"username": self.user, "password": self.password, "auth": token}}
+        data = base64.b64encode(json.dumps({"auths": auths}).encode()).decode()
+        return {
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": {".dockerconfigjson": data},
+        }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def auth_registry(testbed: K8sTestbed) -> Iterator[AuthRegistry]:
+    """The authenticated registry, started on demand; removed at the end if this session
+    started it (unless DEVKIT_TESTBED_KEEP=1)."""
+    try:
+        proc = subprocess.run(
+            ["bash", str(REGISTRY_AUTH_SH), "up"], capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail("testbed/registry-auth.sh up did not finish within 120 s")
+    if proc.returncode != 0:
+        pytest.fail(f"testbed/registry-auth.sh up failed:\n{proc.stderr[-4000:]}")
+    env = _env(proc.stdout)
+    yield AuthRegistry(
+        env["REGISTRY_AUTH"], env["REGISTRY_AUTH_FROM_HOST"], env["REGISTRY_AUTH_USER"],
+        env["REGISTRY_AUTH_PASSWORD"],
+    )  # fmt: skip
+    if env["REGISTRY_AUTH_CREATED"] == "1" and os.environ.get("DEVKIT_TESTBED_KEEP") != "1":
+        subprocess.run(["bash", str(REGISTRY_AUTH_SH), "down"], timeout=60, check=False)
 
 
 @pytest.fixture

@@ -314,16 +314,20 @@ def test_diff_live_shows_what_a_deploy_would_change_and_changes_nothing(
     assert apps.read_namespaced_stateful_set("redis", namespace).spec.replicas == 1
 
 
-def test_a_release_whose_image_cannot_be_pulled_is_rolled_back_fast(
+def test_a_release_whose_image_the_nodes_cannot_pull_is_rolled_back_fast(
     kube_project: KubeProject,
 ) -> None:
     p = kube_project
     images = build_push(p, "images.json")
     ok(p.devkit("deploy", "staging", "--images", "images.json"))
-    missing = {**images, "web": images["web"].split("@")[0] + "@sha256:" + "0" * 64}
-    (p.root / "missing.json").write_text(json.dumps({"images": missing}))
+    # The registry has it as this machine names it (127.0.0.1:5001, so the check before the
+    # deploy passes), but inside the node that address is the node itself: the pull fails.
+    loopback = images["web"].replace(p.testbed.registry, p.testbed.registry_push, 1)
+    assert loopback != images["web"]
+    unpullable = {**images, "web": loopback}
+    (p.root / "unpullable.json").write_text(json.dumps({"images": unpullable}))
     began = time.monotonic()
-    failed = p.devkit("deploy", "staging", "--images", "missing.json")
+    failed = p.devkit("deploy", "staging", "--images", "unpullable.json")
     assert failed.code == 1, failed.stderr
     assert "ErrImagePull" in failed.stderr or "ImagePullBackOff" in failed.stderr
     assert "rolled back to #1" in failed.stderr

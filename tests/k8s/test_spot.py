@@ -1,6 +1,7 @@
 """A staging deploy with the spot profile on the testbed: the real kind node labelled and tainted
 as an AKS spot node runs the spot-pinned pods (and the verify gate reaches them); at scale, on
-kwok's fake nodes, the scheduler puts the same rendered placement only on spot capacity.
+kwok's fake nodes across two zones, the scheduler puts the same rendered placement only on spot
+capacity, spread over zones and nodes within the rendered maxSkew.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client
 
 from tests.conftest import run_devkit
@@ -78,48 +80,7 @@ def test_spot_staging_runs_on_spot_nodes_only(testbed: K8sTestbed, tmp_path: Pat
         pods = core.list_namespaced_pod(namespace, label_selector="app.kubernetes.io/name=web")
         assert len(pods.items) == 2  # the spot profile's replica floor
         assert {p.spec.node_name for p in pods.items} == {node}
-
-        # At scale: the rendered Deployment, allowed onto kwok's fake nodes too (and the kind
-        # node cordoned, so the fleet decides), lands on spot capacity only, never on-demand.
-        core.patch_node(node, {"spec": {"unschedulable": True}})
-        apps = client.AppsV1Api(testbed.api)
-        rendered = apps.read_namespaced_deployment("web", namespace)
-        template = rendered.spec.template  # its placement, security context and all
-        template.metadata = client.V1ObjectMeta(labels={"scale": "web"})
-        # Fake nodes run nothing: ask for little, so the kind node's CPU is not what decides.
-        template.spec.containers[0].resources = client.V1ResourceRequirements(
-            requests={"cpu": "10m", "memory": "16Mi"}
-        )
-        template.spec.tolerations = [
-            *(template.spec.tolerations or []),
-            client.V1Toleration(key="kwok.x-k8s.io/node", value="fake", effect="NoSchedule"),
-        ]
-        scale = client.V1Deployment(
-            metadata=client.V1ObjectMeta(name="web-at-scale", namespace=namespace),
-            spec=client.V1DeploymentSpec(
-                replicas=12,
-                selector=client.V1LabelSelector(match_labels={"scale": "web"}),
-                template=template,
-            ),
-        )
-        apps.create_namespaced_deployment(namespace, scale)
-
-        def placed() -> Counter[str] | None:
-            found = core.list_namespaced_pod(namespace, label_selector="scale=web").items
-            nodes = Counter(p.spec.node_name for p in found if p.spec.node_name)
-            waiting = [c.message for p in found for c in p.status.conditions or []
-                       if c.type == "PodScheduled" and c.status == "False"]  # fmt: skip
-            placed.why = f"{len(found)} pods, {dict(nodes)}, {waiting[:1]}"  # type: ignore[attr-defined]
-            return nodes if sum(nodes.values()) == 12 else None
-
-        try:
-            nodes = wait_for("12 pods placed", placed, 60)
-        except BaseException:
-            print("placement:", getattr(placed, "why", ""))
-            raise
-        assert set(nodes) <= {"kwok-spot-0", "kwok-spot-1"}, nodes  # none on kwok-on-demand-*
     finally:
-        core.patch_node(node, {"spec": {"unschedulable": None}})
         _taint(core, node, on=False)
         _delete_now(testbed, namespace)
 
@@ -132,3 +93,68 @@ def _delete_now(testbed: K8sTestbed, namespace: str) -> None:
         apps.delete_collection_namespaced_deployment(namespace)
         core.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)
         core.delete_namespace(namespace)
+
+
+SCALE_BLUEPRINT = """
+from devkit import Blueprint, Kubernetes, Resources
+from devkit.profiles import spot
+
+app = Blueprint("spread")
+app.service("web", image="spread-web:1", resources=Resources(cpu="10m", memory="16Mi"))
+app.environment("staging", Kubernetes(namespace="NS"), profile=spot(), replicas=12)
+"""
+
+
+def test_rendered_spread_constraints_spread_the_services_own_pods_over_zones_and_nodes(
+    testbed: K8sTestbed, namespace: str, tmp_path: Path
+) -> None:
+    """The objects `devkit render` writes for a spot environment, applied as they are (only a
+    toleration of kwok's fake-node taint added), on kwok's spot nodes: kwok-spot-0 in zone-a,
+    kwok-spot-1 in zone-b (tests/k8s/testbed/kwok-nodes.yaml). kwok runs nothing, so the image
+    need not exist; the kind node is no spot node, so the required spot affinity keeps pods off
+    it without touching it."""
+    (tmp_path / "blueprint.py").write_text(SCALE_BLUEPRINT.replace("NS", namespace).lstrip())
+    env = {**os.environ, "NO_COLOR": "1", "KUBECONFIG": str(testbed.kubeconfig)}
+    rendered = run_devkit("render", "staging", cwd=tmp_path, env=env, timeout=120)
+    assert rendered.code == 0, rendered.stderr
+    objects = [o for o in yaml.safe_load_all(rendered.stdout) if o and o["kind"] != "Namespace"]
+    (deployment,) = [o for o in objects if o["kind"] == "Deployment"]
+    pod = deployment["spec"]["template"]
+    constraints = pod["spec"]["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in constraints] == [
+        "topology.kubernetes.io/zone", "kubernetes.io/hostname",
+    ]  # fmt: skip
+    own = deployment["spec"]["selector"]["matchLabels"]
+    for constraint in constraints:  # they count the service's own pods, which carry these labels
+        assert constraint["labelSelector"] == {"matchLabels": own}
+        assert own.items() <= pod["metadata"]["labels"].items()
+    pod["spec"]["tolerations"].append({"key": "kwok.x-k8s.io/node", "operator": "Equal",
+                                       "value": "fake", "effect": "NoSchedule"})  # fmt: skip
+    (tmp_path / "objects.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List",
+                                                       "items": objects}))  # fmt: skip
+    testbed.kubectl("apply", "-n", namespace, "-f", str(tmp_path / "objects.json"))
+
+    core = client.CoreV1Api(testbed.api)
+    zones = {n: core.read_node(n).metadata.labels["topology.kubernetes.io/zone"]
+             for n in ("kwok-spot-0", "kwok-spot-1")}  # fmt: skip
+    assert sorted(zones.values()) == ["zone-a", "zone-b"]
+    selector = ",".join(f"{k}={v}" for k, v in own.items())
+
+    def placed() -> Counter[str] | None:
+        found = core.list_namespaced_pod(namespace, label_selector=selector).items
+        nodes = Counter(p.spec.node_name for p in found if p.spec.node_name)
+        return nodes if sum(nodes.values()) == 12 else None
+
+    try:
+        nodes = wait_for("12 pods placed", placed, 60)
+        assert set(nodes) <= set(zones), nodes  # spot capacity only, never on-demand
+        per_zone = Counter({zones[n]: count for n, count in nodes.items()})
+        print(f"placement: per node {dict(nodes)}, per zone {dict(per_zone)}")
+        max_skew = constraints[0]["maxSkew"]
+        assert max(per_zone.values()) - min(per_zone.get(z, 0) for z in zones.values()) <= max_skew
+        assert per_zone == {"zone-a": 6, "zone-b": 6}
+        assert nodes == {"kwok-spot-0": 6, "kwok-spot-1": 6}
+    finally:  # no shutdown grace for kwok's pods; the fixture deletes the namespace
+        apps = client.AppsV1Api(testbed.api)
+        apps.delete_collection_namespaced_deployment(namespace)
+        core.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)

@@ -20,8 +20,10 @@ from typing import Any
 from kubernetes.client import CoreV1Api, VersionApi
 from kubernetes.client.exceptions import ApiException
 
+from devkit.build.registry import check_images
 from devkit.errors import DevkitError, EngineError, RefusedError
 from devkit.model.job import Job
+from devkit.planning.images import from_host
 from devkit.planning.planner import Plan
 from devkit.render import labels as render_labels
 from devkit.render.env import secret_object
@@ -115,8 +117,14 @@ class KubernetesTarget:
         self._secret_values = dict(values)
 
     def check_images(self, images: Mapping[str, str]) -> None:
-        """Nothing to check from here: the nodes pull. A missing image fails the rollout
-        (ErrImagePull) and the release is rolled back."""
+        """ImageMissingError naming every image (by digest) its registry does not serve, asked
+        of the registry's v2 API from this machine with the docker config's credentials, before
+        anything changes. Images loaded into a kind node (local tags) are not asked about."""
+        declared = self.plan.target
+        registry = getattr(declared, "registry", None)
+        reached_at = getattr(declared, "registry_from_host", None)
+        by_digest = {name: ref for name, ref in images.items() if "@" in ref}
+        check_images(by_digest, from_host=lambda ref: from_host(ref, registry, reached_at))
 
     def kube_version(self) -> str:
         """The server's minor version, as render takes it (clipped to the schemas devkit has)."""

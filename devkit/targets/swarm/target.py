@@ -16,6 +16,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
+from devkit.build.registry import ImageMissingError
 from devkit.errors import EngineError
 from devkit.model.job import Job
 from devkit.planning.planner import Plan
@@ -44,10 +45,6 @@ _SETTLED = {None, "completed", "rollback_completed"}
 
 class NotASwarmError(EngineError):
     """The engine is not a swarm manager."""
-
-
-class ImageMissingError(EngineError):
-    """An image reference the deploy needs does not exist in its registry."""
 
 
 @dataclass

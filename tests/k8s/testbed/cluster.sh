@@ -9,7 +9,7 @@
 #   cluster.sh nodes-delete delete them
 #   cluster.sh load IMAGE.. `kind load docker-image` into the cluster
 #   cluster.sh registry-down  delete the registry container
-#   cluster.sh down         delete the cluster and the registry
+#   cluster.sh down         delete the cluster and the registries (registry-auth.sh's too)
 #
 # KEY=VALUE lines: KUBECONFIG, CLUSTER, NODE_IMAGE, REGISTRY (the name pods use: localhost:5001;
 # the host pushes to 127.0.0.1:5001), CLUSTER_CREATED / REGISTRY_CREATED (1 when `up` started it),
@@ -138,6 +138,14 @@ up() {
     [[ $i == 50 ]] && die "the registry did not answer on 127.0.0.1:$REGISTRY_PORT within 10 s: $(docker logs --tail 20 "$REGISTRY_CONTAINER" 2>&1)"
     sleep 0.2
   done
+  # The node finds the registry by name through the engine's embedded DNS, which was seen to
+  # forget every name on the kind network (Docker 20.10, while other tests tore swarm networks
+  # down): pin its address in the node's /etc/hosts too (rewritten in place: a bind mount).
+  local ip
+  ip=$(docker inspect -f '{{.NetworkSettings.Networks.kind.IPAddress}}' "$REGISTRY_CONTAINER")
+  docker exec "$node" sh -c "grep -v ' $REGISTRY_CONTAINER\$' /etc/hosts >/tmp/hosts.devkit; \
+    echo '$ip $REGISTRY_CONTAINER' >>/tmp/hosts.devkit; cat /tmp/hosts.devkit >/etc/hosts; \
+    rm /tmp/hosts.devkit" || die "could not pin the registry's address in $node's /etc/hosts"
   KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/gateway.sh" up \
     || die "the gateway did not come up (bash $HERE/gateway.sh status)"
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
@@ -184,6 +192,7 @@ case ${1:-} in
     images; kind_path
     kind delete cluster --name "$NAME" >&2
     docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+    docker rm -f devkit-testbed-registry-auth >/dev/null 2>&1 || true   # registry-auth.sh's
     rm -f "$KUBECONFIG_FILE" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -64,6 +64,15 @@ def test_needs_name_every_context_and_registry_and_mark_the_selected_environment
     assert not wanted.local
 
 
+def test_a_registry_the_nodes_name_otherwise_is_checked_where_this_machine_reaches_it() -> None:
+    app = Blueprint("shop")
+    app.service("api", image="api:1")
+    app.environment("prod", Kubernetes(context="prod", registry="registry.internal:5000",
+                                       registry_from_host="127.0.0.1:5002"))  # fmt: skip
+    wanted = needs(app, plan(app, "prod"))
+    assert [(r.host, r.environments) for r in wanted.registries] == [("127.0.0.1:5002", ("prod",))]
+
+
 def test_needs_of_a_local_environment_list_only_pinned_host_ports() -> None:
     app = _blueprint()
     wanted = needs(app, plan(app, "local"))
