@@ -34,16 +34,18 @@ def explain_command(
     """
     from devkit.devloop.explain import Explainer
     from devkit.planning.planner import plan
+    from devkit.targets.base import SyncsFiles
+    from devkit.targets.registry import capable
 
     loaded = blueprint(ctx)
     name = env or settings(ctx).default_env
     planned = plan(loaded, name)
     assert loaded.root is not None
     explainer = Explainer(planned, loaded.root)
-    if not planned.target.local:
+    if name not in capable(loaded, SyncsFiles):
         err().print(
-            f'note: environment "{name}" runs on {planned.target.kind}, where sync rules do not '
-            "apply: only rebuilds are shown",
+            f'note: environment "{name}" runs on {planned.target.kind}, which does not live-sync '
+            "files: only rebuilds apply there",
             markup=False,
             soft_wrap=True,
         )

@@ -8,12 +8,13 @@ from pathlib import Path
 from tests.conftest import run_devkit
 
 BLUEPRINT = """\
-from devkit import Blueprint, Build, Docker, Kubernetes, Restart, Sync
+from devkit import Blueprint, Build, Docker, Kubernetes, Restart, Swarm, Sync
 app = Blueprint("shop")
 app.service("api", build=Build("api"),
             sync=[Sync("api/app", "/srv/app", then=Restart(), ignore=["scratch/"])])
 app.environment("local", Docker())
 app.environment("prod", Kubernetes(context="prod"))
+app.environment("staging", Swarm())
 """
 
 
@@ -83,11 +84,11 @@ def test_json_is_one_document_per_path_and_effect(tmp_path: Path) -> None:
     assert outside["effects"][0]["service"] is None
 
 
-def test_a_remote_environment_says_sync_rules_do_not_apply_there(tmp_path: Path) -> None:
+def test_an_environment_that_cannot_sync_says_only_rebuilds_apply(tmp_path: Path) -> None:
     _project(tmp_path)
-    result = run_devkit("explain", "-e", "prod", "api/app/main.py", cwd=tmp_path)
+    result = run_devkit("explain", "-e", "staging", "api/app/main.py", cwd=tmp_path)
     assert result.code == 0
-    assert 'environment "prod" runs on kubernetes, where sync rules do not apply' in result.stderr
+    assert 'environment "staging" runs on swarm, which does not live-sync' in result.stderr
     assert "rebuild:" in result.stdout
 
 
