@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         Job,
         Kind,
         Kubernetes,
+        Policy,
         Port,
         Profile,
         Ref,
@@ -46,8 +47,8 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "devkit.model": (
         "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
-        "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
-        "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
+        "Job", "Kind", "Kubernetes", "Policy", "Port", "Profile", "Ref", "Resources", "Restart",
+        "Run", "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
@@ -57,9 +58,9 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
     "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
-    "EngineError", "Environment", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Plan", "Port",
-    "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm",
-    "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
+    "EngineError", "Environment", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Plan", "Policy",
+    "Port", "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service",
+    "Swarm", "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
 ]  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
 from devkit.model.refs import Ref, Secret
@@ -17,6 +18,7 @@ from devkit.model.volume import Volume
 
 __all__ = [
     "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "HealthCheck", "Http",
-    "Ingress", "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
-    "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify", "Volume",
+    "Ingress", "Job", "Kind", "Kubernetes", "Policy", "Port", "Profile", "Ref", "Resources",
+    "Restart", "Run", "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify",
+    "Volume",
 ]  # fmt: skip
