@@ -63,6 +63,7 @@ def check_command(
         import json as json_
 
         log = sarif_log(report, base=Path.cwd(), version=__version__)
+        sarif.parent.mkdir(parents=True, exist_ok=True)
         sarif.write_text(json_.dumps(log, indent=2, sort_keys=True) + "\n")
     if json:
         print_json({"ok": report.passed, **report.to_dict()})
@@ -84,7 +85,7 @@ def _show(report: object) -> None:
         return
     for violation in report.violations:
         out().print(violation.describe(), markup=False, soft_wrap=True)
-    mode = "" if report.enforced else " (advice: the environment declares no policy)"
+    mode = "" if report.enforced else " (advice: deploys of it are not refused)"
     err().print(
         f"[red]{report.environment}: {len(report.violations)} policy violation"
         f"{'s' if len(report.violations) != 1 else ''}[/]{mode}",

@@ -190,9 +190,10 @@ def _policy_gate(
         if report.enforced:
             doing = "promotion" if origin.startswith("promote") else "deploy"
             raise PolicyViolationError(report, doing=doing)
+        why = "declares no policy" if plan.policy is None else "does not enforce its policy"
         say(
-            f"policy: {len(report.violations)} violation(s) of the default rules "
-            f"(advice: {plan.environment} declares no policy; devkit check {plan.environment})"
+            f"policy: {len(report.violations)} violation(s), as advice: {plan.environment} "
+            f"{why} (devkit check {plan.environment})"
         )
         for violation in report.violations:
             say(f"  {violation.describe()}")

@@ -138,6 +138,16 @@ class Plan(Model):
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
     """Where the blueprint declared the environment."""
 
+    def __eq__(self, other: object) -> bool:
+        """Plans are equal when they run the same: where they were declared, and the policy
+        they are checked against, are not compared (the JSON form leaves them out)."""
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return self.model_dump(mode="json") == other.model_dump(mode="json")
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
     def service(self, name: str) -> PlannedService:
         for service in self.services:
             if service.name == name:
