@@ -35,6 +35,8 @@ def test_promotion_breaking_the_destinations_policy_is_refused_and_audited(
     assert recorded["enforced"] is False and recorded["passed"] is False  # advice only
     assert any(v.startswith("resources: Deployment/web: ") for v in recorded["violations"])
 
+    dry = json.loads(ok(p.devkit("promote", "staging", "prod", "--dry-run", "--json")).stdout)
+    assert dry["policy"]["enforced"] is True and dry["policy"]["passed"] is False
     refused = p.devkit("promote", "staging", "prod", "--json")
     assert refused.code == 3, refused.stderr
     assert "policy violation" in refused.stderr and "nothing was applied" in refused.stderr
