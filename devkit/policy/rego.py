@@ -82,12 +82,17 @@ def _deny(engine: Any, module: Module) -> list[Any]:
     try:
         output = engine.query(f"data.{module.package}.deny")
     except json.JSONDecodeError:
-        # regopy 1.5 prints strings without escaping them: a denial that carries a value with
-        # a double quote or a control character cannot be read back.
+        # What regopy 1.5 returned is not JSON: an error it could not report as one, or a
+        # string it did not escape.
         raise RegoError(
-            f"{module.path}: a deny message holds a double quote or a control character, "
-            "which regopy cannot return",
-            details=["build the message from names (sprintf), not from whole values"],
+            f"{module.path}: the Rego engine returned no readable result for "
+            f"data.{module.package}.deny",
+            details=[
+                "regopy 1.5 cannot return a string holding a double quote or a control "
+                "character: build messages from names (sprintf), not from whole values",
+                "nor does it find a package whose last part is a built-in function's name "
+                "(count, sum, ...): rename the package",
+            ],
         ) from None
     except Exception as exc:  # noqa: BLE001
         raise RegoError(

@@ -12,6 +12,7 @@ import pytest
 from devkit.delivery.deploy import policy_result
 from devkit.errors import UserError
 from devkit.planning.planner import plan
+from devkit.policy import rego
 from devkit.policy.check import PolicyViolationError, check
 from devkit.policy.rego import RegoError
 from devkit.policy.sarif import sarif
@@ -141,3 +142,13 @@ def test_sarif_names_rules_results_and_blueprint_lines(tmp_path: Path) -> None:
         physical = result["locations"][0]["physicalLocation"]
         assert physical["artifactLocation"]["uri"] == "blueprint.py"
         assert physical["region"]["startLine"] in (5, 12)
+
+
+def test_what_regopy_cannot_return_is_a_clear_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "echo.rego").write_text(
+        "package shop.echo\n\nimport rego.v1\n\ndeny contains input.greeting if { true }\n"
+    )
+    [module] = rego.load(["*.rego"], tmp_path)
+    assert rego.evaluate([module], {"greeting": "hello"})[0].message == "hello"
+    with pytest.raises(RegoError, match=r"echo\.rego: the Rego engine returned no readable"):
+        rego.evaluate([module], {"greeting": 'say "hi"'})
