@@ -84,7 +84,13 @@ def promote_command(
                 taken, dst.records.releases(), source, plan, src_registry=src_registry
             )
             if dry_run or decided.nothing_to_do:
-                _show(decided.to_dict(), about, json, dry_run)
+                shown = decided.to_dict()
+                if dry_run:
+                    from devkit.policy.check import check
+
+                    report = check(plan, decided.images, root=root)
+                    shown["policy"] = report.to_dict()
+                _show(shown, about, json, dry_run)
                 return
             secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
             if break_lock:
@@ -157,3 +163,11 @@ def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_r
         )
     if not changes and not decided["plan_changed"]:
         out().print("  nothing would change", markup=False)
+    policy = decided.get("policy")
+    if isinstance(policy, dict) and not policy["passed"]:
+        verdict = "refused" if policy["enforced"] else "allowed (advice)"
+        out().print(
+            f"  policy: {len(policy['violations'])} violation(s), the promotion would be "
+            f"{verdict}; devkit check {context['environment']}",
+            markup=False,
+        )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from devkit.cli.app import ContextOption, NamespaceOption, app
 from devkit.cli.deploying import JsonOption, cluster_plan
 from devkit.cli.output import out, print_json
+
+if TYPE_CHECKING:
+    from devkit.records.release import PolicyResult
 
 
 @app.command("releases")
@@ -17,43 +20,71 @@ def releases_command(
     env: Annotated[str, typer.Argument(metavar="ENV", help="The environment.")],
     context: ContextOption = None,
     namespace: NamespaceOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Only releases created since: a duration back from now (30m, 12h, 7d, 2w) or "
+            "a date or time (2026-11-01, 2026-11-01T09:00:00Z).",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
-    """List ENV's releases, newest first: outcome, origin, commit, who, when, and the lock."""
+    """List ENV's releases, newest first: outcome, origin, commit, who, when, policy, and the
+    lock. With --json, an audit trail: each release's digests, source, outcome and policy check.
+    """
+    from datetime import UTC, datetime
+
     from rich.table import Table
 
     from devkit.cli.deploying import open_target
-    from devkit.records.release import current
+    from devkit.records.release import created_since, current
+    from devkit.records.release import since as since_moment
 
+    moment = since_moment(since, datetime.now(UTC)) if since is not None else None
     plan, _, _ = cluster_plan(ctx, env, namespace)
     with open_target(plan, context=context) as target:
         target.check()
         history = target.records.releases()
         lock = target.records.holder()
     running = current(history)
+    shown = created_since(history, moment) if moment is not None else history
     if json:
         print_json(
             {
                 "environment": env,
+                "since": moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None,
                 "current": running.number if running else None,
-                "releases": [r.summary() for r in reversed(history)],
+                "releases": [r.summary() for r in reversed(shown)],
                 "lock": lock.__dict__ if lock else None,
             }
         )
         return
-    if not history:
-        out().print(f"{env} has no releases yet; `devkit deploy {env}` makes the first")
+    if not shown:
+        if history:
+            out().print(f"{env} has no releases since {since}")
+        else:
+            out().print(f"{env} has no releases yet; `devkit deploy {env}` makes the first")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("#", "status", "origin", "commit", "by", "created", "reason"):
+    for column in ("#", "status", "origin", "commit", "by", "created", "policy", "reason"):
         table.add_column(column, overflow="fold")
-    for r in reversed(history):
+    for r in reversed(shown):
         mark = " *" if running and r.number == running.number else ""
         table.add_row(
             f"{r.number}{mark}", r.status, r.origin, (r.commit or "-")[:12], r.by, r.created,
-            r.reason or "",
+            _policy(r.policy), r.reason or "",
         )  # fmt: skip
     out().print(table)
     out().print("* the release that runs", style="dim")
     if lock:
         out().print(f"locked: {lock.describe()}", markup=False)
+
+
+def _policy(result: PolicyResult | None) -> str:
+    if result is None:
+        return "-"
+    if result.passed:
+        return "passed"
+    return f"{len(result.violations)} violations" + ("" if result.enforced else " (advice)")

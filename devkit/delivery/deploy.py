@@ -21,9 +21,10 @@ from devkit.delivery.verify import run_verify, service_env
 from devkit.errors import DevkitError, EngineError, RefusedError
 from devkit.planning.images import relocate
 from devkit.planning.planner import Plan
+from devkit.policy.check import PolicyViolationError, Report, check
 from devkit.records import release as releases_
 from devkit.records.lock import Lock, new_lock
-from devkit.records.release import Release, Status
+from devkit.records.release import PolicyResult, Release, Status
 from devkit.targets.base import Records
 from devkit.targets.base import Releases as DeployTarget
 from devkit.targets.outcome import Outcome, Progress
@@ -116,10 +117,12 @@ def deploy(
 ) -> DeployResult:
     """Deploy `images` (service -> digest reference) with `plan`; a healthy release or an error.
 
-    Nothing changes before the lock is held and every image is known to exist, and nothing
-    is rolled out before every pre-deploy job has succeeded.
+    Nothing changes before the environment's policy passes (a violation of a declared policy
+    is refused, `PolicyViolationError`), the lock is held and every image is known to exist,
+    and nothing is rolled out before every pre-deploy job has succeeded.
     """
     began = time.monotonic()
+    policy = _policy_gate(plan, images, root, provenance.origin, say)
     target.check()
     target.check_images(images)
     lock = new_lock(provenance.by, f"{provenance.origin} {plan.environment}".strip())
@@ -141,6 +144,7 @@ def deploy(
             by=provenance.by,
             origin=provenance.origin,
             spec=stack,
+            policy=policy,
         )
         target.records.record(release)
         jobs = _pre_deploy(plan, release, target, secrets=secrets, say=say)
@@ -175,6 +179,35 @@ def deploy(
             progress=progress,
             say=say,
         )
+
+
+def _policy_gate(
+    plan: Plan, images: Mapping[str, str], root: Path, origin: str, say: Say
+) -> PolicyResult:
+    """Check the release against the environment's policy before anything else happens."""
+    report = check(plan, images, root=root)
+    if not report.passed:
+        if report.enforced:
+            doing = "promotion" if origin.startswith("promote") else "deploy"
+            raise PolicyViolationError(report, doing=doing)
+        why = "declares no policy" if plan.policy is None else "does not enforce its policy"
+        say(
+            f"policy: {len(report.violations)} violation(s), as advice: {plan.environment} "
+            f"{why} (devkit check {plan.environment})"
+        )
+        for violation in report.violations:
+            say(f"  {violation.describe()}")
+    return policy_result(report)
+
+
+def policy_result(report: Report) -> PolicyResult:
+    """What a release records of its policy check."""
+    return PolicyResult(
+        passed=report.passed,
+        enforced=report.enforced,
+        rules=report.rules,
+        violations=tuple(f"{v.rule}: {v.object}: {v.message}" for v in report.violations),
+    )
 
 
 def _pre_deploy(

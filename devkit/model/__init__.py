@@ -5,6 +5,7 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
 from devkit.model.refs import Ref, Secret
@@ -17,8 +18,35 @@ from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 
 __all__ = [
-    "TLS", "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Gateway",
-    "HealthCheck", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref",
-    "Resources", "Restart", "Route", "Run", "Secret", "Service", "Swarm", "Sync", "Target", "Tcp",
-    "Uptime", "Verify", "Volume",
+    "TLS",
+    "Autoscale",
+    "Blueprint",
+    "Build",
+    "Command",
+    "Docker",
+    "Environment",
+    "Gateway",
+    "HealthCheck",
+    "Http",
+    "Ingress",
+    "Job",
+    "Kind",
+    "Kubernetes",
+    "Policy",
+    "Port",
+    "Profile",
+    "Ref",
+    "Resources",
+    "Restart",
+    "Route",
+    "Run",
+    "Secret",
+    "Service",
+    "Swarm",
+    "Sync",
+    "Target",
+    "Tcp",
+    "Uptime",
+    "Verify",
+    "Volume",
 ]  # fmt: skip

@@ -15,6 +15,7 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
 from devkit.model.refs import Ref, Secret
@@ -160,6 +161,7 @@ class Blueprint:
         verify: Verify | None = None,
         jobs: Sequence[Job] = (),
         rollout_timeout: float = 300.0,
+        policy: Policy | None = None,
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
         location = caller_location()
@@ -180,7 +182,7 @@ class Blueprint:
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
                 overrides=by_name, verify=verify, jobs=tuple(jobs), rollout_timeout=rollout_timeout,
-                source=location,
+                policy=policy, source=location,
             ),
         )  # fmt: skip
         # Overrides of services already declared are checked now, so errors point here.

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.job import Job
+from devkit.model.policy import Policy
 from devkit.model.profile import Profile, profile_value
 from devkit.model.service import check_override_fields
 from devkit.model.targets import Target
@@ -33,6 +34,9 @@ class Environment(Model):
     )
     rollout_timeout: float = Field(
         default=300.0, gt=0, description="seconds a deploy waits for the rollout to be healthy"
+    )
+    policy: Policy | None = Field(
+        default=None, description="the rules its releases must pass; None: the defaults, as advice"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 

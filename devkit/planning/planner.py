@@ -21,6 +21,7 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
 from devkit.model.job import Job
+from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
 from devkit.model.refs import Ref, Secret, fill_template
@@ -34,6 +35,7 @@ from devkit.model.volume import Volume
 from devkit.planning import advice
 from devkit.planning.graph import CycleError, topological_order, with_dependencies
 from devkit.planning.placement import Placement, placement
+from devkit.source import SourceLocation
 
 MASK = "****"
 _MAX_REF_DEPTH = 4
@@ -109,6 +111,8 @@ class PlannedService(Model):
         default=None, description="capacity and node placement from the profile"
     )
     spec_hash: str = Field(description="content hash of everything above")
+    source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
+    """Where the blueprint declared the service (not part of any hash)."""
 
 
 class Plan(Model):
@@ -128,6 +132,21 @@ class Plan(Model):
         default=(), description="allowed, but likely not what was meant (printed on stderr)"
     )
     hash: str
+    policy: Policy | None = Field(default=None, exclude=True)
+    """The environment's policy: what its releases are checked against, not what runs (so not
+    part of the hash)."""
+    source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
+    """Where the blueprint declared the environment."""
+
+    def __eq__(self, other: object) -> bool:
+        """Plans are equal when they run the same: where they were declared, and the policy
+        they are checked against, are not compared (the JSON form leaves them out)."""
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return self.model_dump(mode="json") == other.model_dump(mode="json")
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
 
     def service(self, name: str) -> PlannedService:
         for service in self.services:
@@ -172,7 +191,12 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "warnings": tuple(_warnings(planned, services, environment)),
     }
     unhashed = Plan.model_construct(**body, hash="").model_dump(mode="json", exclude={"hash"})
-    return Plan(**body, hash=content_hash(unhashed))
+    return Plan(
+        **body,
+        hash=content_hash(unhashed),
+        policy=environment.policy,
+        source=environment.source,
+    )
 
 
 def _apply_overrides(blueprint: Blueprint, env: Environment) -> dict[str, Service]:
@@ -368,7 +392,9 @@ def _plan_service(
     }
     unhashed = PlannedService.model_construct(**fields, spec_hash="")
     return PlannedService(
-        **fields, spec_hash=content_hash(unhashed.model_dump(mode="json", exclude={"spec_hash"}))
+        **fields,
+        spec_hash=content_hash(unhashed.model_dump(mode="json", exclude={"spec_hash"})),
+        source=service.source,
     )
 
 

@@ -9,16 +9,31 @@ destination already runs it) are functions of plain values here.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from devkit.errors import RefusedError
+from devkit.errors import RefusedError, UserError
 
 Status = Literal["deploying", "healthy", "failed", "rolled-back", "interrupted"]
 FINAL: tuple[Status, ...] = ("healthy", "failed", "rolled-back", "interrupted")
+
+
+class PolicyResult(BaseModel):
+    """The policy check a release passed (or, as advice, failed) before it was applied."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    passed: bool
+    enforced: bool = Field(description="whether a violation would have refused the release")
+    rules: tuple[str, ...] = Field(default=(), description="the rules applied")
+    violations: tuple[str, ...] = Field(default=(), description='"rule: Kind/name: message"')
+
+
+_PROMOTED = re.compile(r"^promote from (?P<environment>\S+) #(?P<number>\d+)$")
 
 
 class Release(BaseModel):
@@ -41,10 +56,21 @@ class Release(BaseModel):
     spec: dict[str, Any] = Field(
         default_factory=dict, description="what the target applied, to roll back to exactly"
     )
+    policy: PolicyResult | None = Field(
+        default=None, description="the policy check before it was applied (None: not recorded)"
+    )
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        """The environment and release a promotion took its images from (None otherwise)."""
+        found = _PROMOTED.match(self.origin)
+        if found is None:
+            return None
+        return {"environment": found["environment"], "release": int(found["number"])}
 
     def summary(self) -> dict[str, Any]:
         """The record without the target's spec: what `devkit releases` shows."""
-        return self.model_dump(mode="json", exclude={"spec"})
+        return {**self.model_dump(mode="json", exclude={"spec"}), "source": self.source}
 
 
 def from_record(
@@ -139,3 +165,31 @@ def rollback_target(releases: Sequence[Release], environment: str, to: int | Non
             details=[f"its releases: devkit releases {environment}"],
         )
     return choice
+
+
+_DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def since(value: str, now: datetime) -> datetime:
+    """The moment `--since` means: a duration back from `now` (30m, 12h, 7d, 2w) or a date
+    (2026-11-01) or time (2026-11-01T09:00:00Z; without a zone, UTC). UserError otherwise."""
+    text = value.strip()
+    duration = _DURATION.match(text)
+    if duration:
+        return now - timedelta(**{_UNITS[duration["unit"]]: int(duration["amount"])})
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(
+            f'--since "{value}" is neither a duration nor a date',
+            details=["e.g. 30m, 12h, 7d, 2w, 2026-11-01 or 2026-11-01T09:00:00Z"],
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def created_since(releases: Sequence[Release], moment: datetime) -> list[Release]:
+    """The releases created at or after `moment`."""
+    return [
+        r for r in releases if datetime.fromisoformat(r.created.replace("Z", "+00:00")) >= moment
+    ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -119,3 +121,67 @@ def test_a_copy_keeps_the_path_below_the_source_registry_or_below_the_images_own
     assert relocate("127.0.0.1:5000/lib/redis" + digest, "127.0.0.1:5000", "127.0.0.1:5002") == (
         "127.0.0.1:5002/lib/redis" + digest
     )
+
+
+def test_a_record_written_before_policy_checks_still_reads() -> None:
+    from devkit.records.release import from_record
+
+    old = {
+        "number": 4, "project": "shop", "environment": "prod", "images": IMAGES,
+        "plan_hash": "h1", "created": "2026-10-01T00:00:00Z", "by": "ci",
+        "origin": "promote from staging #3", "spec": {},
+    }  # fmt: skip
+    read = from_record(json.dumps(old), status="healthy", reason=None, finished=None)
+    assert read.policy is None
+    summary = read.summary()
+    assert summary["source"] == {"environment": "staging", "release": 3}
+    assert summary["policy"] is None and "spec" not in summary
+    assert release(1).summary()["source"] is None
+
+
+def test_a_release_records_its_policy_result() -> None:
+    from devkit.records.release import PolicyResult
+
+    checked = PolicyResult(passed=True, enforced=True, rules=("probes", "resources"))
+    data = release(2, policy=checked).model_dump_json()
+    again = Release.model_validate_json(data)
+    assert again.policy == checked
+    assert again.summary()["policy"] == {
+        "passed": True, "enforced": True, "rules": ["probes", "resources"], "violations": [],
+    }  # fmt: skip
+
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "moment"),
+    [
+        ("30m", datetime(2026, 11, 30, 11, 30, tzinfo=UTC)),
+        ("12h", datetime(2026, 11, 30, 0, 0, tzinfo=UTC)),
+        ("7d", datetime(2026, 11, 23, 12, 0, tzinfo=UTC)),
+        ("2w", datetime(2026, 11, 16, 12, 0, tzinfo=UTC)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01T09:00:00Z", datetime(2026, 11, 1, 9, tzinfo=UTC)),
+        ("2026-11-01T09:00:00+01:00", datetime(2026, 11, 1, 8, tzinfo=UTC)),
+    ],
+)
+def test_since_takes_a_duration_or_a_date(value: str, moment: datetime) -> None:
+    from devkit.records.release import since
+
+    assert since(value, NOW) == moment
+
+
+def test_since_refuses_what_is_neither_and_filters_by_creation() -> None:
+    from devkit.errors import UserError
+    from devkit.records.release import created_since, since
+
+    with pytest.raises(UserError, match='--since "yesterday" is neither a duration nor a date'):
+        since("yesterday", NOW)
+    history = [
+        release(1, created="2026-11-01T00:00:00Z"),
+        release(2, created="2026-11-29T23:59:59Z"),
+        release(3, created="2026-11-30T11:00:00Z"),
+    ]
+    assert [r.number for r in created_since(history, since("12h", NOW))] == [3]
+    assert [r.number for r in created_since(history, since("2026-11-29", NOW))] == [2, 3]
