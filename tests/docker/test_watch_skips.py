@@ -13,6 +13,7 @@ from devkit import Blueprint, Build, Docker, Restart, Sync, plan
 from devkit.devloop import skipped
 from devkit.devloop.sync import LiveSync
 from devkit.planning.images import ImageMap
+from devkit.targets.docker.target import DockerTarget
 
 pytestmark = pytest.mark.docker
 
@@ -28,9 +29,12 @@ def test_a_save_that_reaches_no_service_is_recorded_with_its_reason(
     app = Blueprint("skips")
     app.service("api", build=Build("api"), sync=[Sync("api/app", "/srv/app", then=Restart())])
     app.environment("local", Docker())
+    planned = plan(app, "local")
+    session = DockerTarget(docker_client, "skips", "local").sync_session(
+        planned, tmp_path, ImageMap(exact={}), {}
+    )
     sync = LiveSync(
-        plan(app, "local"), tmp_path, image_map=ImageMap(exact={}),
-        report=lambda *_: None, build_line=lambda *_: None,
+        planned, tmp_path, session=session, report=lambda *_: None, build_line=lambda *_: None,
     )  # fmt: skip
 
     # Nothing of the stack runs: a skipped save needs no container, and nothing is tried.

@@ -9,7 +9,7 @@
 #
 # The nodes pull it as devkit-testbed-registry-auth:5000 (its container's name on the kind network,
 # plain HTTP: /etc/containerd/certs.d/<name>/hosts.toml in the node, written by `up`); this machine
-# reaches it as 127.0.0.1:5002 (the port it publishes on loopback). The two names differ, as an
+# reaches it as 127.0.0.1:5003 (the port it publishes on loopback). The two names differ, as an
 # in-cluster registry's do: Kubernetes(registry=..., registry_from_host=...) maps one to the other.
 # Credentials: user devkit, password testbed-only (a test-only secret; the bcrypt hash is below).
 # KEY=VALUE lines: REGISTRY_AUTH (the nodes' name), REGISTRY_AUTH_FROM_HOST, REGISTRY_AUTH_USER,
@@ -22,7 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
 CONTAINER=devkit-testbed-registry-auth
 NODE=devkit-testbed-control-plane
-PORT=5002
+PORT=5003
 USER_NAME=devkit
 PASSWORD=testbed-only
 # python3: crypt.crypt("testbed-only", crypt.mksalt(crypt.METHOD_BLOWFISH)); the registry takes bcrypt
