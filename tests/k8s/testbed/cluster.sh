@@ -2,7 +2,10 @@
 # The testbed's kind cluster, by hand or from the pytest fixture (tests/k8s/conftest.py).
 #
 #   cluster.sh up           create the cluster and its registry, or reuse them when they run the
-#                           current images; prints KEY=VALUE lines (below) on stdout
+#                           current images, and install the NetworkPolicy controller (netpol);
+#                           prints KEY=VALUE lines (below) on stdout
+#   cluster.sh netpol       install kube-router's firewall (kube-router.yaml) as a DaemonSet, or
+#                           find it installed, and wait until it runs
 #   cluster.sh env          the same KEY=VALUE lines, changing nothing
 #   cluster.sh kwok         run kwok for the fake nodes, in the foreground (stop it with Ctrl-C)
 #   cluster.sh nodes        create (or update) the fake nodes of kwok-nodes.yaml
@@ -13,20 +16,23 @@
 #
 # KEY=VALUE lines: KUBECONFIG, CLUSTER, NODE_IMAGE, REGISTRY (the name pods use: localhost:5001;
 # the host pushes to 127.0.0.1:5001), CLUSTER_CREATED / REGISTRY_CREATED (1 when `up` started it),
-# DOCKER_SHIM (1 when kind runs through docker-shim/), KUBECTL, KIND.
-# The node image must be built (bash tests/k8s/testbed/build.sh); `up` fails, never skips, when
-# it is not. Every wait is bounded. Progress goes to stderr.
+# DOCKER_SHIM (1 when kind runs through docker-shim/), KUBECTL, KIND, NETPOL_IMAGE (kube-router's).
+# The node and kube-router images must be built (bash tests/k8s/testbed/build.sh); `up` fails,
+# never skips, when they are not. Every wait is bounded. Progress goes to stderr.
 set -euo pipefail
 shopt -s inherit_errexit
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
 BIN=$OUT/bin
-NAME=devkit-testbed
+# DEVKIT_TESTBED_CLUSTER names another cluster of the same images (its own node, the same
+# registry container), for work that must not change the shared one
+NAME=${DEVKIT_TESTBED_CLUSTER:-devkit-testbed}
 REGISTRY_CONTAINER=devkit-testbed-registry   # node/registry-hosts.toml names it
 REGISTRY_PORT=5001                           # node/registry-hosts.toml: localhost:5001
 KUBECONFIG_FILE=$OUT/kubeconfig-$NAME
 WAIT=${DEVKIT_TESTBED_WAIT:-240}             # seconds for `kind create` to see the node Ready
+NETPOL_WAIT=${DEVKIT_TESTBED_NETPOL_WAIT:-120}  # seconds for kube-router's pod to be ready
 
 log() { printf '[testbed %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -86,6 +92,7 @@ print_env() {
 up() {
   local t0=$SECONDS node id created=0 registry_created=0
   images
+  netpol_image
   kind_path
   node=$(node_container)
   id=$(image_id "$NODE_TAG")
@@ -138,10 +145,47 @@ up() {
     [[ $i == 50 ]] && die "the registry did not answer on 127.0.0.1:$REGISTRY_PORT within 10 s: $(docker logs --tail 20 "$REGISTRY_CONTAINER" 2>&1)"
     sleep 0.2
   done
+  netpol
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
   print_env
+  echo "NETPOL_IMAGE=$NETPOL_IMAGE"
   echo "CLUSTER_CREATED=$created"
   echo "REGISTRY_CREATED=$registry_created"
+}
+
+netpol_image() {  # the kube-router image of the current recipe; it must be built
+  NETPOL_IMAGE=$(bash "$HERE/build-kube-router.sh" --print-tag) \
+    || die "kube-router is not built: run bash $HERE/build.sh"
+  image_id "$NETPOL_IMAGE" >/dev/null \
+    || die "the kube-router image $NETPOL_IMAGE is not built: run bash $HERE/build.sh"
+}
+
+# kube-router's firewall, run as a cluster runs its policy controller: a DaemonSet from an image
+# in the node (kind load; nothing is pulled). An unchanged DaemonSet is left as it is.
+netpol() {
+  local t0=$SECONDS node
+  node=$(node_container)
+  if ! docker exec "$node" ctr -n k8s.io images ls -q "name==docker.io/$NETPOL_IMAGE" | grep -q .; then
+    local tl=$SECONDS
+    kind load docker-image --name "$NAME" "$NETPOL_IMAGE" >&2 || die "kind load of $NETPOL_IMAGE failed"
+    log "loaded $NETPOL_IMAGE into the node in $((SECONDS - tl)) s"
+  fi
+  sed "s#@IMAGE@#$NETPOL_IMAGE#" "$HERE/kube-router.yaml" \
+    | kubectl apply --server-side --field-manager=devkit-testbed --force-conflicts -f - >/dev/null \
+    || die "applying kube-router.yaml failed"
+  if ! kubectl -n kube-system rollout status daemonset/kube-router --timeout="${NETPOL_WAIT}s" >/dev/null; then
+    kubectl -n kube-system get pods -l k8s-app=kube-router -o wide >&2 || true
+    kubectl -n kube-system logs -l k8s-app=kube-router --tail=30 >&2 || true
+    die "kube-router's DaemonSet was not ready within $NETPOL_WAIT s"
+  fi
+  # ready means its controllers report healthy; its chains show it has synced the policies once
+  local i
+  for i in $(seq 1 50); do
+    docker exec "$node" iptables -w 5 -S KUBE-ROUTER-FORWARD >/dev/null 2>&1 && break
+    [[ $i == 50 ]] && die "kube-router runs but its KUBE-ROUTER-FORWARD chain is not in the node after 10 s"
+    sleep 0.2
+  done
+  log "NetworkPolicy controller kube-router ($NETPOL_IMAGE) running in $((SECONDS - t0)) s"
 }
 
 kwok_module_dir() {
@@ -168,6 +212,10 @@ run_kwok() {
 
 case ${1:-} in
   up) up ;;
+  netpol)
+    images; netpol_image; kind_path
+    api_ready || die "the cluster $NAME does not answer: run bash $0 up"
+    netpol ;;
   env) images; kind_path; print_env ;;
   kwok) run_kwok ;;
   nodes) kubectl apply --server-side --field-manager=devkit-testbed -f "$HERE/kwok-nodes.yaml" >&2 ;;
