@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Resources,
         Restart,
         Run,
+        Scraper,
         Secret,
         Service,
         Swarm,
@@ -47,7 +48,7 @@ _EXPORTS = {
     "devkit.model": (
         "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
         "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
-        "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
+        "Scraper", "Secret", "Service", "Swarm", "Sync", "Tcp", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.load": ("load_blueprint",),
@@ -58,8 +59,8 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
     "Autoscale", "Blueprint", "BlueprintError", "Build", "Command", "DevkitError", "Docker",
     "EngineError", "Environment", "Http", "Ingress", "Job", "Kind", "Kubernetes", "Plan", "Port",
-    "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Secret", "Service", "Swarm",
-    "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
+    "Profile", "Ref", "RefusedError", "Resources", "Restart", "Run", "Scraper", "Secret", "Service",
+    "Swarm", "Sync", "Tcp", "Uptime", "UserError", "Verify", "Volume", "load_blueprint", "plan",
 ]  # fmt: skip
 
 

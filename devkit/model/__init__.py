@@ -11,12 +11,12 @@ from devkit.model.refs import Ref, Secret
 from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
-from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Swarm, Target
+from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Scraper, Swarm, Target
 from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 
 __all__ = [
     "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "HealthCheck", "Http",
     "Ingress", "Job", "Kind", "Kubernetes", "Port", "Profile", "Ref", "Resources", "Restart", "Run",
-    "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify", "Volume",
+    "Scraper", "Secret", "Service", "Swarm", "Sync", "Target", "Tcp", "Uptime", "Verify", "Volume",
 ]  # fmt: skip

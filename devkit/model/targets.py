@@ -36,6 +36,15 @@ class Ingress(Model):
         return value
 
 
+class Scraper(Model):
+    """A metrics scraper (Prometheus, an OpenTelemetry collector, a cloud agent) running in
+    `namespace`: NetworkPolicies let it reach every service's ports named in `ports`.
+    """
+
+    namespace: Name
+    ports: tuple[Name, ...] = ("metrics",)
+
+
 class Docker(Model):
     """The local Docker engine (or the one `DOCKER_HOST` names)."""
 
@@ -79,6 +88,7 @@ class Kind(Model):
     node_image: str | None = None
     config: str | None = Field(default=None, description="kind config file, from blueprint.py")
     ingress: Ingress = Field(default_factory=Ingress)
+    scraper: Scraper | None = None
 
     def __init__(self, cluster: str, **fields: Any) -> None:
         super().__init__(**{"cluster": cluster, **fields})
@@ -92,7 +102,9 @@ class Kubernetes(Model):
     """Any Kubernetes cluster by kubeconfig context; namespace defaults to `<project>-<env>`.
 
     `image_pull_secrets` names Secrets (of type kubernetes.io/dockerconfigjson, created in the
-    namespace outside devkit) that pods use to pull from a private `registry`.
+    namespace outside devkit) that pods use to pull from a private `registry`. `ingress.namespace`
+    (the entry point: ingress or gateway controller) and `scraper` (the metrics scraper) are the
+    only namespaces besides the environment's own whose pods the NetworkPolicies admit.
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -101,6 +113,7 @@ class Kubernetes(Model):
     registry: str | None = None
     image_pull_secrets: tuple[Name, ...] = ()
     ingress: Ingress = Field(default_factory=Ingress)
+    scraper: Scraper | None = None
 
     @property
     def local(self) -> bool:
