@@ -111,7 +111,7 @@ build_image() {
   cat >"$ctx/Dockerfile" <<EOF
 FROM $BASE
 COPY root/ /
-RUN ldconfig && ipset version && iptables --version && kube-router --version
+RUN ldconfig && ipset version | grep -q "^ipset v" && iptables --version && kube-router --version
 ENTRYPOINT ["/usr/local/bin/kube-router"]
 EOF
   local out
