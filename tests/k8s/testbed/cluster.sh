@@ -11,8 +11,8 @@
 #   cluster.sh nodes        create (or update) the fake nodes of kwok-nodes.yaml
 #   cluster.sh nodes-delete delete them
 #   cluster.sh load IMAGE.. `kind load docker-image` into the cluster
-#   cluster.sh registry-down  delete the registry container
-#   cluster.sh down         delete the cluster and the registry
+#   cluster.sh registry-down  delete the registry container, unless another testbed cluster runs
+#   cluster.sh down         delete the cluster, and the registry as registry-down does
 #
 # KEY=VALUE lines: KUBECONFIG, CLUSTER, NODE_IMAGE, REGISTRY (the name pods use: localhost:5001;
 # the host pushes to 127.0.0.1:5001), CLUSTER_CREATED / REGISTRY_CREATED (1 when `up` started it),
@@ -188,6 +188,20 @@ netpol() {
   log "NetworkPolicy controller kube-router ($NETPOL_IMAGE) running in $((SECONDS - t0)) s"
 }
 
+# The registry container serves every testbed cluster of this engine: it stays while another one
+# (DEVKIT_TESTBED_CLUSTER) runs.
+registry_down() {
+  local others
+  others=$(docker ps --filter label=io.x-k8s.kind.role=control-plane \
+             --format '{{.Label "io.x-k8s.kind.cluster"}} {{.Image}}' \
+           | awk -v me="$NAME" '$1 != me && $2 ~ /^devkit-testbed\/node:/ { print $1 }')
+  if [[ -n "$others" ]]; then
+    log "the registry stays: the testbed cluster(s) $(echo "$others" | tr '\n' ' ')use it"
+    return 0
+  fi
+  docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+}
+
 kwok_module_dir() {
   local version
   version=$(tr ' ' '\n' <"$OUT/versions.txt" | sed -n 's/^kwok=//p')
@@ -225,11 +239,11 @@ case ${1:-} in
     [[ $# -gt 0 ]] || die "usage: $0 load IMAGE..."
     images; kind_path
     kind load docker-image --name "$NAME" "$@" >&2 ;;
-  registry-down) docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true ;;
+  registry-down) registry_down ;;
   down)
     images; kind_path
     kind delete cluster --name "$NAME" >&2
-    docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+    registry_down
     rm -f "$KUBECONFIG_FILE" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac
