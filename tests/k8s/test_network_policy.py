@@ -162,10 +162,9 @@ class Cluster:
         def ready() -> bool:
             pod = self.core.read_namespaced_pod(name, namespace)
             statuses = (pod.status.container_statuses if pod.status else None) or []
-            waiting = [s.state.waiting.reason for s in statuses if s.state and s.state.waiting]
-            assert not {"ErrImagePull", "ImagePullBackOff", "CrashLoopBackOff"} & set(waiting), (
-                f"pod {namespace}/{name}: {waiting}"
-            )
+            waiting = [s.state.waiting for s in statuses if s.state and s.state.waiting]
+            stuck = [w for w in waiting if w.reason in ("ImagePullBackOff", "CrashLoopBackOff")]
+            assert not stuck, f"pod {namespace}/{name}: {stuck[0].reason}: {stuck[0].message}"
             return bool(statuses) and all(s.ready for s in statuses)
 
         wait_for(f"pod {namespace}/{name} to run", ready, 120)
