@@ -13,7 +13,7 @@ from devkit.model.resources import Autoscale, Resources
 from devkit.model.routes import TLS, Gateway, Route
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
-from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Swarm, Target
+from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Scraper, Swarm, Target
 from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 
@@ -40,6 +40,7 @@ __all__ = [
     "Restart",
     "Route",
     "Run",
+    "Scraper",
     "Secret",
     "Service",
     "Swarm",

@@ -38,6 +38,15 @@ class Ingress(Model):
         return value
 
 
+class Scraper(Model):
+    """A metrics scraper (Prometheus, an OpenTelemetry collector, a cloud agent) running in
+    `namespace`: NetworkPolicies let it reach every service's ports named in `ports`.
+    """
+
+    namespace: Name
+    ports: tuple[Name, ...] = ("metrics",)
+
+
 class Docker(Model):
     """The local Docker engine (or the one `DOCKER_HOST` names)."""
 
@@ -88,6 +97,7 @@ class Kind(Model):
     node_image: str | None = None
     config: str | None = Field(default=None, description="kind config file, from blueprint.py")
     ingress: Ingress = Field(default_factory=Ingress)
+    scraper: Scraper | None = None
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
     )
@@ -118,6 +128,9 @@ class Kubernetes(Model):
     registry when the nodes know it by another name (an in-cluster name, a port published on
     loopback): pushes, copies and the image check before a deploy go there, and pods still name
     `registry`.
+    `ingress.namespace` (the entry point: ingress or gateway controller) and `scraper` (the
+    metrics scraper) are the only namespaces besides the environment's own whose pods the
+    NetworkPolicies admit.
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -127,6 +140,7 @@ class Kubernetes(Model):
     registry_from_host: str | None = None
     image_pull_secrets: tuple[Name, ...] = ()
     ingress: Ingress = Field(default_factory=Ingress)
+    scraper: Scraper | None = None
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
     )

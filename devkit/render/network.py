@@ -1,8 +1,10 @@
 """How a service is reached: its Service and NetworkPolicies (routes from outside: routes.py).
 
 Ingress traffic is denied by default in the namespace; each service admits, on its ports, only
-the services that declare a dependency on it, and on its public ports the ingress controller's
-namespace (or the gateway's). Egress is not restricted.
+the services that declare a dependency on it and the one-off pods (verify steps, pre-deploy
+jobs) of those and of itself; on its public ports the entry point's namespace (ingress or
+gateway controller), and on its metrics ports the metrics scraper's namespace where the target
+declares one. Egress is not restricted.
 """
 
 from __future__ import annotations
@@ -11,11 +13,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from devkit.model.ports import Port
+from devkit.model.targets import Scraper
 from devkit.planning.planner import Plan, PlannedService
 from devkit.render import labels, routes
 from devkit.render.workloads import headless_name, kind
 
 DEFAULT_DENY = "default-deny-ingress"
+
+ONE_OFF_SERVICE = "devkit.dev/service"
+"""Label of devkit's one-off pods (verify steps, pre-deploy jobs): the service whose pod template
+they run. They never carry its selector labels (targets/kubernetes/spec.py, one_off_labels)."""
+
+
+def scraper_settings(plan: Plan) -> Scraper | None:
+    """The target's metrics scraper, if it declares one."""
+    found = getattr(plan.target, "scraper", None)
+    return found if isinstance(found, Scraper) else None
 
 
 def _service_ports(service: PlannedService) -> list[dict[str, Any]]:
@@ -72,39 +85,47 @@ def _policy_ports(ports: Sequence[Port]) -> list[dict[str, Any]]:
     return [{"port": p.container, "protocol": p.protocol.upper()} for p in ports]
 
 
+def _pods(match: dict[str, str]) -> dict[str, Any]:
+    return {"podSelector": {"matchLabels": match}}
+
+
+def _namespace_pods(namespace: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def one_off_pods(plan: Plan, service: str) -> dict[str, str]:
+    """The labels that select a service's one-off pods, verify steps and pre-deploy jobs alike."""
+    return {"app.kubernetes.io/instance": labels.instance(plan), ONE_OFF_SERVICE: service}
+
+
 def network_policy(
     plan: Plan, namespace: str, service: PlannedService, dependents: Sequence[str]
 ) -> dict[str, Any] | None:
-    """What may reach the service: its dependents on every port, the ingress controller on public
-    ones. None when nothing may (the default deny covers it)."""
-    rules: list[dict[str, Any]] = []
-    if service.ports and dependents:
-        rules.append(
-            {
-                "from": [
-                    {"podSelector": {"matchLabels": labels.selector(plan, name)}}
-                    for name in sorted(dependents)
-                ],
-                "ports": _policy_ports(list(service.ports.values())),
-            }
-        )
+    """What may reach the service: on every port its own one-off pods (a verify step tests it; a
+    pre-deploy job may read it), its dependents and their one-off pods (which run their pod
+    templates and need what they need); the entry point's namespace on public ports; the metrics
+    scraper's namespace on the ports it scrapes. None when the service has no ports (the default
+    deny covers it)."""
+    if not service.ports:
+        return None
+    sources = [_pods(one_off_pods(plan, service.name))]
+    for name in sorted(dependents):
+        sources += [_pods(labels.selector(plan, name)), _pods(one_off_pods(plan, name))]
+    rules: list[dict[str, Any]] = [
+        {"from": sources, "ports": _policy_ports(list(service.ports.values()))}
+    ]
     public = routes.public_ports(service)
     if public:
-        controller = routes.controller_namespace(plan)
+        entry = routes.controller_namespace(plan)
         rules.append(
-            {
-                "from": [
-                    {
-                        "namespaceSelector": {
-                            "matchLabels": {"kubernetes.io/metadata.name": controller}
-                        }
-                    }
-                ],
-                "ports": _policy_ports(list(public.values())),
-            }
+            {"from": [_namespace_pods(entry)], "ports": _policy_ports(list(public.values()))}
         )
-    if not rules:
-        return None
+    scraper = scraper_settings(plan)
+    scraped = [p for name, p in service.ports.items() if scraper and name in scraper.ports]
+    if scraper and scraped:
+        rules.append(
+            {"from": [_namespace_pods(scraper.namespace)], "ports": _policy_ports(scraped)}
+        )
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

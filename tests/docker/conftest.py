@@ -181,10 +181,16 @@ def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:
 # an image whose VERSION starts with "fail-job" exits 3.
 MIGRATE_JOB = """Job(
     "migrate",
-    ["python", "-c", "import os, sys, pathlib, urllib.request; "
-     "version = pathlib.Path('/app/VERSION').read_text().strip(); "
-     "body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode(); "
-     "print(f'job {version} {os.environ[\\"GREETING\\"]} while web serves {body}'); "
+    ["python", "-c", "import os, sys, time, pathlib, urllib.request\\n"
+     "version = pathlib.Path('/app/VERSION').read_text().strip()\\n"
+     "for attempt in range(20):  # a policy controller admits a new pod within a second\\n"
+     "    try:\\n"
+     "        body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode()\\n"
+     "        break\\n"
+     "    except OSError:\\n"
+     "        if attempt == 19: raise\\n"
+     "        time.sleep(0.25)\\n"
+     "print(f'job {version} {os.environ[\\"GREETING\\"]} while web serves {body}')\\n"
      "sys.exit(3 if version.startswith('fail-job') else 0)"],
     service="web", timeout=60,
 )"""

@@ -1,5 +1,6 @@
 """The Kubernetes testbed: a real kind cluster from a node image built from upstream sources
-(tests/k8s/testbed/), with kwok's simulated on-demand and spot nodes attached.
+(tests/k8s/testbed/), with kwok's simulated on-demand and spot nodes attached and kube-router's
+firewall enforcing NetworkPolicies.
 
 One cluster per session, created or reused by `testbed/cluster.sh up` (reused when it runs the
 current node image and answers), and a fresh namespace per test. What the session started (the
@@ -136,6 +137,18 @@ def _node_ready(core: client.CoreV1Api, name: str) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
 
+def _policy_controller_ready(api: client.ApiClient) -> bool:
+    """kube-router's DaemonSet (cluster.sh installs it) runs its one pod, ready."""
+    try:
+        found = client.AppsV1Api(api).read_namespaced_daemon_set("kube-router", "kube-system")
+    except ApiException:
+        return False
+    status = found.status
+    if status is None or not status.desired_number_scheduled:
+        return False
+    return bool(status.number_ready == status.desired_number_scheduled)
+
+
 def _coredns_available(api: client.ApiClient) -> bool:
     coredns = client.AppsV1Api(api).read_namespaced_deployment("coredns", "kube-system")
     return (coredns.status.available_replicas or 0) > 0
@@ -189,6 +202,11 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
         )
         wait_for("kwok's fake nodes to be Ready", fake_nodes_ready, 90)
         wait_for("CoreDNS to be available", lambda: _coredns_available(api), 180)
+        wait_for(
+            "kube-router, the NetworkPolicy controller, to be ready",
+            lambda: _policy_controller_ready(api),
+            60,
+        )
         yield bed
     finally:
         # Every step runs even when one before it fails (the API server may be gone already):

@@ -43,9 +43,16 @@ web = app.service(
     health=Http("/healthz", port="http", interval=1, retries=2),
     depends_on=[cache],
 )
+# Tried again for 5 s: a policy controller admits a new pod's traffic ~1 s after it starts.
 smoke = Verify(
-    ["python", "-c", "import sys, urllib.request; "
-     "body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode(); "
+    ["python", "-c", "import sys, time, urllib.request\\n"
+     "for attempt in range(20):\\n"
+     "    try:\\n"
+     "        body = urllib.request.urlopen('http://web:8000/', timeout=5).read().decode()\\n"
+     "        break\\n"
+     "    except OSError:\\n"
+     "        if attempt == 19: raise\\n"
+     "        time.sleep(0.25)\\n"
      "print(body); sys.exit(body.startswith('fail-verify'))"],
     service="web", timeout=60,
 )
@@ -209,7 +216,7 @@ def test_a_context_missing_from_the_kubeconfig_fails_before_anything_is_applied(
     run = p.devkit("deploy", "staging")
     assert run.code == 2, run.stderr
     assert 'context "kind-nowhere" does not exist' in run.stderr
-    assert "kind-devkit-testbed" in run.stderr  # the contexts it does have
+    assert f"kind-{p.testbed.cluster}" in run.stderr  # the contexts it does have
     names = {n.metadata.name for n in client.CoreV1Api(p.testbed.api).list_namespace().items}
     assert f"{p.namespace}-staging" not in names
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from devkit.model.job import Job
 from devkit.render.manifest import KIND_ORDER
+from devkit.render.network import ONE_OFF_SERVICE
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 INSTANCE = "app.kubernetes.io/instance"
@@ -251,7 +252,7 @@ def not_ready(pod: Mapping[str, Any]) -> str | None:
 # One-off pods: verify steps and pre-deploy jobs, made from a service's own pod template.
 
 ROLE = "devkit.dev/role"
-SERVICE = "devkit.dev/service"
+SERVICE = ONE_OFF_SERVICE  # the NetworkPolicies admit one-off pods by it
 JOB = "devkit.dev/job"
 _NOT_FOR_ONE_OFF = ("livenessProbe", "readinessProbe", "startupProbe", "ports", "lifecycle")
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the Kubernetes testbed, or find it built: the binaries (build-binaries.sh: Kubernetes,
 # etcd, CoreDNS, kind, kwok, pause from upstream Go sources), then the kind node image and the
-# registry image (build-node-image.sh). Every step is cached under
+# registry image (build-node-image.sh), then the NetworkPolicy controller kube-router and its
+# image (build-kube-router.sh). Every step is cached under
 # ${DEVKIT_TESTBED_CACHE:-~/.cache/devkit-testbed}/<versions hash>/ and skipped when present, so a
-# second run takes a second. A cold build takes about 25 minutes on 2 cores (see README.md).
+# second run takes a second. A cold build takes about 30 minutes on 2 cores (see README.md).
 #
 #   bash tests/k8s/testbed/build.sh
 #
@@ -26,4 +27,5 @@ if ! bash "$HERE/build-binaries.sh" 2>&1 | tee "$OUT/logs/binaries.log" | grep -
 fi
 bash "$HERE/build-node-image.sh" >/dev/null
 bash "$HERE/build-gateway.sh" >/dev/null   # Traefik, its image, the Gateway API CRDs (issue 16)
+bash "$HERE/build-kube-router.sh" >/dev/null
 echo "[testbed] built in $((SECONDS - t0)) s; cache $OUT ($(du -sh "$OUT" | cut -f1))"

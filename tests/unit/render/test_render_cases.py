@@ -14,6 +14,7 @@ from devkit import (
     Kubernetes,
     Port,
     Resources,
+    Scraper,
     Secret,
     Tcp,
     Uptime,
@@ -209,10 +210,28 @@ def test_ingress_class_and_domain_are_configurable() -> None:
     assert [r["host"] for r in web["rules"]] == ["web.acme.dev"]
     admin = find(objects, "Ingress", "admin")["spec"]
     assert [r["host"] for r in admin["rules"]] == ["http.admin.acme.dev", "metrics.admin.acme.dev"]
-    policy = find(objects, "NetworkPolicy", "web")["spec"]["ingress"][0]["from"][0]
+    policy = find(objects, "NetworkPolicy", "web")["spec"]["ingress"][1]["from"][0]
     assert policy == {
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}
     }
+
+
+def test_the_metrics_scraper_namespace_reaches_only_the_ports_it_scrapes() -> None:
+    app = Blueprint("acme")
+    app.service("web", image="web:1", ports={"http": Port(80, public=True), "metrics": Port(9100)})
+    app.service("db", image="db:1", ports={"sql": Port(5432)}, stateful=True)
+    app.environment("k", Kubernetes(scraper=Scraper(namespace="monitoring")))
+    objects = render(plan(app, "k")).objects
+    web = find(objects, "NetworkPolicy", "web")["spec"]["ingress"]
+    assert web[2] == {
+        "from": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+        ],
+        "ports": [{"port": 9100, "protocol": "TCP"}],
+    }
+    assert web[1]["ports"] == [{"port": 80, "protocol": "TCP"}]  # the entry point: public only
+    db = find(objects, "NetworkPolicy", "db")["spec"]["ingress"]
+    assert len(db) == 1 and "namespaceSelector" not in str(db)  # no port named "metrics"
 
 
 def test_several_public_ports_without_a_domain_are_refused() -> None:

@@ -9,7 +9,11 @@ import pytest
 from devkit.model.blueprint import Blueprint
 from devkit.planning.planner import plan
 from devkit.render import render
+from devkit.targets.kubernetes.spec import one_off_labels
 from tests.unit.render.conftest import SHOP_ENVS, container, find
+
+INSTANCE, NAME = "app.kubernetes.io/instance", "app.kubernetes.io/name"
+SERVICE = "devkit.dev/service"
 
 SPOT_LABELS = {
     "eks.amazonaws.com/capacityType": "SPOT",
@@ -217,14 +221,25 @@ def test_network_policies_admit_dependents_and_the_ingress_controller(shop: Blue
     deny = find(objects, "NetworkPolicy", "default-deny-ingress")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
     postgres = find(objects, "NetworkPolicy", "postgres")["spec"]
-    sources = [
-        s["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-        for s in postgres["ingress"][0]["from"]
+    assert postgres["ingress"][0]["from"] == [
+        {"podSelector": {"matchLabels": labels}}
+        for labels in (
+            {INSTANCE: "shop-prod", SERVICE: "postgres"},
+            {INSTANCE: "shop-prod", NAME: "api"},
+            {INSTANCE: "shop-prod", SERVICE: "api"},
+            {INSTANCE: "shop-prod", NAME: "worker"},
+            {INSTANCE: "shop-prod", SERVICE: "worker"},
+        )
     ]
-    assert sources == ["api", "worker"]
     assert postgres["ingress"][0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
     api = find(objects, "NetworkPolicy", "api")["spec"]["ingress"]
     assert api == [
+        {
+            "from": [
+                {"podSelector": {"matchLabels": {INSTANCE: "shop-prod", SERVICE: "api"}}},
+            ],
+            "ports": [{"port": 8000, "protocol": "TCP"}],
+        },
         {
             "from": [
                 {
@@ -234,11 +249,31 @@ def test_network_policies_admit_dependents_and_the_ingress_controller(shop: Blue
                 }
             ],
             "ports": [{"port": 8000, "protocol": "TCP"}],
-        }
-    ]
+        },
+    ]  # fmt: skip
     assert not any(
         o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "worker" for o in objects
     )
+
+
+def test_one_off_pods_are_selected_by_the_labels_the_kubernetes_target_gives_them(
+    shop: Blueprint,
+) -> None:
+    """Verify steps and pre-deploy jobs reach their service and what it depends on; another
+    service's do not."""
+    objects = render(plan(shop, "prod")).objects
+
+    def admitted(policy: str, pod_labels: dict[str, str]) -> bool:
+        sources = find(objects, "NetworkPolicy", policy)["spec"]["ingress"][0]["from"]
+        return any(
+            source["podSelector"]["matchLabels"].items() <= pod_labels.items() for source in sources
+        )
+
+    for role in ("verify", "job"):
+        assert admitted("postgres", one_off_labels("shop-prod", role, "api"))
+        assert admitted("api", one_off_labels("shop-prod", role, "api"))
+        assert not admitted("redis", one_off_labels("shop-prod", role, "postgres"))
+        assert not admitted("api", one_off_labels("shop-staging", role, "api"))
 
 
 def test_ingress_defaults_to_nginx(shop: Blueprint) -> None:

@@ -269,16 +269,15 @@ def test_network_policies_admit_the_gateways_controller_namespace() -> None:
     gateway = Gateway(name="public", namespace="edge", controller_namespace="traefik")
     app = app_with(Kubernetes(gateway=gateway), api=Port(8000, public=True))
     policy = find(objects(app), "NetworkPolicy", "api")["spec"]["ingress"]
-    assert policy == [
-        {
-            "from": [
-                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
-            ],
-            "ports": [{"port": 8000, "protocol": "TCP"}],
-        }
-    ]
+    # the first rule admits the service's own one-off pods; the last, the gateway's controller
+    assert policy[-1] == {
+        "from": [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "traefik"}}}
+        ],
+        "ports": [{"port": 8000, "protocol": "TCP"}],
+    }
     plain = app_with(Kubernetes(gateway=SHOP_GATEWAY), api=Port(8000, public=True))
-    peer = find(objects(plain), "NetworkPolicy", "api")["spec"]["ingress"][0]["from"][0]
+    peer = find(objects(plain), "NetworkPolicy", "api")["spec"]["ingress"][-1]["from"][0]
     assert peer == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}}}
 
 
