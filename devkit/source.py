@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import sysconfig
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 # Frames in these trees are never the user's: devkit, its stock blueprints, and installed libraries.
@@ -40,8 +41,10 @@ def display_path(file: str) -> str:
         return file
 
 
+@lru_cache(maxsize=4096)
 def is_user_code(filename: str) -> bool:
-    """False for frames in devkit, its stock blueprints, libraries and generated code."""
+    """False for frames in devkit, its stock blueprints, libraries and generated code (cached:
+    a blueprint of 500 services asks for the same few files on every declaration)."""
     if filename.startswith("<"):
         return False
     try:

@@ -157,7 +157,11 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
     _check_host_ports(services)
     _check_verify(environment, services)
     order = topological_order({s.name: s.depends_on for s in services.values()})
-    planned = tuple(_plan_service(services[name], services, environment) for name in order)
+    urls: dict[tuple[str, int], PlannedEnv] = {}  # url references filled in, per target
+    dumped: list[dict[str, Any]] = []  # each planned service's JSON form, for the plan's hash
+    planned = tuple(
+        _plan_service(services[name], services, environment, urls, dumped) for name in order
+    )
     body: dict[str, Any] = {
         "project": blueprint.name,
         "environment": environment.name,
@@ -171,7 +175,12 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "rollout_timeout": environment.rollout_timeout,
         "warnings": tuple(_warnings(planned, services, environment)),
     }
-    unhashed = Plan.model_construct(**body, hash="").model_dump(mode="json", exclude={"hash"})
+    # The plan's JSON form with the services' forms already made (the same document
+    # `Plan.model_dump(mode="json")` gives, without serialising every service twice).
+    unhashed = Plan.model_construct(**{**body, "services": ()}, hash="").model_dump(
+        mode="json", exclude={"hash"}
+    )
+    unhashed["services"] = dumped
     return Plan(**body, hash=content_hash(unhashed))
 
 
@@ -328,10 +337,16 @@ def _warnings(
 
 
 def _plan_service(
-    service: Service, services: Mapping[str, Service], env: Environment
+    service: Service,
+    services: Mapping[str, Service],
+    env: Environment,
+    urls: dict[tuple[str, int], PlannedEnv],
+    dumped: list[dict[str, Any]],
 ) -> PlannedService:
+    """The planned service; its JSON form (with its hash) appended to `dumped`."""
     resolved = {
-        name: _resolve(value, service, name, services) for name, value in service.env.items()
+        name: _resolve(value, service, name, services, urls=urls)
+        for name, value in service.env.items()
     }
     local = env.target.local
     sync = service.sync if local else ()
@@ -367,9 +382,10 @@ def _plan_service(
         "placement": placement(env.profile, stateful=service.stateful) if env.profile else None,
     }
     unhashed = PlannedService.model_construct(**fields, spec_hash="")
-    return PlannedService(
-        **fields, spec_hash=content_hash(unhashed.model_dump(mode="json", exclude={"spec_hash"}))
-    )
+    form = unhashed.model_dump(mode="json", exclude={"spec_hash"})
+    form["spec_hash"] = content_hash(form)
+    dumped.append(form)
+    return PlannedService(**fields, spec_hash=form["spec_hash"])
 
 
 def _literal(value: str | int | float | bool) -> str:
@@ -384,8 +400,11 @@ def _resolve(
     var: str,
     services: Mapping[str, Service],
     depth: int = 0,
+    *,
+    urls: dict[tuple[str, int], PlannedEnv],
 ) -> PlannedEnv:
-    """An env value with references replaced by what they name in this environment."""
+    """An env value with references replaced by what they name in this environment. `urls`
+    keeps each url reference filled in (by target and depth), for the next service naming it."""
     if isinstance(value, Secret):
         return EnvValue(parts=(SecretPart(secret=value.name),))
     if not isinstance(value, Ref):
@@ -422,10 +441,18 @@ def _resolve(
             f"{_MAX_REF_DEPTH} deep",
             location=owner.source,
         )
-    return _expand_url(target, services, depth)
+    key = (target.name, depth)
+    if key not in urls:
+        urls[key] = _expand_url(target, services, depth, urls)
+    return urls[key]
 
 
-def _expand_url(target: Service, services: Mapping[str, Service], depth: int) -> PlannedEnv:
+def _expand_url(
+    target: Service,
+    services: Mapping[str, Service],
+    depth: int,
+    urls: dict[tuple[str, int], PlannedEnv],
+) -> PlannedEnv:
     """A service's url template filled in: its host, port numbers and its own env values."""
     assert target.url_template is not None
 
@@ -434,7 +461,7 @@ def _expand_url(target: Service, services: Mapping[str, Service], depth: int) ->
         return str(chosen.container)
 
     def env(name: str) -> Sequence[str | SecretPart]:
-        inner = _resolve(target.env[name], target, name, services, depth + 1)
+        inner = _resolve(target.env[name], target, name, services, depth + 1, urls=urls)
         return (inner,) if isinstance(inner, str) else inner.parts
 
     return _joined(fill_template(target.url_template, host=target.name, port=port, env=env))
