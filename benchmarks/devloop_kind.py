@@ -18,6 +18,7 @@ is measured once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -166,7 +167,8 @@ def main() -> None:  # noqa: PLR0915 - one scripted session, step by step
                   f"{time.monotonic() - deleted:.1f} s")  # fmt: skip
             summary()
         finally:
-            os.killpg(proc.pid, signal.SIGINT)
+            with contextlib.suppress(ProcessLookupError):  # it may have ended already
+                os.killpg(proc.pid, signal.SIGINT)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
