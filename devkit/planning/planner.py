@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, ValidationError
@@ -157,11 +158,8 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
     _check_host_ports(services)
     _check_verify(environment, services)
     order = topological_order({s.name: s.depends_on for s in services.values()})
-    urls: dict[tuple[str, int], PlannedEnv] = {}  # url references filled in, per target
-    dumped: list[dict[str, Any]] = []  # each planned service's JSON form, for the plan's hash
-    planned = tuple(
-        _plan_service(services[name], services, environment, urls, dumped) for name in order
-    )
+    work = _Work()
+    planned = tuple(_plan_service(services[name], services, environment, work) for name in order)
     body: dict[str, Any] = {
         "project": blueprint.name,
         "environment": environment.name,
@@ -180,7 +178,7 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
     unhashed = Plan.model_construct(**{**body, "services": ()}, hash="").model_dump(
         mode="json", exclude={"hash"}
     )
-    unhashed["services"] = dumped
+    unhashed["services"] = work.dumped
     return Plan(**body, hash=content_hash(unhashed))
 
 
@@ -336,16 +334,27 @@ def _warnings(
     return found
 
 
+@dataclass
+class _Work:
+    """What one plan() works out once and uses for every service: the same answer each time,
+    so a large blueprint plans in time proportional to its services, not their references."""
+
+    urls: dict[tuple[str, int], PlannedEnv] = field(default_factory=dict)
+    """url references filled in, by target service and depth"""
+    placements: dict[bool, Placement] = field(default_factory=dict)
+    """the profile's placement of stateful (True) and stateless services"""
+    resources: dict[Resources | None, Resources | None] = field(default_factory=dict)
+    """declared resources -> right-sized"""
+    dumped: list[dict[str, Any]] = field(default_factory=list)
+    """each planned service's JSON form, for the plan's hash"""
+
+
 def _plan_service(
-    service: Service,
-    services: Mapping[str, Service],
-    env: Environment,
-    urls: dict[tuple[str, int], PlannedEnv],
-    dumped: list[dict[str, Any]],
+    service: Service, services: Mapping[str, Service], env: Environment, work: _Work
 ) -> PlannedService:
-    """The planned service; its JSON form (with its hash) appended to `dumped`."""
+    """The planned service; its JSON form (with its hash) appended to `work.dumped`."""
     resolved = {
-        name: _resolve(value, service, name, services, urls=urls)
+        name: _resolve(value, service, name, services, urls=work.urls)
         for name, value in service.env.items()
     }
     local = env.target.local
@@ -365,7 +374,7 @@ def _plan_service(
         "depends_on": tuple(sorted(service.depends_on)),
         "health": service.health,
         "sync": sync,
-        "resources": _right_sized(service.resources, env),
+        "resources": _resources(service.resources, env, work),
         "replicas": replicas,
         "autoscale": autoscale,
         "volumes": dict(sorted(service.volumes.items())),
@@ -379,13 +388,25 @@ def _plan_service(
             capabilities=service.capabilities,
             service_account_token=service.service_account_token,
         ),
-        "placement": placement(env.profile, stateful=service.stateful) if env.profile else None,
+        "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
     }
-    unhashed = PlannedService.model_construct(**fields, spec_hash="")
-    form = unhashed.model_dump(mode="json", exclude={"spec_hash"})
+    planned = PlannedService(**fields, spec_hash="")
+    form = planned.model_dump(mode="json", exclude={"spec_hash"})
     form["spec_hash"] = content_hash(form)
-    dumped.append(form)
-    return PlannedService(**fields, spec_hash=form["spec_hash"])
+    work.dumped.append(form)
+    return planned.model_copy(update={"spec_hash": form["spec_hash"]})
+
+
+def _placement(profile: Profile, stateful: bool, work: _Work) -> Placement:
+    if stateful not in work.placements:
+        work.placements[stateful] = placement(profile, stateful=stateful)
+    return work.placements[stateful]
+
+
+def _resources(resources: Resources | None, env: Environment, work: _Work) -> Resources | None:
+    if resources not in work.resources:
+        work.resources[resources] = _right_sized(resources, env)
+    return work.resources[resources]
 
 
 def _literal(value: str | int | float | bool) -> str:
