@@ -856,7 +856,11 @@ def main() -> None:
             phase()
             print(f"[{name}] {time.monotonic() - began:.0f} s", file=sys.stderr)
         if args.profile:
-            profile = profile_noop(bench)
+            try:
+                profile = profile_noop(bench)
+            except BenchError as exc:  # the figures stand; say why the breakdown is missing
+                first = str(exc).replace(bench.secret, "***").splitlines()
+                profile = [f"(no breakdown: the instrumented run failed: {' | '.join(first[:3])})"]
         bench.load.append(load_average())
         if not args.budgets:
             report(bench, profile, args.show_compose)
