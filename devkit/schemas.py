@@ -3,22 +3,28 @@
 The schemas are the JSON schemas generated from Kubernetes' OpenAPI definitions that the
 `kubernetes-validate` package ships, strict flavour (an unknown field is an error), one set per
 minor version (1.25 to 1.37 in kubernetes-validate 1.37.0). Nothing is downloaded. They are read
-once per version and kind, then cached; validating the objects of an environment takes
-milliseconds after the first.
+once per version and kind, then cached.
+
+Every object is checked by a compiled validator (jsonschema-rs), one per version and kind: the
+3,000 objects of 200 services in three environments take a few hundredths of a second, against
+1.75 s with the pure-Python validator. Only an object the compiled validator rejects is walked
+again by python-jsonschema, whose messages (`field.path: message`) are what devkit reports, so
+the output does not depend on which validator found the problem.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
+from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+import jsonschema_rs
 
 from devkit.errors import KubeVersionError, SchemaError
 from devkit.render.version import KubeVersion, parse
@@ -35,8 +41,14 @@ def validated(obj: Mapping[str, Any]) -> bool:
     return str(obj.get("apiVersion", "")).partition("/")[0] not in NOT_VALIDATED_GROUPS
 
 
+@cache
 def _root() -> Traversable:
-    return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    # Found without importing kubernetes_validate, whose __init__ imports python-jsonschema
+    # (a third of a second of start-up that a valid render never needs).
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
+        return resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
+    return Path(next(iter(spec.submodule_search_locations))) / "kubernetes-json-schema"
 
 
 @cache
@@ -69,18 +81,12 @@ def resolve(text: str) -> KubeVersion:
 
 
 @cache
-def _registry(version: KubeVersion) -> Registry[Any]:
-    definitions = json.loads(
-        _root().joinpath(_directories()[version], "_definitions.json").read_text()
-    )
-    registry: Registry[Any] = Registry().with_resource(
-        definitions["$id"], Resource.from_contents(definitions)
-    )
-    return registry
+def _definitions(version: KubeVersion) -> Any:
+    return json.loads(_root().joinpath(_directories()[version], "_definitions.json").read_text())
 
 
 @cache
-def _validator(version: KubeVersion, kind: str, api_version: str) -> Any:
+def _schema(version: KubeVersion, kind: str, api_version: str) -> Any:
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     path = _root().joinpath(_directories()[version], f"{kind.lower()}-{group}.json")
     if not path.is_file():
@@ -88,12 +94,44 @@ def _validator(version: KubeVersion, kind: str, api_version: str) -> Any:
             f"no Kubernetes {version} schema for {kind} ({api_version})",
             details=["the renderer emitted a kind or API version this Kubernetes does not serve"],
         )
-    schema = json.loads(path.read_text())
-    return Draft202012Validator(schema, registry=_registry(version))
+    return json.loads(path.read_text())
+
+
+@cache
+def _compiled_registry(version: KubeVersion) -> Any:
+    definitions = _definitions(version)
+    return jsonschema_rs.Registry([(definitions["$id"], definitions)])
+
+
+@cache
+def _compiled(version: KubeVersion, kind: str, api_version: str) -> Any:
+    """The compiled validator of one kind; formats are not asserted, as python-jsonschema's
+    validator without a format checker does not assert them."""
+    return jsonschema_rs.Draft202012Validator(
+        _schema(version, kind, api_version),
+        registry=_compiled_registry(version),
+        validate_formats=False,
+    )
+
+
+@cache
+def _validator(version: KubeVersion, kind: str, api_version: str) -> Any:
+    """python-jsonschema's validator of one kind: the messages devkit reports."""
+    # Lazy: imported only when an object fails (python-jsonschema takes a third of a second).
+    from jsonschema import Draft202012Validator  # noqa: PLC0415
+    from referencing import Registry, Resource  # noqa: PLC0415
+
+    definitions = _definitions(version)
+    registry: Registry[Any] = Registry().with_resource(
+        definitions["$id"], Resource.from_contents(definitions)
+    )
+    return Draft202012Validator(_schema(version, kind, api_version), registry=registry)
 
 
 def problems(obj: Mapping[str, Any], version: KubeVersion) -> list[str]:
     """What is wrong with one object (empty when it is valid): `field.path: message`."""
+    if _compiled(version, obj["kind"], obj["apiVersion"]).is_valid(obj):
+        return []
     validator = _validator(version, obj["kind"], obj["apiVersion"])
     found = []
     for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.path))):

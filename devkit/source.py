@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import sys
-import sysconfig
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
-# Frames in these trees are never the user's: devkit, its stock blueprints, and installed libraries.
-_NOT_USER = tuple(
-    {
-        str(Path(__file__).resolve().parent),
-        str(Path(__file__).resolve().parent.parent / "blueprints"),
-        *(
-            str(Path(sysconfig.get_paths()[key]).resolve())
-            for key in ("stdlib", "purelib", "platlib")
-        ),
-    }
-)
+
+@cache
+def _not_user() -> tuple[str, ...]:
+    """Frames in these trees are never the user's: devkit, its stock blueprints, and installed
+    libraries. Found on first use (sysconfig is not imported by commands that never ask)."""
+    import sysconfig  # noqa: PLC0415 - see the docstring
+
+    return tuple(
+        {
+            str(Path(__file__).resolve().parent),
+            str(Path(__file__).resolve().parent.parent / "blueprints"),
+            *(
+                str(Path(sysconfig.get_paths()[key]).resolve())
+                for key in ("stdlib", "purelib", "platlib")
+            ),
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,15 +46,17 @@ def display_path(file: str) -> str:
         return file
 
 
+@lru_cache(maxsize=4096)
 def is_user_code(filename: str) -> bool:
-    """False for frames in devkit, its stock blueprints, libraries and generated code."""
+    """False for frames in devkit, its stock blueprints, libraries and generated code (cached:
+    a blueprint of 500 services asks for the same few files on every declaration)."""
     if filename.startswith("<"):
         return False
     try:
         resolved = str(Path(filename).resolve())
     except OSError:
         return True
-    return not resolved.startswith(_NOT_USER)
+    return not resolved.startswith(_not_user())
 
 
 def caller_location() -> SourceLocation | None:

@@ -31,13 +31,13 @@ def plan_command(
     The plan is deterministic: the same blueprint gives byte-identical --json output and the same
     hash, which deploys record.
     """
-    from rich.table import Table
-
     plan = plan_for(ctx, env)
     print_warnings(plan.environment, plan.warnings)
     if json:
         print_json(plan.model_dump(mode="json"))
         return
+    from rich.table import Table
+
     out().print(
         f"[bold]{plan.project}[/] · [bold]{plan.environment}[/]  "
         f"{describe.target(plan.target, plan.namespace)}"

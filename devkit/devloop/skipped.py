@@ -12,10 +12,12 @@ import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from devkit.devloop.explain import Explainer
 from devkit.project.cache import cache_dir
+
+if TYPE_CHECKING:  # a type only: `devkit status` reads the file without the explainer's imports
+    from devkit.devloop.explain import Explainer
 
 KEEP = 20
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, ValidationError
@@ -176,7 +177,8 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
     _check_host_ports(services)
     _check_verify(environment, services)
     order = topological_order({s.name: s.depends_on for s in services.values()})
-    planned = tuple(_plan_service(services[name], services, environment) for name in order)
+    work = _Work()
+    planned = tuple(_plan_service(services[name], services, environment, work) for name in order)
     body: dict[str, Any] = {
         "project": blueprint.name,
         "environment": environment.name,
@@ -190,7 +192,12 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "rollout_timeout": environment.rollout_timeout,
         "warnings": tuple(_warnings(planned, services, environment)),
     }
-    unhashed = Plan.model_construct(**body, hash="").model_dump(mode="json", exclude={"hash"})
+    # The plan's JSON form with the services' forms already made (the same document
+    # `Plan.model_dump(mode="json")` gives, without serialising every service twice).
+    unhashed = Plan.model_construct(**{**body, "services": ()}, hash="").model_dump(
+        mode="json", exclude={"hash"}
+    )
+    unhashed["services"] = work.dumped
     return Plan(
         **body,
         hash=content_hash(unhashed),
@@ -351,11 +358,28 @@ def _warnings(
     return found
 
 
+@dataclass
+class _Work:
+    """What one plan() works out once and uses for every service: the same answer each time,
+    so a large blueprint plans in time proportional to its services, not their references."""
+
+    urls: dict[tuple[str, int], PlannedEnv] = field(default_factory=dict)
+    """url references filled in, by target service and depth"""
+    placements: dict[bool, Placement] = field(default_factory=dict)
+    """the profile's placement of stateful (True) and stateless services"""
+    resources: dict[Resources | None, Resources | None] = field(default_factory=dict)
+    """declared resources -> right-sized"""
+    dumped: list[dict[str, Any]] = field(default_factory=list)
+    """each planned service's JSON form, for the plan's hash"""
+
+
 def _plan_service(
-    service: Service, services: Mapping[str, Service], env: Environment
+    service: Service, services: Mapping[str, Service], env: Environment, work: _Work
 ) -> PlannedService:
+    """The planned service; its JSON form (with its hash) appended to `work.dumped`."""
     resolved = {
-        name: _resolve(value, service, name, services) for name, value in service.env.items()
+        name: _resolve(value, service, name, services, urls=work.urls)
+        for name, value in service.env.items()
     }
     local = env.target.local
     sync = service.sync if local else ()
@@ -374,7 +398,7 @@ def _plan_service(
         "depends_on": tuple(sorted(service.depends_on)),
         "health": service.health,
         "sync": sync,
-        "resources": _right_sized(service.resources, env),
+        "resources": _resources(service.resources, env, work),
         "replicas": replicas,
         "autoscale": autoscale,
         "volumes": dict(sorted(service.volumes.items())),
@@ -388,14 +412,25 @@ def _plan_service(
             capabilities=service.capabilities,
             service_account_token=service.service_account_token,
         ),
-        "placement": placement(env.profile, stateful=service.stateful) if env.profile else None,
+        "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
     }
-    unhashed = PlannedService.model_construct(**fields, spec_hash="")
-    return PlannedService(
-        **fields,
-        spec_hash=content_hash(unhashed.model_dump(mode="json", exclude={"spec_hash"})),
-        source=service.source,
-    )
+    planned = PlannedService(**fields, spec_hash="", source=service.source)
+    form = planned.model_dump(mode="json", exclude={"spec_hash"})
+    form["spec_hash"] = content_hash(form)
+    work.dumped.append(form)
+    return planned.model_copy(update={"spec_hash": form["spec_hash"]})
+
+
+def _placement(profile: Profile, stateful: bool, work: _Work) -> Placement:
+    if stateful not in work.placements:
+        work.placements[stateful] = placement(profile, stateful=stateful)
+    return work.placements[stateful]
+
+
+def _resources(resources: Resources | None, env: Environment, work: _Work) -> Resources | None:
+    if resources not in work.resources:
+        work.resources[resources] = _right_sized(resources, env)
+    return work.resources[resources]
 
 
 def _literal(value: str | int | float | bool) -> str:
@@ -410,8 +445,11 @@ def _resolve(
     var: str,
     services: Mapping[str, Service],
     depth: int = 0,
+    *,
+    urls: dict[tuple[str, int], PlannedEnv],
 ) -> PlannedEnv:
-    """An env value with references replaced by what they name in this environment."""
+    """An env value with references replaced by what they name in this environment. `urls`
+    keeps each url reference filled in (by target and depth), for the next service naming it."""
     if isinstance(value, Secret):
         return EnvValue(parts=(SecretPart(secret=value.name),))
     if not isinstance(value, Ref):
@@ -448,10 +486,18 @@ def _resolve(
             f"{_MAX_REF_DEPTH} deep",
             location=owner.source,
         )
-    return _expand_url(target, services, depth)
+    key = (target.name, depth)
+    if key not in urls:
+        urls[key] = _expand_url(target, services, depth, urls)
+    return urls[key]
 
 
-def _expand_url(target: Service, services: Mapping[str, Service], depth: int) -> PlannedEnv:
+def _expand_url(
+    target: Service,
+    services: Mapping[str, Service],
+    depth: int,
+    urls: dict[tuple[str, int], PlannedEnv],
+) -> PlannedEnv:
     """A service's url template filled in: its host, port numbers and its own env values."""
     assert target.url_template is not None
 
@@ -460,7 +506,7 @@ def _expand_url(target: Service, services: Mapping[str, Service], depth: int) ->
         return str(chosen.container)
 
     def env(name: str) -> Sequence[str | SecretPart]:
-        inner = _resolve(target.env[name], target, name, services, depth + 1)
+        inner = _resolve(target.env[name], target, name, services, depth + 1, urls=urls)
         return (inner,) if isinstance(inner, str) else inner.parts
 
     return _joined(fill_template(target.url_template, host=target.name, port=port, env=env))

@@ -5,6 +5,7 @@ its health port as published on 127.0.0.1."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,12 @@ from devkit.targets.docker.spec import container_name
 from devkit.targets.outcome import Progress
 from devkit.targets.supervisor import EXIT_MARK as SUPERVISOR_EXIT_MARK
 
+PORT_LOOK_EVERY = 0.25
+"""How long a published port, once found, is taken as still bound before the container is
+inspected again. The health wait after a restart asks every 10 ms; inspecting the container each
+time cost an engine round trip per poll (the engine competing with the restarting process for
+the CPU). A container that was replaced meanwhile is inspected again within this time."""
+
 
 class DockerSyncSession:
     """Where each service of one Docker environment runs, for live sync."""
@@ -38,6 +45,7 @@ class DockerSyncSession:
         self._bring_up = bring_up
         self._transfers: dict[str, tuple[str, Transfer]] = {}
         self._containers: dict[str, Container] = {}
+        self._ports: dict[tuple[str, str], tuple[float, int | None]] = {}
 
     def _container(self, service: str) -> Container:
         return self.client.containers.get(
@@ -61,6 +69,8 @@ class DockerSyncSession:
     def forget(self, service: str) -> None:
         self._transfers.pop(service, None)
         self._containers.pop(service, None)
+        for key in [k for k in self._ports if k[0] == service]:
+            del self._ports[key]
 
     def run(self, service: str, command: list[str]) -> tuple[int, bytes]:
         code, output = self._container(service).exec_run(command)
@@ -80,6 +90,15 @@ class DockerSyncSession:
                 started(service)
 
     def answer_port(self, service: str, port_name: str) -> int | None:
+        looked = self._ports.get((service, port_name))
+        fresh = looked is not None and time.monotonic() - looked[0] < PORT_LOOK_EVERY
+        if looked is not None and fresh and looked[1] is not None:
+            return looked[1]
+        found = self._published(service, port_name)
+        self._ports[(service, port_name)] = (time.monotonic(), found)
+        return found
+
+    def _published(self, service: str, port_name: str) -> int | None:
         container = self._containers.get(service)
         try:
             if container is None:

@@ -78,6 +78,32 @@ def test_an_invalid_object_is_reported_with_its_field_path(shop: Blueprint) -> N
     assert "Deployment/api: spec: Additional properties" in info.value.render()
 
 
+def test_the_compiled_validator_and_the_reporting_one_agree_on_valid_and_broken_objects(
+    shop: Blueprint,
+) -> None:
+    """The compiled validator decides; python-jsonschema words the problems. Both must judge
+    alike, or a broken object would pass (or a valid one fail with no message)."""
+    version = schemas.resolve("1.33")
+    objects = [copy.deepcopy(o) for o in render(plan(shop, "prod")).objects]
+    api = find(objects, "Deployment", "api")
+    broken = []
+    for mutate in (
+        lambda o: o["spec"].update(replica=2),  # an unknown field
+        lambda o: o["spec"].update(replicas="2"),  # a wrong type
+        lambda o: o["spec"]["template"]["spec"]["containers"][0].pop("name"),  # a required field
+        lambda o: o["spec"]["template"]["spec"]["containers"][0].update(image=7),
+        lambda o: o["metadata"]["labels"].update(bad=3),  # inside a referenced definition
+    ):
+        changed = copy.deepcopy(api)
+        mutate(changed)
+        broken.append(changed)
+    for obj in [*objects, *broken]:
+        compiled = schemas._compiled(version, obj["kind"], obj["apiVersion"]).is_valid(obj)
+        reporting = schemas._validator(version, obj["kind"], obj["apiVersion"])
+        assert compiled == (not list(reporting.iter_errors(obj))), (obj["kind"], obj)
+    assert all(schemas.problems(obj, version) for obj in broken)
+
+
 def test_sleep_pre_stop_is_unknown_before_1_29_which_is_why_it_is_not_rendered_there(
     shop: Blueprint,
 ) -> None:
