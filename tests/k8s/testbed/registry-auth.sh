@@ -55,7 +55,8 @@ up() {
   running "$NODE" || die "the testbed cluster is not running: bash $HERE/cluster.sh up"
   if docker inspect "$CONTAINER" >/dev/null 2>&1 \
       && { [[ "$(docker inspect -f '{{.Image}}' "$CONTAINER")" != "$(docker image inspect -f '{{.Id}}' "$tag")" ]] \
-           || ! running "$CONTAINER"; }; then
+           || ! running "$CONTAINER" \
+           || [[ "$(docker port "$CONTAINER" 5000 2>/dev/null | head -n 1)" != "127.0.0.1:$PORT" ]]; }; then
     docker rm -f "$CONTAINER" >/dev/null
   fi
   if ! docker inspect "$CONTAINER" >/dev/null 2>&1; then
