@@ -57,6 +57,7 @@ def describe(blueprint: Blueprint, sheet: PriceSheet) -> list[dict[str, Any]]:
         }
         entry["deploys"] = name in deploying
         if entry["deploys"]:
+            later = [n for n in names[names.index(name) + 1 :] if n in deploying]
             entry["commands"] = {
                 "rollback": ["rollback", name],
                 "promote": {
@@ -64,6 +65,8 @@ def describe(blueprint: Blueprint, sheet: PriceSheet) -> list[dict[str, Any]]:
                     for other in names
                     if other != name and other in deploying
                 },
+                # the page offers the next deploying environment declared after this one first
+                "next": later[0] if later else None,
             }
         found.append(entry)
     return found

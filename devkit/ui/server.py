@@ -137,6 +137,25 @@ def _handler(server: UiServer) -> type[BaseHTTPRequestHandler]:
 
         # --- routes --------------------------------------------------------------------------
         def do_GET(self) -> None:
+            self._guarded(self._get)
+
+        def do_POST(self) -> None:
+            self._guarded(self._post)
+
+        def _guarded(self, route: Callable[[], None]) -> None:
+            """A failure inside a route answers 500 with its reason (the page shows it), never
+            a dropped connection."""
+            try:
+                route()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            except Exception as exc:  # noqa: BLE001 - reported to the page and on the bus
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                backend.bus.publish("step", "", "error", f"ui server: {self.path.split('?')[0]}: "
+                                    + reason)  # fmt: skip
+                self._json({"error": reason}, HTTPStatus.INTERNAL_SERVER_ERROR)
+
+        def _get(self) -> None:
             allowed, in_query = self._authorised()
             if not allowed:
                 self._refuse()
@@ -159,7 +178,7 @@ def _handler(server: UiServer) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
-        def do_POST(self) -> None:
+        def _post(self) -> None:
             allowed, _ = self._authorised()
             if not allowed:
                 self._refuse()

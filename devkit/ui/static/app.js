@@ -48,7 +48,7 @@ function addLine(e, kind, text) {
 }
 
 function finishAction(s, ok, text) {
-  if (s.action) {
+  if (s.action && !s.action.done) {
     s.action = {...s.action, done: true, ok, text};
     const held = s.action;
     setTimeout(() => { if (s.action === held) { s.action = null; dirty.loop = true; } }, 8000);
@@ -173,13 +173,19 @@ function renderErrors() {
   const box = $("errors");
   if (!state.errors.size) { box.innerHTML = ""; box.hidden = true; return; }
   box.hidden = false;
-  box.innerHTML = [...state.errors].map(([name, err]) =>
-    `<div class="error"><strong>${esc(name)}</strong> <span class="muted">${clock(err.at)}</span>
-     <pre>${esc(err.text)}</pre></div>`).join("");
+  box.innerHTML = [...state.errors].map(([name, err]) => {
+    const lines = err.text.split("\n").map((l) => l.trim()).filter(Boolean);
+    const cause = [...lines].reverse().find((l) => /(Error|Exception|error:|failed)/.test(l)) || lines[0] || "";
+    return `<div class="error"><div><strong>${esc(name)}</strong> <span class="muted">${clock(err.at)}</span>
+      <span class="cause">${esc(cause)}</span></div>
+      <details open><summary>output</summary><pre>${esc(err.text)}</pre></details></div>`;
+  }).join("");
+  for (const pre of box.querySelectorAll("pre")) pre.scrollTop = pre.scrollHeight;
 }
 
-function healthOf(row) {
-  if (!row) return {text: "unknown", cls: "unknown"};
+function healthOf(row, name) {
+  if (name && state.errors.has(name)) return {text: "failing", cls: "unhealthy"};
+  if (!row) return {text: "not running", cls: "unknown"};
   if (row.health && row.health !== "-") return {text: row.health, cls: row.health};
   return {text: row.state === "running" ? "running (no check)" : row.state, cls: row.state === "running" ? "healthy" : "unhealthy"};
 }
@@ -201,12 +207,16 @@ function waitingOn(name, info) {
 }
 
 function portLinks(row, info) {
-  if (!row) return Object.entries(info.ports).map(([n, p]) => `${esc(n)}:${p}`).join(" ") || "–";
+  if (!row) return Object.entries(info.ports).map(([n, p]) => `${esc(n)} ${p}`).join(" ") || "–";
+  const names = new Map(Object.entries(info.ports).map(([n, p]) => [String(p), n]));
   const links = Object.entries(row.ports || {}).map(([inner, outer]) => {
-    const url = `http://${outer}/`;
-    return `<a href="${esc(url)}" target="_blank" rel="noopener" title="${esc(inner)}">${esc(outer.replace("127.0.0.1:", ":"))}</a>`;
+    const name = names.get(inner.split("/")[0]) || inner;
+    const web = /http|web|ui|api/.test(name) || info.health === "http";
+    const label = `${esc(name)} <span class="muted">${esc(outer.replace("127.0.0.1:", ":"))}</span>`;
+    return web ? `<a href="${esc(`http://${outer}/`)}" target="_blank" rel="noopener" title="${esc(inner)} on ${esc(outer)}">${esc(name)} ${esc(outer.replace("127.0.0.1:", ":"))}</a>`
+      : `<span title="${esc(inner)} on ${esc(outer)}">${label}</span>`;
   });
-  return links.join(" ") || "–";
+  return links.join("<br>") || "–";
 }
 
 function syncBars(syncs) {
@@ -235,7 +245,7 @@ function renderLoop() {
         (s && s.status && `${s.status.state} ${s.status.health}`.includes(filter));
     });
     if (!shown.length) continue;
-    const ok = members.filter((m) => { const s = state.services.get(m); return s && s.status && healthOf(s.status).cls === "healthy"; }).length;
+    const ok = members.filter((m) => { const s = state.services.get(m); return s && s.status && healthOf(s.status, m).cls === "healthy"; }).length;
     healthy += ok; total += members.length;
     const closed = collapsed.has(group) && !filter;
     html.push(`<section class="group" data-group="${esc(group)}">
@@ -243,7 +253,7 @@ function renderLoop() {
         <span class="chev" aria-hidden="true">${closed ? "▸" : "▾"}</span> ${esc(group)}
         <span class="count ${ok === members.length ? "ok" : "bad"}">${ok}/${members.length} healthy</span></button></h2>`);
     if (!closed) {
-      html.push(`<table class="services"><thead><tr><th>Service</th><th>State</th><th>Health</th><th>Waiting on</th>
+      html.push(`<table class="services"><colgroup><col class="c-name"><col class="c-state"><col class="c-health"><col class="c-wait"><col class="c-ports"><col class="c-image"><col class="c-restarts"><col class="c-syncs"><col class="c-actions"></colgroup><thead><tr><th>Service</th><th>State</th><th>Health</th><th>Waiting on</th>
         <th>Ports</th><th>Image</th><th>Restarts</th><th>Last syncs (save → serving)</th><th><span class="sr">Actions</span></th></tr></thead><tbody>`);
       for (const name of shown) html.push(renderService(name, infos.get(name)));
       html.push("</tbody></table>");
@@ -257,7 +267,7 @@ function renderLoop() {
 function renderService(name, info) {
   const s = svc(name);
   const row = s.status;
-  const h = healthOf(row);
+  const h = healthOf(row, name);
   const waits = waitingOn(name, info);
   const restarts = (row && row.restarts ? row.restarts : 0) + s.restarts;
   const syncs = s.syncs.slice(0, 3).map((x) =>
@@ -335,10 +345,18 @@ function renderEnvs() {
         <td title="${esc(r.created)}">${esc(r.created.replace("T", " ").slice(0, 16))}</td></tr>
         <tr class="digests"><td></td><td colspan="5">${Object.entries(r.images).map(([s, d]) => `<code>${esc(s)} ${esc(d.split("@")[1] ? d.split("@")[1].slice(0, 19) : d)}</code>`).join(" ")}</td></tr>`).join("") + "</tbody></table>";
     const cost = env.cost ? (env.cost.min === env.cost.max ? `${env.cost.min.toFixed(2)}` : `${env.cost.min.toFixed(2)}–${env.cost.max.toFixed(2)}`) + ` ${esc(env.cost.currency)}/month` : "–";
-    const buttons = env.commands ? [
-      ...Object.entries(env.commands.promote).map(([to, args]) => `<button data-command="${esc(JSON.stringify(args))}">Promote to ${esc(to)}…</button>`),
-      `<button data-command="${esc(JSON.stringify(env.commands.rollback))}" class="danger">Roll back…</button>`,
-    ].join(" ") : '<span class="muted small">not deployed by devkit deploy (a dev stack)</span>';
+    const known = data && data.releases;
+    const healthy = known && data.releases.some((r) => r.status === "healthy");
+    const why = !data ? "reading releases…" : data.releases === null ? data.reason : "";
+    const promoteOff = !healthy ? ` disabled title="${esc(why || "no healthy release to promote")}"` : "";
+    const rollbackOff = !(known && data.releases.length >= 2) ? ` disabled title="${esc(why || "no earlier release to roll back to")}"` : "";
+    const targets = Object.entries(env.commands ? env.commands.promote : {});
+    const buttons = env.commands ? `
+      ${targets.length ? `<label class="promote"><span class="sr">Promote ${esc(env.name)} to</span>
+        <select class="promote-to">${targets.map(([to, args], i) => `<option value="${esc(JSON.stringify(args))}"${to === env.commands.next ? " selected" : ""}>to ${esc(to)}</option>`).join("")}</select></label>
+        <button data-promote="${esc(env.name)}"${promoteOff}>Promote…</button>` : ""}
+      <button data-command="${esc(JSON.stringify(env.commands.rollback))}" class="danger"${rollbackOff}>Roll back…</button>`
+      : '<span class="muted small">a dev stack: not deployed by devkit deploy</span>';
     const current = env.name === state.snap.loop.environment ? ' <span class="pill healthy">this dev loop</span>' : "";
     return `<article class="env" data-env="${esc(env.name)}"><h2>${esc(env.name)}${current}</h2>
       <dl><dt>Target</dt><dd>${esc(env.target)} <span class="muted small">${esc(env.details.join(", "))}</span></dd>
@@ -347,14 +365,22 @@ function renderEnvs() {
   }).join("");
 }
 
+const loading = new Set();
 async function loadEnvironment(name, again) {
-  if (state.envData.has(name) && !again) return;
-  try {
-    const r = await fetch(`/api/environments/${encodeURIComponent(name)}`);
-    state.envData.set(name, await r.json());
-  } catch (err) {
-    state.envData.set(name, {releases: null, reason: `cannot reach the devkit ui server (${err})`});
+  if ((state.envData.has(name) && !again) || loading.has(name)) return;
+  loading.add(name);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const r = await fetch(`/api/environments/${encodeURIComponent(name)}`);
+      const data = await r.json();
+      state.envData.set(name, r.ok ? data : {releases: null, reason: `cannot read: ${data.error}`});
+      break;
+    } catch (err) {
+      state.envData.set(name, {releases: null, reason: `no answer from the devkit ui server (${err})`});
+      await new Promise((done) => setTimeout(done, 300 * attempt));
+    }
   }
+  loading.delete(name);
   if (view() === "envs") renderEnvs();
 }
 
@@ -407,6 +433,8 @@ document.addEventListener("click", async (ev) => {
   }
   const cmd = ev.target.closest("button[data-command]");
   if (cmd) askCommand(JSON.parse(cmd.dataset.command));
+  const promote = ev.target.closest("button[data-promote]");
+  if (promote) askCommand(JSON.parse(promote.closest(".buttons").querySelector(".promote-to").value));
 });
 
 document.addEventListener("keydown", (ev) => {
