@@ -341,9 +341,9 @@ function renderEnvs() {
     else if (!data.releases.length) releases = '<p class="muted">no releases yet</p>';
     else releases = `<table class="releases"><thead><tr><th>#</th><th>Outcome</th><th>Origin</th><th>Commit</th><th>By</th><th>When</th></tr></thead><tbody>` +
       data.releases.map((r) => `<tr><td>${r.number}</td><td><span class="pill ${esc(r.status)}">${esc(r.status)}</span></td>
-        <td>${esc(r.origin)}</td><td><code>${esc((r.commit || "–").slice(0, 10))}</code></td><td>${esc(r.by)}</td>
-        <td title="${esc(r.created)}">${esc(r.created.replace("T", " ").slice(0, 16))}</td></tr>
-        <tr class="digests"><td></td><td colspan="5">${Object.entries(r.images).map(([s, d]) => `<code>${esc(s)} ${esc(d.split("@")[1] ? d.split("@")[1].slice(0, 19) : d)}</code>`).join(" ")}</td></tr>`).join("") + "</tbody></table>";
+        <td class="origin">${esc(r.origin)}</td><td><code>${esc((r.commit || "–").slice(0, 10))}</code></td><td>${esc(r.by)}</td>
+        <td title="${esc(r.created)}">${esc(r.created.replace("T", " ").slice(5, 16))}</td></tr>
+        <tr class="digests"><td></td><td colspan="5">${Object.entries(r.images).map(([s, d]) => `<code class="digest" title="${esc(d)}">${esc(s)} ${esc(d.split("@")[1] ? d.split("@")[1].slice(0, 19) : d)}</code>`).join("")}</td></tr>`).join("") + "</tbody></table>";
     const cost = env.cost ? (env.cost.min === env.cost.max ? `${env.cost.min.toFixed(2)}` : `${env.cost.min.toFixed(2)}–${env.cost.max.toFixed(2)}`) + ` ${esc(env.cost.currency)}/month` : "–";
     const known = data && data.releases;
     const healthy = known && data.releases.some((r) => r.status === "healthy");
