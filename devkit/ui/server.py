@@ -170,7 +170,10 @@ def _handler(server: UiServer) -> type[BaseHTTPRequestHandler]:
                     )
                 self._send(HTTPStatus.OK, backend.assets[name], kind, extra)
             elif path == "/api/snapshot":
-                self._json(backend.snapshot())
+                # The history comes with the snapshot (one round trip fewer for a page that
+                # opens on a busy stack); the page then follows /api/events?after=<last seq>.
+                self._json({**backend.snapshot(),
+                            "history": [e.to_dict() for e in backend.bus.history()]})  # fmt: skip
             elif path == "/api/events":
                 self._events()
             elif path.startswith("/api/environments/"):

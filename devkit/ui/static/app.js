@@ -158,14 +158,20 @@ function handle(e) {
 // --- rendering, at most once a frame ---------------------------------------------------------
 const dirty = {loop: true, logs: true, errors: true};
 let scheduled = false;
+let lastLogs = 0;
 function schedule() {
   if (scheduled) return;
   scheduled = true;
   requestAnimationFrame(() => {
     scheduled = false;
     if (dirty.errors) { renderErrors(); dirty.errors = false; }
-    if (dirty.loop && view() === "loop") { renderLoop(); dirty.loop = false; }
-    if (dirty.logs && view() === "logs") { renderLogs(); dirty.logs = false; }
+    if (dirty.loop && view() === "loop") { renderLoop(); dirty.loop = false; performance.mark("devkit:rendered"); }
+    if (dirty.logs && view() === "logs") {
+      // a busy stack logs hundreds of lines a second: the log view redraws at most 5 times a second
+      const wait = lastLogs + 200 - performance.now();
+      if (wait <= 0) { renderLogs(); dirty.logs = false; lastLogs = performance.now(); }
+      else setTimeout(schedule, wait);
+    }
   });
 }
 
@@ -461,6 +467,7 @@ async function start() {
   if (location.search.includes("token=")) history.replaceState(null, "", location.pathname + location.hash);
   const r = await fetch("/api/snapshot");
   state.snap = await r.json();
+  performance.mark("devkit:snapshot");
   const loop = state.snap.loop;
   $("project").textContent = `${loop.project} / ${loop.environment} (${loop.target})`;
   document.title = `devkit · ${loop.project}/${loop.environment}`;
@@ -473,7 +480,10 @@ async function start() {
     note.hidden = false;
     note.textContent = "Status only: run `devkit up --ui` to restart, rebuild and sync from here.";
   }
-  const source = new EventSource("/api/events");
+  let last = 0;
+  for (const e of state.snap.history) { handle(e); last = e.seq; }
+  delete state.snap.history;
+  const source = new EventSource(`/api/events?after=${last}`);
   source.onmessage = (m) => {
     for (const e of JSON.parse(m.data)) handle(e);
     schedule();
@@ -481,6 +491,7 @@ async function start() {
   source.onopen = () => { $("conn").textContent = "live"; $("conn").className = "conn ok"; };
   source.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "conn bad"; };
   showView();
+  performance.mark("devkit:ready");
   document.body.dataset.ready = "1";
 }
 start();
