@@ -4,6 +4,8 @@ with live sync and port-forwards."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,7 +26,8 @@ if TYPE_CHECKING:
 
     from devkit.devloop.events import EventBus
     from devkit.planning.planner import Plan
-    from devkit.targets.base import ServiceStatus
+    from devkit.project.settings import Settings
+    from devkit.targets.base import RunsStack, ServiceStatus, UpResult
     from devkit.ui.launch import RunningUi
 
 
@@ -87,10 +90,7 @@ def up_command(
         bus.subscribe(printer.show)
         page = _serve_ui(ctx, plan, root, bus, ui_port, context) if ui and not detach else None
         began = time.time()
-        result = target.up(
-            plan, root, image_map=settings.image_map, names=services or [],
-            progress=bus.step, build_line=bus.build_line, timeout=timeout,
-        )  # fmt: skip
+        result = _bring_up(target, plan, root, settings, services or [], bus, timeout, page)
         rows = []
         if isinstance(target, ReportsStatus):
             rows = [row for row in target.status() if row.service in result.services]
@@ -152,6 +152,35 @@ def up_command(
                     f"`devkit down -e {plan.environment}` removes it"
                 )
             raise typer.Exit(130) from None
+
+
+def _bring_up(
+    target: RunsStack,
+    plan: Plan,
+    root: Path,
+    settings: Settings,
+    names: list[str],
+    bus: EventBus,
+    timeout: float,
+    page: RunningUi | None,
+) -> UpResult:
+    """target.up, reporting on the bus; with a page, a failure (a build, a service that never
+    got healthy) stays on it, at the top, until Ctrl-C."""
+    from devkit.errors import DevkitError
+
+    try:
+        return target.up(
+            plan, root, image_map=settings.image_map, names=names,
+            progress=bus.step, build_line=bus.build_line, timeout=timeout,
+        )  # fmt: skip
+    except DevkitError as exc:
+        if page is None:
+            raise
+        bus.step(str(getattr(exc, "service", "")), "error", exc.render())
+        err().print("the page shows the error; Ctrl-C stops serving it", style="dim")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+        raise typer.Exit(exc.exit_code) from None
 
 
 def _serve_ui(

@@ -304,3 +304,41 @@ def test_phone_width_and_dark(browser: Browser, shop_ui: tuple[UpWithUi, str]) -
     assert background == "rgb(17, 20, 24)"
     shot(phone, "phone-dark")
     context.close()
+
+
+def test_a_failed_build_stays_on_the_page_at_the_top(browser: Browser, project) -> None:
+    p = project("uibuild")
+    p.write(
+        "blueprint.py",
+        f"""
+        from devkit import Blueprint, Build, Docker
+        app = Blueprint("{p.name}")
+        app.service("web", build=Build("web"))
+        app.environment("local", Docker())
+        """,
+    )
+    p.write("web/Dockerfile", "FROM python:3.11-slim\nRUN echo compiling && exit 3\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit", "up", "--ui"], cwd=p.root, env=p.env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    up = UpWithUi(p.root, p.name, proc)
+    threading.Thread(target=up.read, daemon=True).start()
+    try:
+        url = up.wait_for(r"devkit ui: (http://127\.0\.0\.1:\d+/\?token=\S+)", 60).group(1)
+        up.wait_for("the page shows the error", 300)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(url)
+        error = page.locator("#errors .error")
+        expect(error).to_contain_text("web")
+        expect(error).to_contain_text('build of "web" failed')
+        expect(error).to_contain_text("returned a non-zero code: 3")
+        page.keyboard.press("2")
+        page.locator("input[name='log-kind'][value='build']").check()
+        expect(page.locator("#log-lines .line", has_text="compiling").first).to_be_visible()
+        context.close()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert proc.returncode == 1

@@ -58,7 +58,10 @@ function finishAction(s, ok, text) {
 function onStep(e) {
   const s = e.service ? svc(e.service) : null;
   addLine(e, "step", `${e.event} ${e.detail}`.trim());
-  if (!s) return;
+  if (!s) {
+    if (e.event === "error") { state.errors.set("devkit", {text: e.detail, at: e.at}); dirty.errors = true; }
+    return;
+  }
   s.last = `${e.event} ${e.detail}`.trim();
   switch (e.event) {
     case "error":
