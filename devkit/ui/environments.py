@@ -60,10 +60,10 @@ def describe(blueprint: Blueprint, sheet: PriceSheet) -> list[dict[str, Any]]:
             later = [n for n in names[names.index(name) + 1 :] if n in deploying]
             entry["commands"] = {
                 "rollback": ["rollback", name],
+                # later environments first: promotion usually goes forward
                 "promote": {
                     other: ["promote", name, other]
-                    for other in names
-                    if other != name and other in deploying
+                    for other in later + [n for n in names[: names.index(name)] if n in deploying]
                 },
                 # the page offers the next deploying environment declared after this one first
                 "next": later[0] if later else None,
