@@ -143,21 +143,23 @@ class Commands:
     def _run(self, run_id: int, args: list[str]) -> None:
         shown = "devkit " + " ".join(args)
         try:
-            self.bus.publish("command", "", "started", shown, {"id": run_id})
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "devkit", *args], cwd=self.root,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                stdin=subprocess.DEVNULL, env={**_environ(), "NO_COLOR": "1"},
-            )  # fmt: skip
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                self.bus.publish("command", "", "line", line.rstrip("\n"), {"id": run_id})
-            code = proc.wait()
-            self.bus.publish("command", "", "finished", f"{shown} exited {code}",
-                             {"id": run_id, "code": code})  # fmt: skip
+            self._run_logged(run_id, args, shown)
+        except OSError as exc:
+            self.bus.publish("command", "", "finished", f"{shown} could not start: {exc}",
+                             {"id": run_id, "code": None})  # fmt: skip
         finally:
             self._lock.release()
 
-
-def _environ() -> dict[str, str]:
-    return dict(os.environ)
+    def _run_logged(self, run_id: int, args: list[str], shown: str) -> None:
+        self.bus.publish("command", "", "started", shown, {"id": run_id})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devkit", *args], cwd=self.root,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdin=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"},
+        )  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.bus.publish("command", "", "line", line.rstrip("\n"), {"id": run_id})
+        code = proc.wait()
+        self.bus.publish("command", "", "finished", f"{shown} exited {code}",
+                         {"id": run_id, "code": code})  # fmt: skip
