@@ -190,7 +190,7 @@ def _serve_ui(
     from devkit.cli.ui_cmd import announce
     from devkit.ui.launch import start_ui
 
-    page = start_ui(blueprint(ctx), plan, root, bus, port=port, context=context)
+    page = start_ui(blueprint(ctx), plan, root, bus, port=port, context=context, mode="up")
     announce(page.url)
     return page
 

@@ -34,6 +34,8 @@ class RunningUi:
         if live is not None:
             self.server.backend.act = live.request
             self.snapshot["live"] = True
+            # a page opened while `up` was still building learns it here
+            self.server.backend.bus.publish("status", "", "live", "the dev loop runs")
 
     def close(self) -> None:
         self.stop.set()
@@ -49,6 +51,7 @@ def start_ui(
     port: int = 0,
     context: str | None = None,
     follow_logs: bool = False,
+    mode: str = "ui",
 ) -> RunningUi:
     """Serve the page for `plan`'s environment on 127.0.0.1 (port 0: a free one)."""
     environments = describe(blueprint, default_sheet())
@@ -56,6 +59,7 @@ def start_ui(
         "loop": services_of(plan),
         "environments": environments,
         "live": False,
+        "mode": mode,  # "up": the dev loop starts in this process (actions once it runs)
     }
     allowed: list[list[str]] = []
     for env in environments:

@@ -116,7 +116,9 @@ function clearError(name) {
 }
 
 function onStatus(e) {
-  if (e.event === "services") {
+  if (e.event === "live") {
+    state.snap.live = true;
+  } else if (e.event === "services") {
     state.statusNote = "";
     for (const row of e.data.services) svc(row.service).status = row;
   } else {
@@ -283,7 +285,7 @@ function renderService(name, info) {
     `<li data-at="${x.at}"><span class="muted">${clock(x.at)}</span> ${x.seconds !== null ? `<strong class="secs">${x.seconds.toFixed(2)} s</strong>` : '<strong class="bad">not answering</strong>'}
       <span class="muted small">${esc(x.detail.replace(/, (answering [\d.]+s after save|NOT answering)$/, ""))}</span></li>`).join("");
   const live = state.snap.live;
-  const disabled = live ? "" : ' disabled title="run devkit up --ui to restart, rebuild and sync"';
+  const disabled = live ? "" : state.snap.mode === "up" ? ' disabled title="the dev loop has not started (yet)"' : ' disabled title="run devkit up --ui to restart, rebuild and sync"';
   const busy = s.action && !s.action.done;
   const canRestart = info.supervised ? "" : ' disabled title="no supervised process (no sync rule that restarts it)"';
   const action = s.action ? `<div class="action ${s.action.done ? (s.action.ok ? "ok" : "bad") : "busy"}" role="status">
@@ -334,7 +336,7 @@ function renderLogs() {
   }
   const box = $("log-lines");
   box.innerHTML = out.reverse().join("") || '<div class="muted">No line matches.</div>';
-  $("log-info").textContent = `${count}${count >= SHOWN_LINES ? "+" : ""} lines shown of ${state.lines.filter((l) => l.kind === kind).length} ${kind === "log" ? "runtime" : kind === "build" ? "build" : "dev loop"} lines`;
+  $("log-info").textContent = `${count}${count >= SHOWN_LINES ? "+" : ""} line${count === 1 ? "" : "s"} shown of ${state.lines.filter((l) => l.kind === kind).length} ${kind === "log" ? "runtime" : kind === "build" ? "build" : "dev loop"} lines`;
   if ($("log-follow").checked) box.scrollTop = box.scrollHeight;
 }
 
@@ -478,7 +480,7 @@ async function start() {
     svc(s.name);
     $("log-service").insertAdjacentHTML("beforeend", `<option value="${esc(s.name)}">${esc(s.name)}</option>`);
   }
-  if (!state.snap.live) {
+  if (!state.snap.live && state.snap.mode !== "up") {
     const note = $("note-loop");
     note.hidden = false;
     note.textContent = "Status only: run `devkit up --ui` to restart, rebuild and sync from here.";
