@@ -267,6 +267,13 @@ def test_the_log_filter_finds_a_line(page: Page) -> None:
     page.locator("input[name='log-kind'][value='log']").check()
     page.locator("#log-filter").fill("")
     page.locator("#log-regex").uncheck()
+    # by level: the request's line is INFO
+    page.locator("#log-level").select_option("error")
+    expect(page.locator("#log-lines .line", has_text=marker)).to_have_count(0)
+    expect(page.locator("#log-lines .line.lv-info")).to_have_count(0)
+    page.locator("#log-level").select_option("info")
+    expect(page.locator("#log-lines .line", has_text=marker)).to_have_count(1)
+    page.locator("#log-level").select_option("")
     expect(page.locator("#log-lines .line").first).to_be_visible()
     shot(page, "logs")
 

@@ -332,7 +332,7 @@ function renderLogs() {
     const l = state.lines[i];
     if (l.kind !== kind || (service && l.service !== service) || LEVELS[l.level] < min || !match(l.text)) continue;
     count++;
-    out.push(`<div class="line ${l.level}"><span class="t">${clock(l.at)}</span> <span class="s">${esc(l.service || "devkit")}</span> <span class="m">${esc(l.text)}</span></div>`);
+    out.push(`<div class="line lv-${l.level}"><span class="t">${clock(l.at)}</span> <span class="s">${esc(l.service || "devkit")}</span> <span class="m">${esc(l.text)}</span></div>`);
   }
   const box = $("log-lines");
   box.innerHTML = out.reverse().join("") || '<div class="muted">No line matches.</div>';
