@@ -101,17 +101,18 @@ def serve(folder: Path, lines_per_second: float) -> None:
     if lines_per_second <= 0:
         threading.Event().wait()
     # every service logs `lines_per_second` lines a second, in ticks of 0.1 s
-    tick, n = 0.1, 0
+    tick, n, owed = 0.1, 0, 0.0
     while True:
         began = time.monotonic()
-        for name in names:
-            for _ in range(max(1, round(lines_per_second * tick))):
+        owed += lines_per_second * tick
+        for _ in range(int(owed)):
+            for name in names:
                 n += 1
                 bus.log_line(name, f"INFO request {n} GET /items/{n % 97} 200 1.2ms")
+        owed -= int(owed)
         time.sleep(max(0.0, tick - (time.monotonic() - began)))
 
 
-# --- measuring ------------------------------------------------------------------------------
 def start_server(folder: Path, rate: float) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(folder), "--lines-per-second", str(rate)],
