@@ -22,6 +22,7 @@ from devkit.cli import (
     render_cmd,
     rollback_cmd,
     status_cmd,
+    ui_cmd,
     up_cmd,
     validate_cmd,
     watch_cmd,
@@ -32,7 +33,7 @@ __all__ = [
     "app", "build_cmd", "check_cmd", "cluster_cmd", "cost_cmd", "deploy_cmd", "diff_cmd",
     "doctor_cmd", "down_cmd", "envs_cmd", "exec_cmd", "explain_cmd", "init_cmd", "logs_cmd", "main",
     "plan_cmd", "promote_cmd", "releases_cmd", "render_cmd", "rollback_cmd", "status_cmd",
-    "up_cmd", "validate_cmd", "watch_cmd",
+    "ui_cmd", "up_cmd", "validate_cmd", "watch_cmd",
 ]  # fmt: skip
 
 

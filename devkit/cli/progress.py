@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from devkit.cli.output import err, out
+
+if TYPE_CHECKING:
+    from devkit.devloop.events import Event
 
 _PALETTE = (
     "cyan",
@@ -19,7 +23,7 @@ _PALETTE = (
     "bright_cyan",
     "bright_green",
 )
-_AS_IS = {"sync", "checked", "waiting", "error", "rebuild", "watch"}
+_AS_IS = {"sync", "checked", "waiting", "error", "rebuild", "watch", "restarting", "restarted"}
 _WORDS = {
     "create": "created",
     "replace": "replaced (changed)",
@@ -59,3 +63,12 @@ class ServicePrinter:
 
     def log_line(self, service: str, line: str) -> None:
         out().print(self._prefix(service) + escape(line), soft_wrap=True)
+
+    def show(self, event: Event) -> None:
+        """Print one event of the dev loop's bus (devkit/devloop/events.py) as its line."""
+        if event.kind == "step":
+            self.step(event.service, event.event, event.detail)
+        elif event.kind == "build":
+            self.build_line(event.service, event.detail)
+        elif event.kind == "log":
+            self.log_line(event.service, event.detail)

@@ -4,6 +4,8 @@ with live sync and port-forwards."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,7 +22,13 @@ from devkit.cli.loading import target_for
 from devkit.cli.output import err, print_json
 
 if TYPE_CHECKING:
-    from devkit.targets.base import ServiceStatus
+    from pathlib import Path
+
+    from devkit.devloop.events import EventBus
+    from devkit.planning.planner import Plan
+    from devkit.project.settings import Settings
+    from devkit.targets.base import RunsStack, ServiceStatus, UpResult
+    from devkit.ui.launch import RunningUi
 
 
 @app.command("up")
@@ -43,6 +51,19 @@ def up_command(
     json: Annotated[
         bool, typer.Option("--json", help="With --detach: print one JSON document.")
     ] = False,
+    ui: Annotated[
+        bool,
+        typer.Option("--ui", help="Also serve the dev loop in a browser (see `devkit ui`)."),
+    ] = False,
+    ui_port: Annotated[
+        int,
+        typer.Option(
+            "--ui-port",
+            metavar="PORT",
+            help="With --ui: port on 127.0.0.1.",
+            envvar="DEVKIT_UI_PORT",
+        ),
+    ] = 0,
 ) -> None:
     """Build changed images and start the stack; unchanged services keep their containers.
 
@@ -56,17 +77,20 @@ def up_command(
     Ctrl-C stops following and the stack keeps running on the cluster.
     """
     from devkit.cli.progress import ServicePrinter
+    from devkit.devloop.events import EventBus
     from devkit.devloop.session import start_watching
     from devkit.targets.base import ReportsStatus, RunsStack, StreamsLogs
 
     with target_for(ctx, env, RunsStack, context=context, namespace=namespace) as found:
         target, plan, root, settings = found
         printer = ServicePrinter(s.name for s in plan.services)
+        # One source of truth: what the dev loop reports is published once; the terminal (and
+        # the page, with --ui) subscribe.
+        bus = EventBus()
+        bus.subscribe(printer.show)
+        page = _serve_ui(ctx, plan, root, bus, ui_port, context) if ui and not detach else None
         began = time.time()
-        result = target.up(
-            plan, root, image_map=settings.image_map, names=services or [],
-            progress=printer.step, build_line=printer.build_line, timeout=timeout,
-        )  # fmt: skip
+        result = _bring_up(target, plan, root, settings, services or [], bus, timeout, page)
         rows = []
         if isinstance(target, ReportsStatus):
             rows = [row for row in target.status() if row.service in result.services]
@@ -96,9 +120,11 @@ def up_command(
             )
             return
         watching = start_watching(
-            target, plan, root, image_map=settings.image_map, report=printer.step,
-            build_line=printer.build_line, services=set(result.services), sync=watch,
+            target, plan, root, image_map=settings.image_map, report=bus.step,
+            build_line=bus.build_line, services=set(result.services), sync=watch,
         )  # fmt: skip
+        if page is not None:
+            page.attach(watching.live)
         if watching.forwards.forwards:
             for forward in watching.forwards.forwards:
                 err().print(f"  {forward.service}.{forward.port_name}: {forward.url}", markup=False)
@@ -113,7 +139,7 @@ def up_command(
                 for service, line in target.logs(
                     set(result.services), follow=True, since=began, tail=None
                 ):
-                    printer.log_line(service, line)
+                    bus.log_line(service, line)
             watching.wait()
         except KeyboardInterrupt:
             watching.close()
@@ -126,6 +152,47 @@ def up_command(
                     f"`devkit down -e {plan.environment}` removes it"
                 )
             raise typer.Exit(130) from None
+
+
+def _bring_up(
+    target: RunsStack,
+    plan: Plan,
+    root: Path,
+    settings: Settings,
+    names: list[str],
+    bus: EventBus,
+    timeout: float,
+    page: RunningUi | None,
+) -> UpResult:
+    """target.up, reporting on the bus; with a page, a failure (a build, a service that never
+    got healthy) stays on it, at the top, until Ctrl-C."""
+    from devkit.errors import DevkitError
+
+    try:
+        return target.up(
+            plan, root, image_map=settings.image_map, names=names,
+            progress=bus.step, build_line=bus.build_line, timeout=timeout,
+        )  # fmt: skip
+    except DevkitError as exc:
+        if page is None:
+            raise
+        bus.step(str(getattr(exc, "service", "")), "error", exc.render())
+        err().print("the page shows the error; Ctrl-C stops serving it", style="dim")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _serve_ui(
+    ctx: typer.Context, plan: Plan, root: Path, bus: EventBus, port: int, context: str | None
+) -> RunningUi:
+    from devkit.cli.loading import blueprint
+    from devkit.cli.ui_cmd import announce
+    from devkit.ui.launch import start_ui
+
+    page = start_ui(blueprint(ctx), plan, root, bus, port=port, context=context, mode="up")
+    announce(page.url)
+    return page
 
 
 def _print_ports(rows: list[ServiceStatus]) -> None:

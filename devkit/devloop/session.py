@@ -25,6 +25,8 @@ class Watching:
     stop: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    live: LiveSync | None = None
+    """The live sync loop, when it runs: `live.request(service, what)` asks it for work."""
 
     def wait(self) -> None:
         """Until live sync ends (it has nothing to watch) and no port is forwarded: Ctrl-C."""
@@ -60,6 +62,7 @@ def start_watching(
         live = LiveSync(plan, root, session=session, report=report, build_line=build_line,
                         services=services)  # fmt: skip
         watching.thread, watching.stop, watching.ready = start_in_thread(live)
+        watching.live = live
     else:
         watching.ready.set()
     return watching

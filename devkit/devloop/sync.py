@@ -75,6 +75,12 @@ class LiveSync:
         self._pending: set[str] = set()
         self.results: list[SyncResult] = []
         self._explainer: Explainer | None = None
+        self._requests: queue.Queue[tuple[str, str]] = queue.Queue()
+
+    def request(self, service: str, what: str) -> None:
+        """Ask the loop to "sync" (a checked sync now), "restart" or "rebuild" `service`; done
+        in the loop's own thread within QUIET_MS, and reported like everything it does."""
+        self._requests.put((service, what))
 
     # --- entry point ------------------------------------------------------------------------
     def run(self, stop: threading.Event, ready: threading.Event | None = None) -> None:
@@ -199,8 +205,8 @@ class LiveSync:
         )  # fmt: skip
 
     # --- rebuilds ---------------------------------------------------------------------------
-    def _rebuild(self, service: str, saved: float) -> None:
-        self.report(service, "rebuild", "a build input changed: rebuilding this service")
+    def _rebuild(self, service: str, saved: float, why: str = "a build input changed") -> None:
+        self.report(service, "rebuild", f"{why}: rebuilding this service")
         try:
             self.session.bring_up(service, self.report, self.build_line)
         except DevkitError as exc:
@@ -210,6 +216,7 @@ class LiveSync:
 
     # --- checked sync -----------------------------------------------------------------------
     def _catch_up(self) -> None:
+        self._answer_requests()
         seen: set[str] = set()
         while True:
             try:
@@ -220,6 +227,37 @@ class LiveSync:
             if any(r.service == service for r in self.rules):
                 self.session.forget(service)
                 self._checked_sync(service, reason="container started")
+
+    def _answer_requests(self) -> None:
+        while True:
+            try:
+                service, what = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if what == "rebuild":
+                self._rebuild(service, time.time(), why="rebuild requested")
+            elif what == "restart":
+                self._restart(service)
+            elif any(r.service == service for r in self.rules):
+                self._checked_sync(service, reason="sync requested")
+            else:
+                self.report(service, "checked", "sync requested: no sync rules for this service")
+
+    def _restart(self, service: str) -> None:
+        """Restart the service's supervised process (its container keeps running)."""
+        began = time.time()
+        self.report(service, "restarting", "restart requested")
+        try:
+            self.session.transfer(service).restart()
+        except TransferError as exc:
+            self.report(service, "error", f"restart failed: {_short(exc)}")
+            return
+        answered = self._wait_answering(service)
+        if answered is None:
+            self._show_failure(service, began)
+            return
+        took = answered - began
+        self.report(service, "restarted", f"restarted, answering {took:.2f}s after the request")
 
     def _checked_sync(self, service: str, *, reason: str) -> None:
         """Compare every synced path of `service` with the container and repair the differences."""

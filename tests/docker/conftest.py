@@ -78,7 +78,8 @@ def _sweep(client: docker.DockerClient, project: str) -> None:
         for config in client.configs.list(filters=flt):
             config.remove()
     for container in client.containers.list(all=True, filters=flt):
-        container.remove(force=True, v=True)
+        # a swarm task's container may go away on its own meanwhile
+        _removed(lambda c=container: c.remove(force=True, v=True))
     for network in client.networks.list(filters=flt):
         _removed(network.remove)
     if client.info().get("Swarm", {}).get("ControlAvailable"):

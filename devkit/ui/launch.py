@@ -1,0 +1,87 @@
+"""Start the UI beside a dev loop (`devkit up --ui`) or alone (`devkit ui`): the server, the
+page's snapshot, the status feed (and the log feed when no `up` follows logs itself)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devkit.devloop.events import EventBus
+from devkit.devloop.sync import LiveSync
+from devkit.model.blueprint import Blueprint
+from devkit.planning.planner import Plan
+from devkit.ui import feeds
+from devkit.ui.environments import Commands, default_sheet, describe, releases_of
+from devkit.ui.server import Backend, UiServer
+from devkit.ui.snapshot import services_of
+
+
+@dataclass
+class RunningUi:
+    """The server and its feeds; `attach(live)` once the dev loop's live sync runs."""
+
+    server: UiServer
+    snapshot: dict[str, Any]
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def attach(self, live: LiveSync | None) -> None:
+        if live is not None:
+            self.server.backend.act = live.request
+            self.snapshot["live"] = True
+            # a page opened while `up` was still building learns it here
+            self.server.backend.bus.publish("status", "", "live", "the dev loop runs")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+
+
+def start_ui(
+    blueprint: Blueprint,
+    plan: Plan,
+    root: Path,
+    bus: EventBus,
+    *,
+    port: int = 0,
+    context: str | None = None,
+    follow_logs: bool = False,
+    mode: str = "ui",
+) -> RunningUi:
+    """Serve the page for `plan`'s environment on 127.0.0.1 (port 0: a free one)."""
+    environments = describe(blueprint, default_sheet())
+    snapshot: dict[str, Any] = {
+        "loop": services_of(plan),
+        "environments": environments,
+        "live": False,
+        "mode": mode,  # "up": the dev loop starts in this process (actions once it runs)
+    }
+    allowed: list[list[str]] = []
+    for env in environments:
+        commands = env.get("commands")
+        if commands:
+            allowed.append(commands["rollback"])
+            allowed.extend(commands["promote"].values())
+    commands_runner = Commands(root, bus, allowed)
+
+    def environment(name: str) -> dict[str, Any]:
+        if name not in blueprint.environments:
+            raise KeyError(name)
+        return releases_of(blueprint, name)
+
+    backend = Backend(
+        bus,
+        snapshot=lambda: snapshot,
+        environment=environment,
+        command=commands_runner.run,
+    )
+    running = RunningUi(UiServer(backend, port), snapshot)
+    feeds.start(feeds.poll_status, plan, bus, running.stop, context=context)
+    if follow_logs:
+        feeds.start(feeds.follow_logs, plan, bus, running.stop, context=context)
+    return running

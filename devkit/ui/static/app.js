@@ -1,0 +1,502 @@
+// devkit ui: one page, no framework, no build step. State comes from /api/snapshot once and then
+// from the dev loop's events (/api/events, server-sent), the same events the terminal prints.
+"use strict";
+
+const MAX_LINES = 20000; // log and build lines kept in the page
+const SHOWN_LINES = 2000; // lines rendered at once (the newest that match)
+const SYNCS_KEPT = 10;
+
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const clock = (t) => new Date(t * 1000).toLocaleTimeString([], {hour12: false});
+
+const state = {
+  snap: null,
+  services: new Map(), // name -> {status, syncs, error, waiting, building, restarts, action}
+  lines: [], // {seq, at, kind, service, text, level}
+  errors: new Map(), // service -> {text, at}
+  statusNote: "",
+  command: null,
+  envData: new Map(),
+};
+
+const collapsed = new Set(JSON.parse(localStorage.getItem("devkit.collapsed") || "[]"));
+
+// --- levels ---------------------------------------------------------------------------------
+const LEVELS = {error: 3, warn: 2, info: 1, debug: 0};
+function levelOf(text) {
+  if (/\b(error|critical|fatal|exception|traceback|panic)\b/i.test(text)) return "error";
+  if (/\bwarn(ing)?\b/i.test(text)) return "warn";
+  if (/\bdebug\b/i.test(text)) return "debug";
+  return "info";
+}
+
+// --- events ---------------------------------------------------------------------------------
+function svc(name) {
+  let s = state.services.get(name);
+  if (!s) {
+    s = {status: null, syncs: [], waiting: "", building: false, restarts: 0, action: null, last: ""};
+    state.services.set(name, s);
+  }
+  return s;
+}
+
+function addLine(e, kind, text) {
+  state.lines.push({seq: e.seq, at: e.at, kind, service: e.service, text, level: levelOf(text)});
+  if (state.lines.length > MAX_LINES) state.lines.splice(0, state.lines.length - MAX_LINES);
+  dirty.logs = true;
+}
+
+function finishAction(s, ok, text) {
+  if (s.action && !s.action.done) {
+    s.action = {...s.action, done: true, ok, text};
+    const held = s.action;
+    setTimeout(() => { if (s.action === held) { s.action = null; dirty.loop = true; } }, 8000);
+  }
+}
+
+function onStep(e) {
+  const s = e.service ? svc(e.service) : null;
+  addLine(e, "step", `${e.event} ${e.detail}`.trim());
+  if (!s) {
+    if (e.event === "error") { state.errors.set("devkit", {text: e.detail, at: e.at}); dirty.errors = true; }
+    return;
+  }
+  s.last = `${e.event} ${e.detail}`.trim();
+  switch (e.event) {
+    case "error":
+      state.errors.set(e.service, {text: e.detail, at: e.at});
+      s.building = false;
+      finishAction(s, false, e.detail.split("\n")[0]);
+      dirty.errors = true;
+      break;
+    case "waiting":
+      s.waiting = e.detail;
+      break;
+    case "rebuild":
+      s.building = true;
+      s.waiting = "";
+      break;
+    case "healthy":
+      s.waiting = ""; s.building = false;
+      clearError(e.service);
+      break;
+    case "restarting":
+      break;
+    case "restarted":
+      s.restarts += 1;
+      clearError(e.service);
+      finishAction(s, true, e.detail);
+      break;
+    case "checked":
+      s.waiting = "";
+      if (s.action && s.action.what === "sync") finishAction(s, true, e.detail);
+      break;
+    case "sync": {
+      const m = /answering ([\d.]+)s after save/.exec(e.detail);
+      const seconds = m ? parseFloat(m[1]) : null;
+      s.syncs.unshift({at: e.at, detail: e.detail, seconds});
+      s.syncs.length = Math.min(s.syncs.length, SYNCS_KEPT);
+      s.waiting = ""; s.building = false;
+      if (/, restarted,/.test(e.detail)) s.restarts += 1;
+      if (seconds !== null) clearError(e.service);
+      if (s.action && s.action.what === "rebuild") finishAction(s, seconds !== null, e.detail);
+      break;
+    }
+    default:
+      if (["create", "replace", "start", "keep"].includes(e.event)) {
+        s.waiting = ""; s.building = false; s.started = true;
+      }
+  }
+  dirty.loop = true;
+}
+
+function clearError(name) {
+  if (state.errors.delete(name)) dirty.errors = true;
+}
+
+function onStatus(e) {
+  if (e.event === "live") {
+    state.snap.live = true;
+  } else if (e.event === "services") {
+    state.statusNote = "";
+    for (const row of e.data.services) svc(row.service).status = row;
+  } else {
+    state.statusNote = e.event === "unsupported" ? e.detail : `status: ${e.detail}`;
+  }
+  dirty.loop = true;
+}
+
+function onAction(e) {
+  const s = svc(e.service);
+  s.action = {what: e.event, done: false, text: "requested…", at: e.at};
+  dirty.loop = true;
+}
+
+function onCommand(e) {
+  const out = $("command-lines");
+  $("command-out").hidden = false;
+  if (e.event === "started") { out.textContent = `$ ${e.detail}\n`; state.command = e.data.id; }
+  else if (e.event === "line") out.textContent += e.detail + "\n";
+  else if (e.event === "finished") {
+    out.textContent += `${e.detail}\n`;
+    state.command = null;
+    for (const env of state.snap.environments) loadEnvironment(env.name, true);
+  }
+  out.scrollTop = out.scrollHeight;
+}
+
+function handle(e) {
+  switch (e.kind) {
+    case "step": onStep(e); break;
+    case "build":
+      addLine(e, "build", e.detail);
+      if (e.service && !svc(e.service).started) svc(e.service).building = true;
+      break;
+    case "log": addLine(e, "log", e.detail); break;
+    case "status": onStatus(e); break;
+    case "action": onAction(e); break;
+    case "command": onCommand(e); break;
+  }
+}
+
+// --- rendering, at most once a frame ---------------------------------------------------------
+const dirty = {loop: true, logs: true, errors: true};
+let scheduled = false;
+let lastLogs = 0;
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    if (dirty.errors) { renderErrors(); dirty.errors = false; }
+    if (dirty.loop && view() === "loop") { renderLoop(); dirty.loop = false; performance.mark("devkit:rendered"); }
+    if (dirty.logs && view() === "logs") {
+      // a busy stack logs hundreds of lines a second: the log view redraws at most 5 times a second
+      const wait = lastLogs + 200 - performance.now();
+      if (wait <= 0) { renderLogs(); dirty.logs = false; lastLogs = performance.now(); }
+      else setTimeout(schedule, wait);
+    }
+  });
+}
+
+function renderErrors() {
+  const box = $("errors");
+  if (!state.errors.size) { box.innerHTML = ""; box.hidden = true; return; }
+  box.hidden = false;
+  box.innerHTML = [...state.errors].map(([name, err]) => {
+    const lines = err.text.split("\n").map((l) => l.trim()).filter(Boolean);
+    const cause = [...lines].reverse().find((l) => /(Error|Exception|error:|failed)/.test(l)) || lines[0] || "";
+    return `<div class="error"><div><strong>${esc(name)}</strong> <span class="muted">${clock(err.at)}</span>
+      <span class="cause">${esc(cause)}</span></div>
+      <details open><summary>output</summary><pre>${esc(err.text)}</pre></details></div>`;
+  }).join("");
+  for (const pre of box.querySelectorAll("pre")) pre.scrollTop = pre.scrollHeight;
+}
+
+function healthOf(row, name) {
+  if (name && state.errors.has(name)) return {text: "failing", cls: "unhealthy"};
+  if (!row) return {text: "not running", cls: "unknown"};
+  if (row.health && row.health !== "-") return {text: row.health, cls: row.health};
+  return {text: row.state === "running" ? "running (no check)" : row.state, cls: row.state === "running" ? "healthy" : "unhealthy"};
+}
+
+function waitingOn(name, info) {
+  const s = state.services.get(name);
+  if (s && s.building) return "build";
+  if (s && s.action && !s.action.done) return s.action.what;
+  const row = s && s.status;
+  if (row && row.health === "healthy") return "";
+  const deps = info.depends_on.filter((d) => {
+    const ds = state.services.get(d);
+    return !ds || !ds.status || !["healthy", "-"].includes(ds.status.health) || ds.status.state !== "running";
+  });
+  if (deps.length && (!row || row.state !== "running" || row.health !== "healthy")) {
+    return deps.map((d) => { const ds = state.services.get(d); return `${d} (${ds && ds.status ? healthOf(ds.status).text : "not running"})`; }).join(", ");
+  }
+  return s && s.waiting ? s.waiting : "";
+}
+
+function portLinks(row, info) {
+  if (!row) return Object.entries(info.ports).map(([n, p]) => `${esc(n)} ${p}`).join(" ") || "–";
+  const names = new Map(Object.entries(info.ports).map(([n, p]) => [String(p), n]));
+  const links = Object.entries(row.ports || {}).map(([inner, outer]) => {
+    const name = names.get(inner.split("/")[0]) || inner;
+    const web = /http|web|ui|api/.test(name) || info.health === "http";
+    const label = `${esc(name)} <span class="muted">${esc(outer.replace("127.0.0.1:", ":"))}</span>`;
+    return web ? `<a href="${esc(`http://${outer}/`)}" target="_blank" rel="noopener" title="${esc(inner)} on ${esc(outer)}">${esc(name)} ${esc(outer.replace("127.0.0.1:", ":"))}</a>`
+      : `<span title="${esc(inner)} on ${esc(outer)}">${label}</span>`;
+  });
+  return links.join("<br>") || "–";
+}
+
+function syncBars(syncs) {
+  const pts = syncs.filter((x) => x.seconds !== null).slice(0, 10).reverse();
+  if (pts.length < 2) return "";
+  const top = Math.max(...pts.map((p) => p.seconds), 0.5);
+  const bars = pts.map((p, i) => {
+    const h = Math.max(1, Math.round((p.seconds / top) * 16));
+    return `<rect x="${i * 6}" y="${16 - h}" width="4" height="${h}"><title>${p.seconds.toFixed(2)} s</title></rect>`;
+  }).join("");
+  return `<svg class="bars" width="${pts.length * 6}" height="16" role="img" aria-label="save to serving, last ${pts.length} syncs">${bars}</svg>`;
+}
+
+function renderLoop() {
+  const snap = state.snap;
+  if (!snap) return;
+  const filter = $("svc-filter").value.trim().toLowerCase();
+  const infos = new Map(snap.loop.services.map((s) => [s.name, s]));
+  let healthy = 0, total = 0;
+  const html = [];
+  for (const [group, members] of Object.entries(snap.loop.groups)) {
+    const shown = members.filter((m) => {
+      if (!filter) return true;
+      const s = state.services.get(m);
+      return m.toLowerCase().includes(filter) || group.toLowerCase().includes(filter) ||
+        (s && s.status && `${s.status.state} ${s.status.health}`.includes(filter));
+    });
+    if (!shown.length) continue;
+    const ok = members.filter((m) => { const s = state.services.get(m); return s && s.status && healthOf(s.status, m).cls === "healthy"; }).length;
+    healthy += ok; total += members.length;
+    const closed = collapsed.has(group) && !filter;
+    html.push(`<section class="group" data-group="${esc(group)}">
+      <h2><button class="group-toggle" aria-expanded="${!closed}" data-group="${esc(group)}">
+        <span class="chev" aria-hidden="true">${closed ? "▸" : "▾"}</span> ${esc(group)}
+        <span class="count ${ok === members.length ? "ok" : "bad"}">${ok}/${members.length} healthy</span></button></h2>`);
+    if (!closed) {
+      html.push(`<table class="services"><colgroup><col class="c-name"><col class="c-state"><col class="c-health"><col class="c-wait"><col class="c-ports"><col class="c-image"><col class="c-restarts"><col class="c-syncs"><col class="c-actions"></colgroup><thead><tr><th>Service</th><th>State</th><th>Health</th><th>Waiting on</th>
+        <th>Ports</th><th>Image</th><th>Restarts</th><th>Last syncs (save → serving)</th><th><span class="sr">Actions</span></th></tr></thead><tbody>`);
+      for (const name of shown) html.push(renderService(name, infos.get(name)));
+      html.push("</tbody></table>");
+    }
+    html.push("</section>");
+  }
+  $("groups").innerHTML = html.join("") || `<p class="muted">No service matches “${esc(filter)}”.</p>`;
+  $("svc-summary").textContent = `${healthy}/${total} healthy` + (state.statusNote ? ` · ${state.statusNote}` : "");
+}
+
+function renderService(name, info) {
+  const s = svc(name);
+  const row = s.status;
+  const h = healthOf(row, name);
+  const waits = waitingOn(name, info);
+  const restarts = (row && row.restarts ? row.restarts : 0) + s.restarts;
+  const syncs = s.syncs.slice(0, 3).map((x) =>
+    `<li data-at="${x.at}"><span class="muted">${clock(x.at)}</span> ${x.seconds !== null ? `<strong class="secs">${x.seconds.toFixed(2)} s</strong>` : '<strong class="bad">not answering</strong>'}
+      <span class="muted small">${esc(x.detail.replace(/, (answering [\d.]+s after save|NOT answering)$/, ""))}</span></li>`).join("");
+  const live = state.snap.live;
+  const disabled = live ? "" : state.snap.mode === "up" ? ' disabled title="the dev loop has not started (yet)"' : ' disabled title="run devkit up --ui to restart, rebuild and sync"';
+  const busy = s.action && !s.action.done;
+  const canRestart = info.supervised ? "" : ' disabled title="no supervised process (no sync rule that restarts it)"';
+  const action = s.action ? `<div class="action ${s.action.done ? (s.action.ok ? "ok" : "bad") : "busy"}" role="status">
+      ${s.action.done ? (s.action.ok ? "✓" : "✗") : '<span class="spin" aria-hidden="true"></span>'} ${esc(s.action.what)}: ${esc(s.action.text)}</div>` : "";
+  return `<tr data-service="${esc(name)}" class="svc ${state.errors.has(name) ? "has-error" : ""}">
+    <th scope="row" data-label="Service"><span class="name">${esc(name)}</span></th>
+    <td data-label="State">${esc(row ? row.state : "not running")}</td>
+    <td data-label="Health"><span class="pill ${esc(h.cls)}">${esc(h.text)}</span></td>
+    <td data-label="Waiting on" class="waits">${esc(waits) || '<span class="muted">–</span>'}</td>
+    <td data-label="Ports">${portLinks(row, info)}</td>
+    <td data-label="Image" class="image" title="${esc(row ? row.image : info.image)}">${esc(row ? row.image : info.image)}</td>
+    <td data-label="Restarts" class="num">${restarts}</td>
+    <td data-label="Last syncs" class="syncs">${syncBars(s.syncs)}<ul>${syncs || '<li class="muted">none yet</li>'}</ul></td>
+    <td class="actions">
+      <button data-act="restart" data-service="${esc(name)}"${live ? canRestart : disabled}${busy ? " disabled" : ""}>Restart</button>
+      <button data-act="rebuild" data-service="${esc(name)}"${live ? (info.build ? "" : ' disabled title="not built from source"') : disabled}${busy ? " disabled" : ""}>Rebuild</button>
+      <button data-act="sync" data-service="${esc(name)}"${live ? (info.sync ? "" : ' disabled title="no sync rules"') : disabled}${busy ? " disabled" : ""}>Sync now</button>
+      ${action}
+    </td></tr>`;
+}
+
+function logMatcher() {
+  const text = $("log-filter").value;
+  const input = $("log-filter");
+  input.classList.remove("invalid");
+  if (!text) return () => true;
+  if ($("log-regex").checked) {
+    try { const re = new RegExp(text, "i"); return (l) => re.test(l); }
+    catch { input.classList.add("invalid"); return () => false; }
+  }
+  const low = text.toLowerCase();
+  return (l) => l.toLowerCase().includes(low);
+}
+
+function renderLogs() {
+  const service = $("log-service").value;
+  const kind = document.querySelector('input[name="log-kind"]:checked').value;
+  const level = $("log-level").value;
+  const match = logMatcher();
+  const min = level ? LEVELS[level] : -1;
+  const out = [];
+  let count = 0;
+  for (let i = state.lines.length - 1; i >= 0 && out.length < SHOWN_LINES; i--) {
+    const l = state.lines[i];
+    if (l.kind !== kind || (service && l.service !== service) || LEVELS[l.level] < min || !match(l.text)) continue;
+    count++;
+    out.push(`<div class="line lv-${l.level}"><span class="t">${clock(l.at)}</span> <span class="s">${esc(l.service || "devkit")}</span> <span class="m">${esc(l.text)}</span></div>`);
+  }
+  const box = $("log-lines");
+  box.innerHTML = out.reverse().join("") || '<div class="muted">No line matches.</div>';
+  $("log-info").textContent = `${count}${count >= SHOWN_LINES ? "+" : ""} line${count === 1 ? "" : "s"} shown of ${state.lines.filter((l) => l.kind === kind).length} ${kind === "log" ? "runtime" : kind === "build" ? "build" : "dev loop"} lines`;
+  if ($("log-follow").checked) box.scrollTop = box.scrollHeight;
+}
+
+// --- environments ---------------------------------------------------------------------------
+function renderEnvs() {
+  const box = $("envs");
+  box.innerHTML = state.snap.environments.map((env) => {
+    if (env.error) return `<article class="env"><h2>${esc(env.name)}</h2><p class="bad">${esc(env.error)}</p></article>`;
+    const data = state.envData.get(env.name);
+    let releases;
+    if (!data) releases = '<p class="muted">reading releases…</p>';
+    else if (data.releases === null) releases = `<p class="unreach">${esc(data.reason)}</p>`;
+    else if (!data.releases.length) releases = '<p class="muted">no releases yet</p>';
+    else releases = `<table class="releases"><thead><tr><th>#</th><th>Outcome</th><th>Origin</th><th>Commit</th><th>By</th><th>When</th></tr></thead><tbody>` +
+      data.releases.map((r) => `<tr><td>${r.number}</td><td><span class="pill ${esc(r.status)}">${esc(r.status)}</span></td>
+        <td class="origin">${esc(r.origin)}</td><td><code>${esc((r.commit || "–").slice(0, 10))}</code></td><td>${esc(r.by)}</td>
+        <td title="${esc(r.created)}">${esc(r.created.replace("T", " ").slice(5, 16))}</td></tr>
+        <tr class="digests"><td></td><td colspan="5">${Object.entries(r.images).map(([s, d]) => `<code class="digest" title="${esc(d)}">${esc(s)} ${esc(d.split("@")[1] ? d.split("@")[1].slice(0, 19) : d)}</code>`).join("")}</td></tr>`).join("") + "</tbody></table>";
+    const cost = env.cost ? (env.cost.min === env.cost.max ? `${env.cost.min.toFixed(2)}` : `${env.cost.min.toFixed(2)}–${env.cost.max.toFixed(2)}`) + ` ${esc(env.cost.currency)}/month` : "–";
+    const known = data && data.releases;
+    const healthy = known && data.releases.some((r) => r.status === "healthy");
+    const why = !data ? "reading releases…" : data.releases === null ? data.reason : "";
+    const promoteOff = !healthy ? ` disabled title="${esc(why || "no healthy release to promote")}"` : "";
+    const rollbackOff = !(known && data.releases.length >= 2) ? ` disabled title="${esc(why || "no earlier release to roll back to")}"` : "";
+    const targets = Object.entries(env.commands ? env.commands.promote : {});
+    const buttons = env.commands ? `
+      ${targets.length ? `<label class="promote"><span class="sr">Promote ${esc(env.name)} to</span>
+        <select class="promote-to">${targets.map(([to, args], i) => `<option value="${esc(JSON.stringify(args))}"${to === env.commands.next ? " selected" : ""}>to ${esc(to)}</option>`).join("")}</select></label>
+        <button data-promote="${esc(env.name)}"${promoteOff}>Promote…</button>` : ""}
+      <button data-command="${esc(JSON.stringify(env.commands.rollback))}" class="danger"${rollbackOff}>Roll back…</button>`
+      : '<span class="muted small">a dev stack: not deployed by devkit deploy</span>';
+    const current = env.name === state.snap.loop.environment ? ' <span class="pill healthy">this dev loop</span>' : "";
+    return `<article class="env" data-env="${esc(env.name)}"><h2>${esc(env.name)}${current}</h2>
+      <dl><dt>Target</dt><dd>${esc(env.target)} <span class="muted small">${esc(env.details.join(", "))}</span></dd>
+      <dt>Cost estimate</dt><dd>${cost}</dd></dl>
+      <h3>Last releases</h3>${releases}<div class="buttons">${buttons}</div></article>`;
+  }).join("");
+}
+
+const loading = new Set();
+async function loadEnvironment(name, again) {
+  if ((state.envData.has(name) && !again) || loading.has(name)) return;
+  loading.add(name);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const r = await fetch(`/api/environments/${encodeURIComponent(name)}`);
+      const data = await r.json();
+      state.envData.set(name, r.ok ? data : {releases: null, reason: `cannot read: ${data.error}`});
+      break;
+    } catch (err) {
+      state.envData.set(name, {releases: null, reason: `no answer from the devkit ui server (${err})`});
+      await new Promise((done) => setTimeout(done, 300 * attempt));
+    }
+  }
+  loading.delete(name);
+  if (view() === "envs") renderEnvs();
+}
+
+let pendingCommand = null;
+function askCommand(args) {
+  pendingCommand = args;
+  $("confirm-command").textContent = "devkit " + args.join(" ");
+  $("confirm").showModal();
+}
+$("confirm").addEventListener("close", async () => {
+  if ($("confirm").returnValue !== "run" || !pendingCommand) return;
+  const r = await fetch("/api/command", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({args: pendingCommand})});
+  if (!r.ok) { $("command-out").hidden = false; $("command-lines").textContent = (await r.json()).error; }
+  pendingCommand = null;
+});
+
+// --- views and input ------------------------------------------------------------------------
+function view() { return (location.hash || "#loop").slice(1); }
+function showView() {
+  const v = ["loop", "logs", "envs"].includes(view()) ? view() : "loop";
+  for (const name of ["loop", "logs", "envs"]) {
+    $(`view-${name}`).hidden = name !== v;
+    $(`tab-${name}`).setAttribute("aria-current", name === v ? "page" : "false");
+  }
+  if (v === "envs" && state.snap) { renderEnvs(); for (const env of state.snap.environments) loadEnvironment(env.name); }
+  dirty.loop = dirty.logs = true;
+  schedule();
+}
+window.addEventListener("hashchange", showView);
+
+document.addEventListener("click", async (ev) => {
+  const toggle = ev.target.closest(".group-toggle");
+  if (toggle) {
+    const g = toggle.dataset.group;
+    collapsed.has(g) ? collapsed.delete(g) : collapsed.add(g);
+    localStorage.setItem("devkit.collapsed", JSON.stringify([...collapsed]));
+    renderLoop();
+    document.querySelector(`.group-toggle[data-group="${CSS.escape(g)}"]`).focus();
+    return;
+  }
+  const act = ev.target.closest("button[data-act]");
+  if (act) {
+    const s = svc(act.dataset.service);
+    s.action = {what: act.dataset.act, done: false, text: "requested…"};
+    renderLoop();
+    const r = await fetch("/api/action", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({service: act.dataset.service, action: act.dataset.act})});
+    if (!r.ok) { finishAction(s, false, (await r.json()).error); renderLoop(); }
+    return;
+  }
+  const cmd = ev.target.closest("button[data-command]");
+  if (cmd) askCommand(JSON.parse(cmd.dataset.command));
+  const promote = ev.target.closest("button[data-promote]");
+  if (promote) askCommand(JSON.parse(promote.closest(".buttons").querySelector(".promote-to").value));
+});
+
+document.addEventListener("keydown", (ev) => {
+  const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+  if (ev.key === "Escape" && typing) { document.activeElement.blur(); return; }
+  if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key === "1") location.hash = "#loop";
+  else if (ev.key === "2") location.hash = "#logs";
+  else if (ev.key === "3") location.hash = "#envs";
+  else if (ev.key === "/") {
+    ev.preventDefault();
+    (view() === "logs" ? $("log-filter") : $("svc-filter")).focus();
+  }
+});
+
+for (const id of ["svc-filter"]) $(id).addEventListener("input", () => { dirty.loop = true; schedule(); });
+for (const id of ["log-filter", "log-regex", "log-level", "log-service", "log-follow"]) {
+  $(id).addEventListener("input", () => { dirty.logs = true; schedule(); });
+}
+for (const r of document.querySelectorAll('input[name="log-kind"]')) r.addEventListener("change", () => { dirty.logs = true; schedule(); });
+
+// --- start ----------------------------------------------------------------------------------
+async function start() {
+  if (location.search.includes("token=")) history.replaceState(null, "", location.pathname + location.hash);
+  const r = await fetch("/api/snapshot");
+  state.snap = await r.json();
+  performance.mark("devkit:snapshot");
+  const loop = state.snap.loop;
+  $("project").textContent = `${loop.project} / ${loop.environment} (${loop.target})`;
+  document.title = `devkit · ${loop.project}/${loop.environment}`;
+  for (const s of loop.services) {
+    svc(s.name);
+    $("log-service").insertAdjacentHTML("beforeend", `<option value="${esc(s.name)}">${esc(s.name)}</option>`);
+  }
+  if (!state.snap.live && state.snap.mode !== "up") {
+    const note = $("note-loop");
+    note.hidden = false;
+    note.textContent = "Status only: run `devkit up --ui` to restart, rebuild and sync from here.";
+  }
+  let last = 0;
+  for (const e of state.snap.history) { handle(e); last = e.seq; }
+  delete state.snap.history;
+  const source = new EventSource(`/api/events?after=${last}`);
+  source.onmessage = (m) => {
+    for (const e of JSON.parse(m.data)) handle(e);
+    schedule();
+  };
+  source.onopen = () => { $("conn").textContent = "live"; $("conn").className = "conn ok"; };
+  source.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "conn bad"; };
+  showView();
+  performance.mark("devkit:ready");
+  document.body.dataset.ready = "1";
+}
+start();
