@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import docker
 from docker.errors import DockerException
 
@@ -23,3 +26,13 @@ def connect(timeout: int = 120) -> docker.DockerClient:
             ],
         ) from None
     return client
+
+
+@contextmanager
+def connected() -> Iterator[docker.DockerClient]:
+    """A client of the engine for the length of a block, closed after."""
+    client = connect()
+    try:
+        yield client
+    finally:
+        client.close()

@@ -8,7 +8,6 @@ they mean.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import socket
 import threading
@@ -27,6 +26,7 @@ from kubernetes import config as kubeconfig
 from kubernetes.client import ApiClient, Configuration, VersionApi
 from watchfiles import watch
 
+from devkit.build.registry import docker_config
 from devkit.devloop.rules import build_watches, watch_rules, watched_paths
 from devkit.planning.planner import Plan
 from devkit.project.doctor import (
@@ -170,15 +170,6 @@ def context_facts(context: str) -> ContextFacts:
         return ContextFacts(context, where, names, current, exists=True, error=_first_line(exc))
     version = str(getattr(info, "git_version", "") or "")
     return ContextFacts(context, where, names, current, exists=True, server_version=version)
-
-
-def docker_config() -> dict[str, Any]:
-    folder = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
-    try:
-        data = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def credentials_for(host: str, config: dict[str, Any]) -> str | None:

@@ -8,13 +8,12 @@ the loop and are not recorded: they would drown the ones a user wonders about.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devkit.project.cache import cache_dir
+from devkit.project.cache import cache_dir, read_entries, write_entries
 
 if TYPE_CHECKING:  # a type only: `devkit status` reads the file without the explainer's imports
     from devkit.devloop.explain import Explainer
@@ -44,20 +43,9 @@ def record(project: str, env: str, found: list[dict[str, Any]]) -> None:
         return
     paths = {entry["path"] for entry in found}
     kept = [e for e in recent(project, env) if e.get("path") not in paths]
-    path = _file(project, env)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps([*kept, *found][-KEEP:]))
-        tmp.replace(path)
-    except OSError:
-        pass  # a cache that cannot be written only costs the history
+    write_entries(_file(project, env), [*kept, *found][-KEEP:])
 
 
 def recent(project: str, env: str) -> list[dict[str, Any]]:
     """The last skipped paths, oldest first (empty when none are known)."""
-    try:
-        data = json.loads(_file(project, env).read_text())
-    except (OSError, ValueError):
-        return []
-    return data if isinstance(data, list) else []
+    return read_entries(_file(project, env))

@@ -5,11 +5,10 @@ Derived data only: deleting the cache directory loses nothing that matters.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from devkit.project.cache import cache_dir
+from devkit.project.cache import cache_dir, read_entries, write_entries
 
 KEEP = 20
 
@@ -20,21 +19,9 @@ def _file(project: str, env: str) -> Path:
 
 def record(project: str, env: str, entry: dict[str, Any]) -> None:
     """Add one sync's timing; only the last few are kept."""
-    path = _file(project, env)
-    entries = [*recent(project, env), entry][-KEEP:]
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entries))
-        tmp.replace(path)
-    except OSError:
-        pass  # a cache that cannot be written only costs the history
+    write_entries(_file(project, env), [*recent(project, env), entry][-KEEP:])
 
 
 def recent(project: str, env: str) -> list[dict[str, Any]]:
     """The last syncs, oldest first (empty when none are known)."""
-    try:
-        data = json.loads(_file(project, env).read_text())
-    except (OSError, ValueError):
-        return []
-    return data if isinstance(data, list) else []
+    return read_entries(_file(project, env))

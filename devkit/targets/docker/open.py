@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from devkit.build.engine import connect
+from devkit.build.engine import connected
 from devkit.model.targets import Target
 from devkit.planning.planner import Plan
 from devkit.targets.docker.target import DockerTarget
@@ -18,8 +18,5 @@ def target_class(declared: Target) -> type:
 
 @contextmanager
 def open_target(plan: Plan, options: Options) -> Iterator[DockerTarget]:
-    client = connect()
-    try:
+    with connected() as client:
         yield DockerTarget(client, plan.project, plan.environment)
-    finally:
-        client.close()
