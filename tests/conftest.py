@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# Tests interrupt devkit with Ctrl-C (SIGINT) as a user would. A session started as a background
+# job of a non-interactive shell has SIGINT ignored, which every child would inherit (and Python
+# then installs no KeyboardInterrupt): take SIGINT back, so children start with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parent.parent
 SHOP = REPO / "examples" / "shop"
