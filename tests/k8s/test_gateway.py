@@ -35,7 +35,7 @@ SECURE_HOST = "secure.gw.test"
 
 BLUEPRINT = """
 import os
-from devkit import Blueprint, Build, Http, Kubernetes, Port, Route, Secret
+from devkit import Blueprint, Build, Gateway, Http, Kubernetes, Port, Route, Secret
 
 ROUTES = {
     "plain": Route(hosts=os.environ["TEST_HOST"], paths=("/shop", "/api"), timeout=10),
@@ -53,7 +53,10 @@ app.service(
 app.environment(
     "staging",
     Kubernetes(context="kind-devkit-testbed", registry="REGISTRY",
-               namespace=os.environ["TEST_NS"], gateway=os.environ["TEST_GATEWAY"]),
+               namespace=os.environ["TEST_NS"],
+               gateway=Gateway(**dict(zip(("namespace", "name"),
+                                          os.environ["TEST_GATEWAY"].split("/"))),
+                               controller_namespace=os.environ["TEST_GATEWAY_CONTROLLER"])),
     rollout_timeout=120,
 )
 """
@@ -123,6 +126,9 @@ def project(testbed: K8sTestbed, namespace: str, tmp_path: Path) -> GatewayProje
         **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "GREETING": "hello",
         "KUBECONFIG": str(testbed.kubeconfig), "TEST_NS": namespace, "TEST_HOST": HOST,
         "TEST_ROUTES": "plain", "TEST_GATEWAY": f"{GATEWAY_NS}/testbed",
+        # Traefik's pods run there, whichever namespace a Gateway is in: the NetworkPolicies
+        # (enforced by kube-router) admit them to the public port.
+        "TEST_GATEWAY_CONTROLLER": GATEWAY_NS,
     }  # fmt: skip
     p = GatewayProject(tmp_path / "gw", env, namespace)
     p.write("blueprint.py", BLUEPRINT.replace("REGISTRY", testbed.registry))
