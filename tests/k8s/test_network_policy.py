@@ -292,10 +292,18 @@ def test_rendered_policies_admit_dependents_one_off_pods_entry_and_scraper_only(
     front = (namespace, cluster.first_pod(namespace, "front", instance))
     lonely = (namespace, cluster.first_pod(namespace, "lonely", instance))
     back = f"back.{namespace}.svc.cluster.local"
-    assert cluster.probe(lonely, f"{back}:8080", f"{back}:9100") == {
-        f"{back}:8080": True, f"{back}:9100": True,
-    }, "before any policy, the namespace is open"  # fmt: skip
-    assert cluster.probe((other, "other"), f"{back}:8080")[f"{back}:8080"]
+    # Before any policy the namespace is open (each listener answers once it has started: a
+    # Deployment is ready by its first port's probe, so the second may take a moment longer).
+    wait_for(
+        "back's two ports to answer lonely before any policy",
+        lambda: all(cluster.probe(lonely, f"{back}:8080", f"{back}:9100").values()),
+        30,
+    )
+    wait_for(
+        "back to answer another namespace before any policy",
+        lambda: cluster.probe((other, "other"), f"{back}:8080")[f"{back}:8080"],
+        30,
+    )
 
     # The policies: an undeclared pod is refused within a second or so of the apply.
     latency = Watch(cluster, lonely, f"{back}:8080", before=True).changed_after(
