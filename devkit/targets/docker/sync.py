@@ -7,14 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from devkit.build.engine import connect
-from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan
 from devkit.targets import labels
 from devkit.targets.agent import open_transfer
@@ -37,11 +35,9 @@ class DockerSyncSession:
         self,
         client: docker.DockerClient,
         plan: Plan,
-        root: Path,
-        image_map: ImageMap,
         bring_up: Callable[[str, Progress, BuildLine], None],
     ) -> None:
-        self.client, self.plan, self.root, self.image_map = client, plan, root, image_map
+        self.client, self.plan = client, plan
         self._bring_up = bring_up
         self._transfers: dict[str, tuple[str, Transfer]] = {}
         self._containers: dict[str, Container] = {}

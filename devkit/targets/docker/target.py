@@ -142,7 +142,7 @@ class DockerTarget:
             finally:
                 client.close()
 
-        return DockerSyncSession(connect(), plan, root, image_map, bring_up)
+        return DockerSyncSession(connect(), plan, bring_up)
 
     # --- what runs -------------------------------------------------------------------------
     def containers(self) -> list[Container]:
