@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         Build,
         Command,
         Docker,
+        Egress,
         Environment,
         Gateway,
         Http,
@@ -50,10 +51,10 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "devkit.model": (
-        "Autoscale", "Blueprint", "Build", "Command", "Docker", "Environment", "Http", "Ingress",
-        "Gateway", "Job", "Kind", "Kubernetes", "Policy", "Port", "Profile", "Ref", "Resources",
-        "Restart", "Route", "Run", "Scraper", "Secret", "Service", "Swarm", "Sync", "Tcp", "TLS",
-        "Uptime", "Verify", "Volume",
+        "Autoscale", "Blueprint", "Build", "Command", "Docker", "Egress", "Environment", "Http",
+        "Ingress", "Gateway", "Job", "Kind", "Kubernetes", "Policy", "Port", "Profile", "Ref",
+        "Resources", "Restart", "Route", "Run", "Scraper", "Secret", "Service", "Swarm", "Sync",
+        "Tcp", "TLS", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
@@ -70,6 +71,7 @@ __all__ = [
     "Command",
     "DevkitError",
     "Docker",
+    "Egress",
     "EngineError",
     "Environment",
     "Gateway",

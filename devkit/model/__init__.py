@@ -2,6 +2,7 @@
 
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
@@ -24,6 +25,7 @@ __all__ = [
     "Build",
     "Command",
     "Docker",
+    "Egress",
     "Environment",
     "Gateway",
     "HealthCheck",

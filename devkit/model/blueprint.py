@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from devkit.errors import BlueprintError
 from devkit.model.base import Name
 from devkit.model.build import Build
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
@@ -110,6 +111,7 @@ class Blueprint:
         scratch: Sequence[str] = (),
         capabilities: Sequence[str] = (),
         service_account_token: bool = False,
+        egress: Sequence[Egress | str] = (),
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
         location = caller_location()
@@ -120,7 +122,7 @@ class Blueprint:
             "volumes": volumes or {}, "stateful": stateful, "url_template": url_template,
             "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
             "scratch": scratch, "capabilities": capabilities,
-            "service_account_token": service_account_token,
+            "service_account_token": service_account_token, "egress": egress,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

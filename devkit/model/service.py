@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from devkit.errors import BlueprintError
 from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
+from devkit.model.egress import Egress
 from devkit.model.health import HealthCheck, Http, Tcp
 from devkit.model.ports import Port
 from devkit.model.reference import check_reference
@@ -32,7 +33,7 @@ OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
-        "run_as_user", "scratch", "capabilities", "service_account_token",
+        "run_as_user", "scratch", "capabilities", "service_account_token", "egress",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -72,6 +73,10 @@ class Service(Model):
     service_account_token: bool = Field(
         default=False, description="mount the Kubernetes API token (only for API clients)"
     )
+    egress: tuple[Egress, ...] = Field(
+        default=(),
+        description="destinations outside the environment it connects to (egress NetworkPolicy)",
+    )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
     def __hash__(self) -> int:
@@ -83,6 +88,12 @@ class Service(Model):
         if isinstance(value, Service | str):
             value = [value]
         return [item.name if isinstance(item, Service) else item for item in value]
+
+    @field_validator("egress", mode="before")
+    @classmethod
+    def _egress_list(cls, value: Any) -> Any:
+        items = [value] if isinstance(value, Egress | str | dict) else value
+        return [{"cidr": item} if isinstance(item, str) else item for item in items]
 
     @field_validator("image")
     @classmethod

@@ -101,6 +101,10 @@ class Kind(Model):
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
     )
+    restrict_egress: bool = Field(
+        default=True,
+        description="pods reach only DNS, their dependencies and declared Egress destinations",
+    )
 
     def __init__(self, cluster: str, **fields: Any) -> None:
         super().__init__(**{"cluster": cluster, **fields})
@@ -130,7 +134,8 @@ class Kubernetes(Model):
     `registry`.
     `ingress.namespace` (the entry point: ingress or gateway controller) and `scraper` (the
     metrics scraper) are the only namespaces besides the environment's own whose pods the
-    NetworkPolicies admit.
+    NetworkPolicies admit. Pods send only to DNS, their dependencies and the `Egress`
+    destinations their service declares, unless `restrict_egress=False`.
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -143,6 +148,10 @@ class Kubernetes(Model):
     scraper: Scraper | None = None
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
+    )
+    restrict_egress: bool = Field(
+        default=True,
+        description="pods reach only DNS, their dependencies and declared Egress destinations",
     )
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
 from devkit.model.job import Job
@@ -108,6 +109,9 @@ class PlannedService(Model):
     volumes: dict[str, Volume]
     stateful: bool
     security: Security
+    egress: tuple[Egress, ...] = Field(
+        default=(), description="destinations outside the environment its pods may reach"
+    )
     placement: Placement | None = Field(
         default=None, description="capacity and node placement from the profile"
     )
@@ -412,10 +416,13 @@ def _plan_service(
             capabilities=service.capabilities,
             service_account_token=service.service_account_token,
         ),
+        "egress": service.egress,
         "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
     }
     planned = PlannedService(**fields, spec_hash="", source=service.source)
     form = planned.model_dump(mode="json", exclude={"spec_hash"})
+    if not planned.egress:
+        del form["egress"]  # services that declare none keep the hashes they had before it
     form["spec_hash"] = content_hash(form)
     work.dumped.append(form)
     return planned.model_copy(update={"spec_hash": form["spec_hash"]})

@@ -71,12 +71,14 @@ def render(
         pod.check_names(service)
     objects: list[KubeObject] = [_namespace(plan, namespace)]
     dependents = _dependents(plan)
+    by_name = {service.name: service for service in plan.services}
     for service in plan.services:
         objects += _service_objects(plan, namespace, service, refs[service.name], version)
-        policy = network.network_policy(plan, namespace, service, dependents[service.name])
-        if policy:
-            objects.append(policy)
-    objects.append(network.default_deny(plan, namespace))
+        dependencies = [by_name[name] for name in service.depends_on]
+        objects += network.network_policies(
+            plan, namespace, service, dependents[service.name], dependencies
+        )
+    objects += network.default_deny(plan, namespace)
     objects.sort(key=lambda o: (KIND_ORDER.index(o["kind"]), o["metadata"]["name"]))
     return Manifest(plan.project, plan.environment, namespace, version, tuple(objects))
 

@@ -34,7 +34,7 @@ def test_render_to_a_directory_replaces_only_its_own_stale_files(tmp_path: Path)
     result = run_devkit("render", "prod", "-o", str(out), cwd=SHOP)
     assert result.code == 0, result.stderr
     assert result.stdout == ""
-    assert "wrote 25 objects to" in result.stderr
+    assert "wrote 31 objects to" in result.stderr
     assert "valid against the Kubernetes 1.33 schemas" in result.stderr
     names = sorted(p.name for p in out.iterdir())
     assert "99-deployment-gone.yaml" not in names

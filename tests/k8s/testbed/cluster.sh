@@ -73,10 +73,21 @@ kind() {
 }
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" --request-timeout=20s "$@"; }
 
-api_ready() {
-  kind get kubeconfig --name "$NAME" >"$KUBECONFIG_FILE.tmp" 2>/dev/null \
-    && mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE" \
-    && kubectl get --raw /readyz >/dev/null 2>&1
+api_ready() {  # api_ready [SECONDS]: whether the API answers /readyz within SECONDS (default 1 try)
+  local tmp deadline=$((SECONDS + ${1:-0}))
+  # A file of its own: sessions running `up` side by side must not move each other's halves.
+  tmp=$(mktemp "$KUBECONFIG_FILE.XXXXXX")
+  while :; do
+    if kind get kubeconfig --name "$NAME" >"$tmp" 2>/dev/null && mv "$tmp" "$KUBECONFIG_FILE" \
+      && kubectl get --raw /readyz >/dev/null 2>&1; then
+      rm -f "$tmp"
+      return 0
+    fi
+    (( SECONDS < deadline )) || break
+    sleep 2
+  done
+  rm -f "$tmp"
+  return 1
 }
 
 print_env() {
@@ -104,7 +115,7 @@ up() {
       log "cluster $NAME runs another node image: deleting it"
       kind delete cluster --name "$NAME" >&2
       docker rmi "$old" >/dev/null 2>&1 || true   # an older build's image, unless still in use
-    elif ! running "$node" || ! api_ready; then
+    elif ! running "$node" || ! api_ready 90; then  # a loaded machine answers late: not dead
       log "cluster $NAME is not running or its API does not answer: deleting it"
       kind delete cluster --name "$NAME" >&2
     else
