@@ -5,6 +5,7 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool, Istio
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
@@ -22,13 +23,16 @@ __all__ = [
     "Autoscale",
     "Blueprint",
     "Build",
+    "CircuitBreaker",
     "Command",
+    "ConnectionPool",
     "Docker",
     "Environment",
     "Gateway",
     "HealthCheck",
     "Http",
     "Ingress",
+    "Istio",
     "Job",
     "Kind",
     "Kubernetes",

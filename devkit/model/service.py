@@ -12,6 +12,7 @@ from devkit.errors import BlueprintError
 from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
 from devkit.model.health import HealthCheck, Http, Tcp
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.ports import Port
 from devkit.model.reference import check_reference
 from devkit.model.refs import (
@@ -32,7 +33,8 @@ OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
-        "run_as_user", "scratch", "capabilities", "service_account_token",
+        "run_as_user", "scratch", "capabilities", "service_account_token", "circuit_breaker",
+        "connection_pool",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -71,6 +73,12 @@ class Service(Model):
     )
     service_account_token: bool = Field(
         default=False, description="mount the Kubernetes API token (only for API clients)"
+    )
+    circuit_breaker: CircuitBreaker | None = Field(
+        default=None, description="callers' proxies eject failing replicas (a mesh's)"
+    )
+    connection_pool: ConnectionPool | None = Field(
+        default=None, description="callers' proxies limit connections and requests (a mesh's)"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
