@@ -63,6 +63,14 @@ def crd_schemas() -> dict[str, CrdSchema]:
     return found
 
 
+def crd_kinds(objects: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The kinds among `objects` that are validated against a vendored CRD schema, sorted."""
+    vendored = crd_schemas()
+    return sorted(
+        {str(o["kind"]) for o in objects if f"{o.get('apiVersion')}/{o.get('kind')}" in vendored}
+    )
+
+
 @cache
 def _root() -> Traversable:
     # Found without importing kubernetes_validate, whose __init__ imports python-jsonschema
