@@ -22,15 +22,19 @@ CRDS = REPO / "devkit" / "schemas" / "crds"
 
 
 def service_monitor() -> dict[str, Any]:
-    """A ServiceMonitor as the Prometheus Operator documents it (devkit's metrics render makes
-    these; the schema is what this test is about)."""
+    """A ServiceMonitor with the fields devkit's metrics render writes (the render is another
+    branch's; the schema is what this test is about)."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
-        "metadata": {"name": "api", "namespace": "shop-prod", "labels": {"app": "api"}},
+        "metadata": {"name": "api", "namespace": "shop-prod", "labels": {"release": "prom"}},
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": "api"}},
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+            "namespaceSelector": {"matchNames": ["shop-prod"]},
+            "jobLabel": "app.kubernetes.io/name",
+            "endpoints": [
+                {"port": "metrics", "path": "/metrics", "interval": "5s", "scrapeTimeout": "5s"}
+            ],
         },
     }
 
@@ -42,7 +46,9 @@ def pod_monitor() -> dict[str, Any]:
         "metadata": {"name": "worker", "namespace": "shop-prod"},
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/name": "worker"}},
-            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics"}],
+            "namespaceSelector": {"matchNames": ["shop-prod"]},
+            "jobLabel": "app.kubernetes.io/name",
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
         },
     }
 
