@@ -110,7 +110,6 @@ def module_dir(module: str, version: str) -> Path:
         text=True,
         check=True,
         cwd=REPO,
-        env=None,
     ).stdout
     return Path(json.loads(out)["Dir"])
 
@@ -140,8 +139,7 @@ def convert(node: Any) -> Any:
 
 def kind_schema(crd: dict[str, Any], version: str) -> dict[str, Any]:
     served = {v["name"]: v for v in crd["spec"]["versions"]}
-    schema = served[version]["schema"]["openAPIV3Schema"]
-    schema = convert({**schema, "properties": dict(schema["properties"])})
+    schema = convert(served[version]["schema"]["openAPIV3Schema"])
     group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
     properties = schema["properties"]
     properties.pop("status", None)
