@@ -77,9 +77,12 @@ def render_command(
     schemas.validate(manifest.objects, version)
     _emit(manifest.files(), output, manifest.to_yaml())
     if output is not None:
+        crds = schemas.crd_kinds(manifest.objects)
+        against = f"the Kubernetes {version} schemas" + (
+            f" and their CRDs' ({', '.join(crds)})" if crds else ""
+        )
         err().print(
-            f"wrote {len(manifest.objects)} objects to {output}/ "
-            f"(valid against the Kubernetes {version} schemas)",
+            f"wrote {len(manifest.objects)} objects to {output}/ (valid against {against})",
             markup=False,
             soft_wrap=True,
         )

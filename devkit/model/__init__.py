@@ -6,6 +6,7 @@ from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool, Istio
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
@@ -23,7 +24,9 @@ __all__ = [
     "Autoscale",
     "Blueprint",
     "Build",
+    "CircuitBreaker",
     "Command",
+    "ConnectionPool",
     "Docker",
     "Egress",
     "Environment",
@@ -31,6 +34,7 @@ __all__ = [
     "HealthCheck",
     "Http",
     "Ingress",
+    "Istio",
     "Job",
     "Kind",
     "Kubernetes",

@@ -16,6 +16,7 @@ from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
@@ -111,6 +112,8 @@ class Blueprint:
         scratch: Sequence[str] = (),
         capabilities: Sequence[str] = (),
         service_account_token: bool = False,
+        circuit_breaker: CircuitBreaker | None = None,
+        connection_pool: ConnectionPool | None = None,
         egress: Sequence[Egress | str] = (),
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
@@ -123,6 +126,7 @@ class Blueprint:
             "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
             "scratch": scratch, "capabilities": capabilities,
             "service_account_token": service_account_token, "egress": egress,
+            "circuit_breaker": circuit_breaker, "connection_pool": connection_pool,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

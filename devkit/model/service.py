@@ -13,6 +13,7 @@ from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
 from devkit.model.egress import Egress
 from devkit.model.health import HealthCheck, Http, Tcp
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.ports import Port
 from devkit.model.reference import check_reference
 from devkit.model.refs import (
@@ -33,7 +34,8 @@ OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
-        "run_as_user", "scratch", "capabilities", "service_account_token", "egress",
+        "run_as_user", "scratch", "capabilities", "service_account_token", "circuit_breaker",
+        "connection_pool", "egress",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -76,6 +78,12 @@ class Service(Model):
     egress: tuple[Egress, ...] = Field(
         default=(),
         description="destinations outside the environment it connects to (egress NetworkPolicy)",
+    )
+    circuit_breaker: CircuitBreaker | None = Field(
+        default=None, description="callers' proxies eject failing replicas (a mesh's)"
+    )
+    connection_pool: ConnectionPool | None = Field(
+        default=None, description="callers' proxies limit connections and requests (a mesh's)"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
 from devkit.model.base import Model
@@ -23,6 +23,7 @@ from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
@@ -115,9 +116,22 @@ class PlannedService(Model):
     placement: Placement | None = Field(
         default=None, description="capacity and node placement from the profile"
     )
+    circuit_breaker: CircuitBreaker | None = None
+    connection_pool: ConnectionPool | None = None
     spec_hash: str = Field(description="content hash of everything above")
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
     """Where the blueprint declared the service (not part of any hash)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_mesh_settings(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Services without mesh settings serialise as before they existed (plans and spec
+        hashes keep)."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("circuit_breaker", "connection_pool"):
+                if data.get(name, 0) is None:
+                    del data[name]
+        return data
 
 
 class Plan(Model):
@@ -358,6 +372,12 @@ def _warnings(
                 service.autoscale is not None,
                 service.resources.cpu if service.resources else None,
             ),
+            advice.mesh_settings_without_mesh(
+                service.name,
+                env,
+                service.circuit_breaker is not None,
+                service.connection_pool is not None,
+            ),
         )
     return found
 
@@ -418,6 +438,8 @@ def _plan_service(
         ),
         "egress": service.egress,
         "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
+        "circuit_breaker": service.circuit_breaker,
+        "connection_pool": service.connection_pool,
     }
     planned = PlannedService(**fields, spec_hash="", source=service.source)
     form = planned.model_dump(mode="json", exclude={"spec_hash"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, network, pod, routes, workloads
+from devkit.render import emit, env, labels, mesh, network, pod, routes, workloads
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
@@ -20,6 +20,7 @@ KubeObject = dict[str, Any]
 KIND_ORDER = (
     "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
+    "PeerAuthentication", "DestinationRule", "VirtualService",
 )  # fmt: skip
 """The order objects are applied in (and numbered in file names): what others need comes first."""
 
@@ -79,6 +80,8 @@ def render(
             plan, namespace, service, dependents[service.name], dependencies
         )
     objects += network.default_deny(plan, namespace)
+    if mesh.mesh_of(plan) is not None:
+        objects.append(mesh.peer_authentication(plan, namespace))
     objects.sort(key=lambda o: (KIND_ORDER.index(o["kind"]), o["metadata"]["name"]))
     return Manifest(plan.project, plan.environment, namespace, version, tuple(objects))
 
@@ -96,6 +99,7 @@ def _namespace(plan: Plan, namespace: str) -> KubeObject:
         **labels.common(plan),
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
+        **mesh.namespace_labels(plan),
     }
     uptime = plan.profile.uptime if plan.profile else None
     annotations = {UPTIME: uptime.downscaler()} if uptime else None
@@ -149,7 +153,9 @@ def _service_objects(
     ):
         if extra:
             objects.append(extra)
-    return objects + routes.objects(plan, namespace, service)
+    return (
+        objects + routes.objects(plan, namespace, service) + mesh.objects(plan, namespace, service)
+    )
 
 
 __all__ = ["KIND_ORDER", "KubeObject", "Manifest", "render"]

@@ -17,7 +17,7 @@ from typing import Any
 from devkit.model.ports import Port
 from devkit.model.targets import Scraper
 from devkit.planning.planner import Plan, PlannedService
-from devkit.render import labels, routes
+from devkit.render import labels, mesh, routes
 from devkit.render.workloads import headless_name, kind
 
 DEFAULT_DENY = "default-deny-ingress"
@@ -30,6 +30,12 @@ DNS = {
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
 """The cluster's DNS: CoreDNS and kube-dns pods carry k8s-app=kube-dns on every distribution."""
+
+ISTIOD = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+    "podSelector": {"matchLabels": {"app": "istiod"}},
+}
+"""Istio's control plane, which every sidecar reaches for its configuration and certificates."""
 
 ONE_OFF_SERVICE = "devkit.dev/service"
 """Label of devkit's one-off pods (verify steps, pre-deploy jobs): the service whose pod template
@@ -127,6 +133,8 @@ def _egress_rules(
     """Where the service's pods may connect: DNS, each dependency's ports, declared blocks."""
     dns_ports = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     rules: list[dict[str, Any]] = [{"to": [DNS], "ports": dns_ports}]
+    if mesh.mesh_of(plan) is not None:
+        rules.append({"to": [ISTIOD], "ports": [{"port": 15012, "protocol": "TCP"}]})
     for dependency in dependencies:
         if dependency.ports:
             rules.append(

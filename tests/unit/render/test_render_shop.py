@@ -267,6 +267,17 @@ DNS = {
 }
 
 
+ISTIOD = {
+    "to": [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+            "podSelector": {"matchLabels": {"app": "istiod"}},
+        }
+    ],
+    "ports": [{"port": 15012, "protocol": "TCP"}],
+}
+
+
 def _to(service: str, port: int) -> dict[str, object]:
     return {
         "to": [{"podSelector": {"matchLabels": {INSTANCE: "shop-prod", NAME: service}}}],
@@ -275,22 +286,27 @@ def _to(service: str, port: int) -> dict[str, object]:
 
 
 def test_egress_is_denied_but_dns_dependencies_and_declared_destinations(shop: Blueprint) -> None:
-    """A service's pods send to DNS and what it depends on; its one-off pods to the service too;
-    a declared Egress destination is added to both; nothing else leaves the namespace."""
+    """A service's pods send to DNS, istiod (prod runs Istio) and what the service depends on;
+    its one-off pods to the service too; nothing else leaves the namespace."""
     objects = render(plan(shop, "prod")).objects
     deny = find(objects, "NetworkPolicy", "default-deny-egress")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Egress"]}
+    base = [DNS, ISTIOD]
     worker = find(objects, "NetworkPolicy", "worker")["spec"]
     assert worker["policyTypes"] == ["Egress"]
-    assert worker["egress"] == [DNS, _to("postgres", 5432), _to("redis", 6379)]
+    assert worker["egress"] == [*base, _to("postgres", 5432), _to("redis", 6379)]
     api = find(objects, "NetworkPolicy", "api")["spec"]
     assert api["policyTypes"] == ["Ingress", "Egress"]
-    assert api["egress"] == [DNS, _to("postgres", 5432), _to("redis", 6379)]
+    assert api["egress"] == [*base, _to("postgres", 5432), _to("redis", 6379)]
     one_off = find(objects, "NetworkPolicy", "api-one-off")["spec"]
     assert one_off["podSelector"] == {"matchLabels": {INSTANCE: "shop-prod", SERVICE: "api"}}
     assert one_off["policyTypes"] == ["Egress"]
-    assert one_off["egress"] == [DNS, _to("api", 8000), _to("postgres", 5432), _to("redis", 6379)]
-    assert find(objects, "NetworkPolicy", "postgres")["spec"]["egress"] == [DNS]
+    assert one_off["egress"] == [
+        *base, _to("api", 8000), _to("postgres", 5432), _to("redis", 6379),
+    ]  # fmt: skip
+    assert find(objects, "NetworkPolicy", "postgres")["spec"]["egress"] == base
+    staging = render(plan(shop, "staging")).objects  # no mesh: DNS only
+    assert find(staging, "NetworkPolicy", "postgres")["spec"]["egress"] == [DNS]
 
 
 def _small(*, restrict_egress: bool = True) -> Blueprint:
