@@ -44,6 +44,10 @@ def render_command(
         Format, typer.Option("--format", help="yaml: Kubernetes objects; compose: a compose file.")
     ] = Format.yaml,
     image: Annotated[list[str] | None, typer.Option("--image", help=IMAGE_HELP)] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", metavar="NAME", help="One tenant of ENV, in its namespace."),
+    ] = None,
 ) -> None:
     """Render ENV as Kubernetes objects, validated against the official schemas before writing.
 
@@ -57,7 +61,7 @@ def render_command(
     if output_format is Format.compose and kube_version is not None:
         raise UserError("--kube-version applies to Kubernetes objects, not --format compose")
     loaded = blueprint(ctx)
-    planned = plan(loaded, env)
+    planned = plan(loaded, env, tenant)
     print_warnings(planned.environment, planned.warnings)
     if output_format is Format.compose:
         from devkit.render.composefile import compose_yaml

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, mesh, network, pod, routes, workloads
+from devkit.render import emit, env, labels, mesh, network, pod, routes, tenancy, workloads
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
 KubeObject = dict[str, Any]
 
 KIND_ORDER = (
-    "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
+    "Namespace", "ResourceQuota", "LimitRange", "ServiceAccount", "ConfigMap", "Service",
+    "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
     "PeerAuthentication", "DestinationRule", "VirtualService",
 )  # fmt: skip
@@ -70,7 +71,7 @@ def render(
     routes.check_public_ports(plan)
     for service in plan.services:
         pod.check_names(service)
-    objects: list[KubeObject] = [_namespace(plan, namespace)]
+    objects: list[KubeObject] = [_namespace(plan, namespace), *tenancy.objects(plan, namespace)]
     dependents = _dependents(plan)
     by_name = {service.name: service for service in plan.services}
     for service in plan.services:
