@@ -21,6 +21,28 @@ FINISHED = "devkit.dev/finished"
 LOCK_NAME = "devkit-lock"
 
 
+def namespace_exists(kube: KubeApi, namespace: str) -> bool | None:
+    """Whether the namespace exists; None when this identity may not read namespaces (a deploy
+    account with only namespaced rights: it works in a namespace an admin made)."""
+    try:
+        return kube.get("v1", "Namespace", namespace) is not None
+    except KubeError as exc:
+        if exc.status == 403:
+            return None
+        raise
+
+
+def missing_namespace(env: str, namespace: str) -> EngineError:
+    """The namespace does not exist and this identity may not create it."""
+    return EngineError(
+        f"namespace {namespace} of {env} does not exist, and this account may not create it",
+        details=[
+            f"an admin creates it first: devkit render {env} --access-admin | kubectl apply -f -",
+            "nothing was changed",
+        ],
+    )
+
+
 class KubeRecords(LockStore):
     """Where one environment's releases and lock live in its namespace."""
 
@@ -39,13 +61,20 @@ class KubeRecords(LockStore):
         }
 
     def ensure_namespace(self) -> None:
-        if self.kube.get("v1", "Namespace", self.namespace) is None:
+        """Create the namespace when it does not exist. A deploy account that may not read
+        namespaces (an admin made it: `devkit render ENV --access-admin`) leaves it as it is."""
+        if namespace_exists(self.kube, self.namespace) is False:
             namespace = {
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": {"name": self.namespace, "labels": {MANAGED_BY: "devkit"}},
             }
-            self.kube.apply(namespace)
+            try:
+                self.kube.apply(namespace)
+            except KubeError as exc:
+                if exc.status == 403:
+                    raise missing_namespace(self.env, self.namespace) from None
+                raise
 
     def releases(self) -> list[Release]:
         selector = ",".join(f"{k}={v}" for k, v in self._labels("release").items())
@@ -103,6 +132,8 @@ class KubeRecords(LockStore):
         except KubeError as exc:
             if exc.status == 409:
                 return False
+            if exc.status == 404:
+                raise missing_namespace(self.env, self.namespace) from None
             raise EngineError(f"cannot take the deploy lock of {self.env}: {exc.message}") from None
         return True
 
