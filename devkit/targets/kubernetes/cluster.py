@@ -86,7 +86,7 @@ class ClusterTarget(KubernetesTarget):
                 n["metadata"]["name"]: n for n in self.kube.list("v1", "Node", None)
             }
         except KubeError as exc:
-            if exc.status != 403:
+            if not exc.denied:
                 raise
             nodes = None  # a deploy account has no cluster-scoped rights: capacity unknown
         return service_statuses(

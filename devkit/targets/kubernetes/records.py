@@ -27,7 +27,7 @@ def namespace_exists(kube: KubeApi, namespace: str) -> bool | None:
     try:
         return kube.get("v1", "Namespace", namespace) is not None
     except KubeError as exc:
-        if exc.status == 403:
+        if exc.denied:
             return None
         raise
 
@@ -72,7 +72,7 @@ class KubeRecords(LockStore):
             try:
                 self.kube.apply(namespace)
             except KubeError as exc:
-                if exc.status == 403:
+                if exc.denied:
                     raise missing_namespace(self.env, self.namespace) from None
                 raise
 
@@ -134,6 +134,16 @@ class KubeRecords(LockStore):
                 return False
             if exc.status == 404:
                 raise missing_namespace(self.env, self.namespace) from None
+            if exc.denied:
+                raise EngineError(
+                    f"cannot take the deploy lock of {self.env}: {exc.message}",
+                    details=[
+                        f"this account may not deploy to namespace {self.namespace}; a deploy "
+                        f"account made by `devkit render ENV --access` deploys only to its own "
+                        "environment's namespace",
+                        "nothing was changed",
+                    ],
+                ) from None
             raise EngineError(f"cannot take the deploy lock of {self.env}: {exc.message}") from None
         return True
 

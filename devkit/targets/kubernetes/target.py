@@ -244,7 +244,7 @@ class KubernetesTarget:
             )
         if exc.status == 404 and f'namespaces "{self.namespace}" not found' in text:
             return missing_namespace(self.env, self.namespace)
-        if exc.status == 403:
+        if exc.denied:
             return EngineError(
                 f"this account may not apply {what} in {self.namespace}",
                 details=[
@@ -280,7 +280,7 @@ class KubernetesTarget:
             try:
                 live += self.kube.list(api_version, kind, self.namespace, selector)
             except KubeError as exc:
-                if exc.status != 403:
+                if not exc.denied:
                     raise
                 forbidden.append(kind)
         if forbidden and progress is not None:
@@ -566,7 +566,7 @@ class KubernetesTarget:
         try:
             namespace = self.kube.get("v1", "Namespace", self.namespace)
         except KubeError as exc:
-            if exc.status != 403:
+            if not exc.denied:
                 raise
             namespace = None  # an admin's, which this account may not even read
         removed_namespace = []
@@ -590,7 +590,7 @@ _ADMINS_NAMESPACE = (
 
 def _admins(obj: Mapping[str, Any], exc: KubeError) -> bool:
     """The namespace, which this account may not read or patch: an admin made it."""
-    return obj["kind"] == "Namespace" and exc.status == 403
+    return obj["kind"] == "Namespace" and exc.denied
 
 
 def _since(began: float) -> float:

@@ -14,6 +14,7 @@ from devkit.render.version import DEFAULT
 from devkit.schemas import resolve, validate
 from devkit.targets.base import AccessObjects
 from devkit.targets.kubernetes.access import DEPLOYER, group_of, resource_of
+from devkit.targets.kubernetes.api import KubeError
 from devkit.targets.kubernetes.cluster import ClusterTarget
 from devkit.targets.kubernetes.spec import to_prune
 from devkit.targets.kubernetes.status import service_statuses
@@ -176,3 +177,15 @@ def test_status_without_access_to_nodes_says_capacity_is_unknown() -> None:
     spot = {"metadata": {"labels": {"cloud.google.com/gke-spot": "true"}}}
     (row,) = service_statuses(["web"], [pod], {"node-a": spot}, {})
     assert row.pods[0].capacity == "spot"
+
+
+def test_only_an_authorization_refusal_counts_as_denied() -> None:
+    """A 403 for another reason (a namespace being deleted) is not a missing right."""
+    rbac = ('creating ConfigMap/devkit-lock: configmaps "devkit-lock" is forbidden: User '
+            '"system:serviceaccount:shop-prod:devkit-deployer" cannot create resource '
+            '"configmaps" in API group "" in the namespace "shop-staging"')  # fmt: skip
+    assert KubeError(rbac, status=403, body="").denied
+    ending = ('creating ConfigMap/devkit-lock: configmaps "devkit-lock" is forbidden: unable to '
+              "create new content in namespace shop-prod because it is being terminated")  # fmt: skip
+    assert not KubeError(ending, status=403, body="").denied
+    assert not KubeError("reading Namespace/x: not found", status=404, body="").denied
