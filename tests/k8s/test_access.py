@@ -33,6 +33,23 @@ from tests.k8s.test_releases import BLUEPRINT, DOCKERFILE, PROD_SAME_REGISTRY
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
 
+# An environment whose release has more kinds than staging's: a Secret the pods read, an
+# autoscaler and a disruption budget (with TEST_AUTOSCALE=1), a pre-deploy Job, a verify pod.
+CHECKED = """
+from devkit import Autoscale, Job, Secret, Verify
+
+web_here = {"env": {"GREETING": "checked", "TOKEN": Secret("TOKEN")}}
+if os.environ.get("TEST_AUTOSCALE") == "1":
+    web_here["autoscale"] = Autoscale(min=1, max=2, cpu=70)
+app.environment(
+    "checked",
+    Kubernetes(context="kind-devkit-testbed", registry="REGISTRY", namespace=f"{NS}-checked"),
+    overrides={web: web_here}, rollout_timeout=60,
+    jobs=[Job("migrate", ["python", "-c", "print('migrated')"], service="web", timeout=60)],
+    verify=Verify(["python", "-c", "import os; assert os.environ['TOKEN'] == 's3cret'"],
+                  service="web", timeout=60),
+)
+"""
 CONTEXT = "kind-devkit-testbed"  # the deploy accounts' kubeconfigs name their context the same
 DEPLOYER = "devkit-deployer"
 
@@ -71,6 +88,23 @@ class Access:
     def image(self, env: str) -> str:
         found = client.AppsV1Api(self.testbed.api).read_namespaced_deployment("web", self.ns(env))
         return str(found.spec.template.spec.containers[0].image)
+
+    def grant(self, env: str, *sources: str) -> None:
+        """The admin creates the environment's namespace (first time) and applies its deploy
+        account's access; the account's token goes into a kubeconfig of its own."""
+        if env not in self.kubeconfigs:
+            admin = ok(self.devkit("render", env, "--access-admin")).stdout
+            (namespace,) = list(yaml.safe_load_all(admin))
+            assert (namespace["kind"], namespace["metadata"]["name"]) == ("Namespace", self.ns(env))
+            # Not labelled for the testbed session's sweep (TEST_LABEL): another session ending
+            # on the shared cluster would delete it mid-test. The fixture deletes it.
+            self.admin_apply(yaml.safe_dump(namespace))
+        promotes = [arg for source in sources for arg in ("--promotes-from", source)]
+        self.admin_apply(ok(self.devkit("render", env, "--access", *promotes)).stdout)
+        if env not in self.kubeconfigs:
+            self.kubeconfigs[env] = token_kubeconfig(
+                self.testbed, self.ns(env), self.root / f"{env}.kubeconfig"
+            )
 
     def records(self, env: str) -> list[str]:
         found = client.CoreV1Api(self.testbed.api).list_namespaced_config_map(
@@ -112,8 +146,9 @@ def bed(testbed: K8sTestbed, tmp_path: Path) -> Iterator[Access]:
     env = {**os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "TEST_NS": prefix}
     root = tmp_path / "acc"
     (root / "web").mkdir(parents=True)
-    # test_releases.py's app and environments: staging and prod in namespaces of their own
-    blueprint = BLUEPRINT.replace("PROD", PROD_SAME_REGISTRY).replace("REGISTRY", testbed.registry)
+    # test_releases.py's app and environments (staging and prod), and one that checks itself
+    blueprint = BLUEPRINT.replace("PROD", PROD_SAME_REGISTRY + CHECKED)
+    blueprint = blueprint.replace("REGISTRY", testbed.registry)
     (root / "blueprint.py").write_text(textwrap.dedent(blueprint).lstrip())
     (root / "web" / "Dockerfile").write_text(textwrap.dedent(DOCKERFILE).lstrip())
     (root / "web" / "app.py").write_text(textwrap.dedent(APP).lstrip())
@@ -122,7 +157,7 @@ def bed(testbed: K8sTestbed, tmp_path: Path) -> Iterator[Access]:
         yield made
     finally:
         core = client.CoreV1Api(testbed.api)
-        for env_name in ("staging", "prod"):
+        for env_name in ("staging", "prod", "checked"):
             with contextlib.suppress(ApiException):
                 core.delete_namespace(made.ns(env_name))
         print("timings (s):", {k: [round(t, 1) for t in v] for k, v in made.timings.items()})
@@ -148,22 +183,9 @@ def test_deploy_promote_and_rollback_with_only_the_deploy_accounts_tokens(bed: A
     testbed = bed.testbed
     staging, prod = bed.ns("staging"), bed.ns("prod")
 
-    # The admin: the namespaces first (cluster-scoped), then each environment's account.
-    for env in ("staging", "prod"):
-        admin = ok(bed.devkit("render", env, "--access-admin")).stdout
-        (namespace,) = list(yaml.safe_load_all(admin))
-        assert namespace["kind"] == "Namespace" and namespace["metadata"]["name"] == bed.ns(env)
-        # Not labelled for the testbed session's sweep (TEST_LABEL): another session ending
-        # on the shared cluster would delete it mid-test. The fixture deletes it.
-        bed.admin_apply(yaml.safe_dump(namespace))
-    bed.admin_apply(ok(bed.devkit("render", "staging", "--access")).stdout)
-    bed.admin_apply(
-        ok(bed.devkit("render", "prod", "--access", "--promotes-from", "staging")).stdout
-    )
-    for env in ("staging", "prod"):
-        bed.kubeconfigs[env] = token_kubeconfig(
-            testbed, bed.ns(env), bed.root / f"{env}.kubeconfig"
-        )
+    # The admin: each namespace first (cluster-scoped), then the environment's account.
+    bed.grant("staging")
+    bed.grant("prod", "staging")
 
     # What the API server says each account may do.
     staging_sa = f"system:serviceaccount:{staging}:{DEPLOYER}"
@@ -252,3 +274,31 @@ def build(bed: Access, version: str) -> dict[str, str]:
     ok(bed.devkit("build", "staging", "--push", "--images-file", f"{version}.json"))
     images: dict[str, str] = json.loads((bed.root / f"{version}.json").read_text())["images"]
     return images
+
+
+def test_the_role_follows_the_kinds_the_blueprint_renders(bed: Access) -> None:
+    """A release with a Secret, a pre-deploy Job and a verify pod deploys with its account; when
+    the blueprint adds an autoscaler, the old Role refuses it before anything changes, and the
+    Role rendered again lets it through."""
+    bed.admin_env["TOKEN"] = "s3cret"
+    bed.grant("checked")
+    build(bed, "v1")
+    first = ok(bed.as_deployer("checked", "deploy", "checked", "--images", "v1.json"))
+    text = " ".join(first.stderr.split())
+    assert "job migrate passed" in text and "is healthy" in text
+    core = client.CoreV1Api(bed.testbed.api)
+    assert core.read_namespaced_secret("rel-secrets", bed.ns("checked")).data.keys() == {"TOKEN"}
+
+    bed.admin_env["TEST_AUTOSCALE"] = "1"
+    before = bed.records("checked")
+    refused = bed.as_deployer("checked", "deploy", "checked", "--images", "v1.json")
+    assert refused.code == 1, refused.stderr
+    text = " ".join(refused.stderr.split())
+    assert f"this account may not apply HorizontalPodAutoscaler/web in {bed.ns('checked')}" in text
+    assert "render it again and have an admin apply it" in text
+    assert bed.records("checked") == before  # refused by the dry run: nothing recorded
+
+    bed.grant("checked")  # the admin applies the Role rendered from the changed blueprint
+    ok(bed.as_deployer("checked", "deploy", "checked", "--images", "v1.json"))
+    autoscaling = client.AutoscalingV2Api(bed.testbed.api)
+    assert autoscaling.read_namespaced_horizontal_pod_autoscaler("web", bed.ns("checked"))
