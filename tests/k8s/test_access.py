@@ -256,6 +256,10 @@ def test_deploy_promote_and_rollback_with_only_the_deploy_accounts_tokens(bed: A
     status = ok(bed.as_deployer("prod", "status", "-e", "prod", "--json"))
     (web,) = json.loads(status.stdout)["services"]
     assert {p["capacity"] for p in web["pods"]} == {"unknown: nodes not readable"}
+    live = json.loads(ok(bed.as_deployer("prod", "diff", "prod", "--live", "--json")).stdout)
+    assert [c for c in live["changes"] if c["change"] != "unchanged"] == []
+    assert "Namespace" not in {c["kind"] for c in live["changes"]}  # the admin's, not compared
+    ok(bed.as_deployer("prod", "logs", "-e", "prod", "--tail", "5"))
 
     # prod's account pointed at staging: refused before anything changes there.
     before = bed.records("staging")
