@@ -261,6 +261,13 @@ def test_deploy_promote_and_rollback_with_only_the_deploy_accounts_tokens(bed: A
     assert "Namespace" not in {c["kind"] for c in live["changes"]}  # the admin's, not compared
     ok(bed.as_deployer("prod", "logs", "-e", "prod", "--tail", "5"))
 
+    # staging's account may not read prod's records, so it cannot promote from prod.
+    backwards = bed.as_deployer("staging", "promote", "prod", "staging")
+    assert backwards.code == 1, backwards.stderr
+    text = " ".join(backwards.stderr.split())
+    assert f"this account may not read the release records of prod in namespace {prod}" in text
+    assert "--promotes-from prod" in text
+
     # prod's account pointed at staging: refused before anything changes there.
     before = bed.records("staging")
     elsewhere = bed.as_deployer("prod", "deploy", "staging", "--images", "v1.json")

@@ -79,7 +79,23 @@ class KubeRecords(LockStore):
     def releases(self) -> list[Release]:
         selector = ",".join(f"{k}={v}" for k, v in self._labels("release").items())
         records = []
-        for config in self.kube.list("v1", "ConfigMap", self.namespace, selector):
+        try:
+            found = self.kube.list("v1", "ConfigMap", self.namespace, selector)
+        except KubeError as exc:
+            if not exc.denied:
+                raise
+            raise EngineError(
+                f"this account may not read the release records of {self.env} in namespace "
+                f"{self.namespace}",
+                details=[
+                    exc.message,
+                    f"a deploy account promotes from {self.env} when its access is rendered "
+                    f"with --promotes-from {self.env} (devkit render DST --access "
+                    f"--promotes-from {self.env}) and an admin applied it",
+                    "nothing was changed",
+                ],
+            ) from None
+        for config in found:
             notes = config["metadata"].get("annotations") or {}
             records.append(
                 from_record(

@@ -285,7 +285,7 @@ class KubernetesTarget:
                 forbidden.append(kind)
         if forbidden and progress is not None:
             progress("", "checked", f"not pruned: {', '.join(forbidden)} (this account may not "
-                     "list them, so it applied none)")  # fmt: skip
+                     "list them, so it cannot have applied any)")  # fmt: skip
         by_key = {key(obj): obj for obj in live}
         return [by_key[k] for k in to_prune(applied, live, self.instance)]
 
