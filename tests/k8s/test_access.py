@@ -5,7 +5,9 @@ then deploy staging, promote staging -> prod and roll prod back. The same accoun
 Secrets in, or apply to, any other namespace: asked of the API server (SubjectAccessReview) and
 tried.
 
-The app is test_releases.py's (one small web service, no verify step, no secrets).
+The app is test_releases.py's (one small web service, no verify step, no secrets), with a
+third environment, `checked`, whose release also has a Secret, a pre-deploy Job, a verify pod
+and, later, an autoscaler: the Role follows what the blueprint renders.
 """
 
 from __future__ import annotations
@@ -215,7 +217,8 @@ def test_deploy_promote_and_rollback_with_only_the_deploy_accounts_tokens(bed: A
         staging, client.V1Secret(metadata=client.V1ObjectMeta(name="canary"),
                                  string_data={"value": "not for prod's deployer"}),
     )  # fmt: skip
-    as_prod = client.CoreV1Api(config.new_client_from_config(str(bed.kubeconfigs["prod"])))
+    prod_api = config.new_client_from_config(str(bed.kubeconfigs["prod"]))
+    as_prod = client.CoreV1Api(prod_api)
     forbidden: list[Any] = [
         lambda: as_prod.read_namespaced_secret("canary", staging),
         lambda: as_prod.list_namespaced_secret(staging),
@@ -229,6 +232,7 @@ def test_deploy_promote_and_rollback_with_only_the_deploy_accounts_tokens(bed: A
         with pytest.raises(ApiException) as refused:
             attempt()
         assert refused.value.status == 403
+    prod_api.close()
 
     # Deploy, promote, rollback, each with only the deploy account's token.
     v1 = build(bed, "v1")
