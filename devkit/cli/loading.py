@@ -62,6 +62,7 @@ def target_for(
     context: str | None = None,
     namespace: str | None = None,
     force_conflicts: bool = False,
+    tenant: str | None = None,
 ) -> Iterator[tuple[T, Plan, Path, Settings]]:
     """The environment's target, asked for `capability`: exit 2, naming the environment, what
     it lacks and the environments that have it, when its target cannot."""
@@ -69,7 +70,7 @@ def target_for(
     from devkit.targets.base import MissingCapabilityError, Namespaced, require
     from devkit.targets.registry import Options, capable, open_target
 
-    planned, root, current, loaded = env_plan(ctx, env, namespace)
+    planned, root, current, loaded = env_plan(ctx, env, namespace, tenant)
     chosen = Options(
         context=context,
         force_conflicts=force_conflicts,
