@@ -18,17 +18,27 @@ from devkit.model.targets import Kind
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan
 from devkit.project.cache import cache_dir
-from devkit.targets.base import BuildLine, ForwardSet, ServiceStatus, SyncSession, UpResult
+from devkit.targets.base import (
+    BuildLine,
+    ForwardSet,
+    NoMetricsError,
+    ServiceStatus,
+    ServiceUsage,
+    SyncSession,
+    UpResult,
+)
 from devkit.targets.kubernetes import kind
 from devkit.targets.kubernetes.api import KubeApi, connect_context
 from devkit.targets.kubernetes.logs import pod_logs
 from devkit.targets.kubernetes.port_forward import ready_pod
 from devkit.targets.kubernetes.spec import INSTANCE, ROLE
 from devkit.targets.kubernetes.stack import start_forwards, up_on_cluster
-from devkit.targets.kubernetes.status import service_statuses
+from devkit.targets.kubernetes.status import service_statuses, service_usage
 from devkit.targets.kubernetes.sync import KubeSyncSession
 from devkit.targets.kubernetes.target import KubernetesTarget
 from devkit.targets.outcome import Progress
+
+METRICS_API = "metrics.k8s.io/v1beta1"
 
 
 class ClusterTarget(KubernetesTarget):
@@ -85,6 +95,18 @@ class ClusterTarget(KubernetesTarget):
         return service_statuses(
             [s.name for s in self.plan.services], pods, nodes, self._known_forwards()
         )
+
+    def usage(self) -> list[ServiceUsage]:
+        """CPU and memory per service from the cluster's metrics API (metrics.k8s.io, served by
+        metrics-server), summed over the service's pods; NoMetricsError where it is not served."""
+        if not self.kube.serves(METRICS_API, "PodMetrics"):
+            raise NoMetricsError(
+                f"the cluster serves no metrics API ({METRICS_API})",
+                details=["metrics-server serves it; devkit reads it when it is there"],
+            )
+        metrics = self.kube.list(METRICS_API, "PodMetrics", self.namespace,
+                                 f"{INSTANCE}={self.instance}")  # fmt: skip
+        return service_usage([s.name for s in self.plan.services], self._service_pods(), metrics)
 
     def logs(
         self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None
