@@ -33,7 +33,8 @@ from playwright.sync_api import Browser, sync_playwright
 from devkit.devloop.events import EventBus
 from devkit.planning.planner import plan
 from devkit.project.load import load_blueprint
-from devkit.ui.environments import default_sheet, describe
+from devkit.delivery.cost import default_sheet
+from devkit.ui.environments import describe
 from devkit.ui.server import Backend, UiServer
 from devkit.ui.snapshot import services_of
 

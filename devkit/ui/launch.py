@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devkit.delivery.cost import default_sheet
 from devkit.devloop.events import EventBus
 from devkit.devloop.sync import LiveSync
 from devkit.model.blueprint import Blueprint
 from devkit.planning.planner import Plan
 from devkit.ui import feeds
-from devkit.ui.environments import Commands, default_sheet, describe, releases_of
+from devkit.ui.environments import Commands, describe, releases_of
 from devkit.ui.server import Backend, UiServer
 from devkit.ui.snapshot import services_of
 
