@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["step", "build", "log", "status", "action", "command"]
+Kind = Literal["step", "build", "log", "status", "usage", "action", "command", "job"]
 HISTORY = 5000
 """Events kept for late readers; older ones are dropped (the terminal already showed them)."""
 
@@ -26,7 +26,8 @@ class Event:
 
     kind "step": `event` is what happened to `service` (created, healthy, sync, error, ...);
     "build"/"log": `detail` is one line of build or runtime output; "status": `data` holds the
-    engine's view of the service; "action"/"command": progress of what the UI asked for.
+    engine's view of the service; "usage": `data` holds what each service uses (CPU, memory);
+    "action"/"command"/"job": progress of what the UI asked for.
     """
 
     seq: int
