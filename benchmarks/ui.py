@@ -8,7 +8,8 @@ bus the dev loop publishes on (status for all 300, create/healthy steps, syncs, 
 and every 2 s a usage reading of every service, as the page's CPU and memory plots get them).
 The page is opened in Debian's headless Chromium through Playwright (tests/setup/browser.sh).
 
-    .venv/bin/python benchmarks/ui.py [--services 300] [--lines-per-second 2] [--runs 5] [--no-usage]
+    .venv/bin/python benchmarks/ui.py [--services 300] [--lines-per-second 2] [--runs 5]
+                                      [--no-usage]
 
 "page ready" is from navigation to the page showing every service healthy (all history applied,
 rendered); the server runs in its own process, so its RSS and CPU are its own.

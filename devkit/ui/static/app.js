@@ -121,7 +121,7 @@ function onStep(e) {
 function addSync(x) {
   state.syncs.push(x);
   if (state.syncs.length > SYNCS_PLOTTED) state.syncs.splice(0, state.syncs.length - SYNCS_PLOTTED);
-  dirty.plots = true;
+  dirty.plots = dirty.syncs = true;
 }
 
 function onUsage(e) {
@@ -215,7 +215,7 @@ function handle(e) {
 }
 
 // --- rendering, at most once a frame ---------------------------------------------------------
-const dirty = {loop: true, logs: true, errors: true, plots: true};
+const dirty = {loop: true, logs: true, errors: true, plots: true, syncs: true};
 let lastPlots = 0;
 let scheduled = false;
 let lastLogs = 0;
@@ -377,6 +377,12 @@ function renderService(name, info) {
 
 function renderPlots() {
   const began = performance.now();
+  if (dirty.syncs) { renderSyncPlots(); dirty.syncs = false; }
+  renderUsage();
+  performance.measure("devkit:plots", {start: began});
+}
+
+function renderSyncPlots() {
   const only = $("plot-service").value;
   const syncs = only ? state.syncs.filter((x) => x.service === only) : state.syncs;
   const names = state.snap.loop.services.map((s) => s.name);
@@ -389,11 +395,16 @@ function renderPlots() {
   $("sync-time-read").textContent = time.text;
   $("sync-hist").dataset.count = hist.bins.length;
   $("sync-time").dataset.count = time.count;
-  $("usage").innerHTML = Plots.usageTable(state.snap.loop.services, state.usage);
+}
+
+function renderUsage() {
+  const names = state.snap.loop.services.map((s) => s.name);
+  const box = $("usage");
+  if (!box.firstChild) box.innerHTML = Plots.usageTable(state.snap.loop.services);
+  Plots.updateUsage(box.firstChild, state.snap.loop.services, state.usage);
   const read = [...state.usage.values()].filter((u) => u.memory.at(-1) !== null).length;
   $("usage-summary").textContent = state.usageNote || (state.usage.size ? `${read} of ${names.length} services running` : "waiting for the first reading…");
   $("usage-summary").classList.toggle("unreach", Boolean(state.usageNote));
-  performance.measure("devkit:plots", {start: began});
 }
 
 function movePlot(ev, which) {
@@ -409,7 +420,7 @@ function movePlot(ev, which) {
   else return;
   ev.preventDefault();
   state.cursor[which] = next;
-  renderPlots();
+  renderSyncPlots();
 }
 
 function logMatcher() {
@@ -597,7 +608,7 @@ document.addEventListener("keydown", (ev) => {
 });
 
 for (const id of ["svc-filter"]) $(id).addEventListener("input", () => { dirty.loop = true; schedule(); });
-$("plot-service").addEventListener("input", () => { state.cursor = {hist: null, time: null}; renderPlots(); });
+$("plot-service").addEventListener("input", () => { state.cursor = {hist: null, time: null}; renderSyncPlots(); });
 $("sync-hist").addEventListener("keydown", (ev) => movePlot(ev, "hist"));
 $("sync-time").addEventListener("keydown", (ev) => movePlot(ev, "time"));
 for (const id of ["log-filter", "log-regex", "log-level", "log-service", "log-follow"]) {
