@@ -40,5 +40,5 @@ def test_jobs_run_from_the_page_where_the_target_can_run_them() -> None:
     app.environment("local", Docker())
     app.environment("staging", Swarm())
     app.environment("prod", Kubernetes(context="prod"))
-    assert capable(app, RunsJobs) == ["local"]
+    assert capable(app, RunsJobs) == ["local", "prod"]
     assert capable(app, ReportsUsage) == ["local", "prod"]
