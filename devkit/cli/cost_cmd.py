@@ -112,14 +112,13 @@ def _show_tenants(per: dict[str, Estimate], json: bool) -> None:
 def _sheet(path: Path | None) -> PriceSheet:
     import json
     import tomllib
-    from importlib import resources
 
+    from devkit.delivery.cost import default_sheet
     from devkit.errors import PriceSheetError
     from devkit.planning.pricesheet import parse_sheet
 
     if path is None:
-        text = resources.files("devkit.planning").joinpath("prices.toml").read_text()
-        return parse_sheet(tomllib.loads(text), "devkit's default price sheet")
+        return default_sheet()
     if path.suffix not in (".toml", ".json"):
         raise PriceSheetError(f"{path}: a price sheet is a .toml or .json file")
     try:

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from devkit.delivery.cost import default_sheet, release_cost
 from devkit.delivery.verify import run_verify, service_env
 from devkit.errors import DevkitError, EngineError, RefusedError
 from devkit.planning.images import relocate
@@ -145,6 +146,7 @@ def deploy(
             origin=provenance.origin,
             spec=stack,
             policy=policy,
+            cost=release_cost(plan, default_sheet()),
         )
         target.records.record(release)
         jobs = _pre_deploy(plan, release, target, secrets=secrets, say=say)

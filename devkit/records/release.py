@@ -36,6 +36,18 @@ class PolicyResult(BaseModel):
 _PROMOTED = re.compile(r"^promote from (?P<environment>\S+) #(?P<number>\d+)$")
 
 
+class ReleaseCost(BaseModel):
+    """What the release's plan was estimated to cost a month when it was deployed: `devkit
+    cost`'s estimate (from what its pods request) at the price sheet named."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str
+    min: float
+    max: float
+    prices: str = Field(description="the price sheet's name and date")
+
+
 class Release(BaseModel):
     """One deploy attempt of an environment. `status` is its outcome (or `deploying`)."""
 
@@ -58,6 +70,9 @@ class Release(BaseModel):
     )
     policy: PolicyResult | None = Field(
         default=None, description="the policy check before it was applied (None: not recorded)"
+    )
+    cost: ReleaseCost | None = Field(
+        default=None, description="its plan's monthly cost estimate (None: not recorded)"
     )
 
     @property
