@@ -5,6 +5,7 @@ from devkit.model.build import Build
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
@@ -32,6 +33,7 @@ __all__ = [
     "Job",
     "Kind",
     "Kubernetes",
+    "Metrics",
     "Policy",
     "Port",
     "Profile",
@@ -40,6 +42,7 @@ __all__ = [
     "Restart",
     "Route",
     "Run",
+    "ScrapeTargets",
     "Scraper",
     "Secret",
     "Service",
