@@ -48,6 +48,8 @@ class Scraper(Model):
     their pods; `"ServiceMonitor"` or `"PodMonitor"` renders that Prometheus Operator object per
     service instead (the cluster must have the operator's CRDs), carrying `labels` so that the
     operator's Prometheus selects it (kube-prometheus-stack selects `release: <its release>`).
+    `dashboards=True` adds a Grafana dashboard per service that declares metrics, as a ConfigMap
+    for Grafana's dashboard sidecar (docs/metrics.md).
     """
 
     namespace: Name
@@ -55,6 +57,11 @@ class Scraper(Model):
     discovery: Literal["annotations", "ServiceMonitor", "PodMonitor"] = "annotations"
     labels: dict[str, str] = Field(
         default_factory=dict, description="labels on the monitors, for the operator's selector"
+    )
+    dashboards: bool = Field(
+        default=False,
+        description="a Grafana dashboard per service with metrics, in a ConfigMap labelled "
+        'grafana_dashboard: "1" for Grafana\'s dashboard sidecar',
     )
 
 

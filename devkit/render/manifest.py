@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, monitoring, network, pod, routes, workloads
+from devkit.render import dashboards, emit, env, labels, monitoring, network, pod, routes, workloads
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
@@ -78,6 +78,7 @@ def render(
         if policy:
             objects.append(policy)
     objects.append(network.default_deny(plan, namespace))
+    objects += dashboards.config_maps(plan, namespace)
     objects.sort(key=lambda o: (KIND_ORDER.index(o["kind"]), o["metadata"]["name"]))
     return Manifest(plan.project, plan.environment, namespace, version, tuple(objects))
 

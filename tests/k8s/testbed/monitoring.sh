@@ -47,7 +47,8 @@ up() {
   tag=$(node_image "$IMAGE" prometheus)
   python=$(node_image "$PYTHON_IMAGE" python)
   hash=$(sha256sum <"$MANIFEST" | cut -c1-16)
-  sed -e "s#@IMAGE@#$tag#" -e "s#@PYTHON_IMAGE@#$python#" -e "s#@CONFIG_HASH@#$hash#" "$MANIFEST" \
+  sed -e "s#@IMAGE@#$tag#" -e "s#@PYTHON_IMAGE@#$python#" -e "s#@CONFIG_HASH@#$hash#" \
+      -e "s#@NODE@#$CLUSTER-control-plane#" "$MANIFEST" \
     | apply -f - >/dev/null \
     || die "applying $MANIFEST"
   kubectl -n "$NAMESPACE" rollout status deployment/prometheus --timeout="${WAIT}s" >&2 \
