@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -198,3 +199,44 @@ def test_every_query_of_the_apis_dashboard_returns_a_series_after_traffic(
         if not prometheus.query(promql):
             empty.append((title, promql))
     assert not empty, f"queries without a series: {empty}"
+
+
+@pytest.mark.parametrize("kind", ["ServiceMonitor", "PodMonitor"])
+def test_the_api_server_accepts_the_rendered_monitors_against_the_operators_crds(
+    testbed: K8sTestbed, namespace: str, tmp_path: Path, kind: str
+) -> None:
+    """The Prometheus Operator's CRDs (v0.85.0, installed by testbed/monitoring.sh; no operator
+    runs) validate what devkit renders: server-side dry-run, strict field validation."""
+    from devkit import Blueprint, Kubernetes, Metrics, Scraper
+    from devkit.planning.planner import plan
+    from devkit.render import render
+    from devkit.render.emit import dump_all
+
+    app = Blueprint("mon")
+    app.service("api", image="api:1", ports={"http": 8000}, metrics=Metrics("http", interval=2))
+    scraper = Scraper(namespace="monitoring", discovery=kind, labels={"release": "kps"})
+    app.environment("k", Kubernetes(namespace=namespace, scraper=scraper))
+    (monitor,) = [o for o in render(plan(app, "k")).objects if o["kind"] == kind]
+
+    def dry_run(obj: dict[str, object]) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / "monitor.yaml"
+        path.write_text(dump_all([obj], "test"))
+        return subprocess.run(
+            [str(testbed.kubectl_bin), "--kubeconfig", str(testbed.kubeconfig), "apply",
+             "--server-side", "--dry-run=server", "--validate=strict", "--field-manager=devkit",
+             "-f", str(path), "-o", "json"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    accepted = dry_run(monitor)
+    assert accepted.returncode == 0, accepted.stderr
+    echoed = json.loads(accepted.stdout)
+    assert echoed["kind"] == kind and echoed["spec"]["selector"] == monitor["spec"]["selector"]
+
+    # a field the CRD does not know is refused, so the check above is the CRD's schema at work
+    endpoints = "endpoints" if kind == "ServiceMonitor" else "podMetricsEndpoints"
+    wrong = json.loads(json.dumps(monitor))
+    wrong["spec"][endpoints][0]["scrapeEvery"] = "2s"
+    refused = dry_run(wrong)
+    assert refused.returncode != 0
+    assert "scrapeEvery" in refused.stderr, refused.stderr
