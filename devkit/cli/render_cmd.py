@@ -92,9 +92,12 @@ def render_command(
     if dashboards is not None:
         _write_dashboards(planned, manifest.namespace, dashboards)
     if output is not None:
+        crds = schemas.crd_kinds(manifest.objects)
+        against = f"the Kubernetes {version} schemas" + (
+            f" and their CRDs' ({', '.join(crds)})" if crds else ""
+        )
         err().print(
-            f"wrote {len(manifest.objects)} objects to {output}/ "
-            f"(valid against the Kubernetes {version} schemas)",
+            f"wrote {len(manifest.objects)} objects to {output}/ (valid against {against})",
             markup=False,
             soft_wrap=True,
         )

@@ -2,9 +2,11 @@
 
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool, Istio
 from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
@@ -23,13 +25,17 @@ __all__ = [
     "Autoscale",
     "Blueprint",
     "Build",
+    "CircuitBreaker",
     "Command",
+    "ConnectionPool",
     "Docker",
+    "Egress",
     "Environment",
     "Gateway",
     "HealthCheck",
     "Http",
     "Ingress",
+    "Istio",
     "Job",
     "Kind",
     "Kubernetes",

@@ -34,8 +34,11 @@ def test_render_to_a_directory_replaces_only_its_own_stale_files(tmp_path: Path)
     result = run_devkit("render", "prod", "-o", str(out), cwd=SHOP)
     assert result.code == 0, result.stderr
     assert result.stdout == ""
-    assert "wrote 25 objects to" in result.stderr
-    assert "valid against the Kubernetes 1.33 schemas" in result.stderr
+    assert "wrote 34 objects to" in result.stderr  # prod runs Istio: 3 of them Istio's
+    assert (
+        "valid against the Kubernetes 1.33 schemas and their CRDs' (DestinationRule, "
+        "PeerAuthentication, VirtualService)"
+    ) in result.stderr
     names = sorted(p.name for p in out.iterdir())
     assert "99-deployment-gone.yaml" not in names
     assert "kustomization.yaml" in names
@@ -126,13 +129,24 @@ def test_diff_between_environments() -> None:
     assert "+++ prod/Deployment/api" in result.stdout
     assert "-  replicas: 2" in result.stdout
     assert result.stdout.rstrip().endswith(
-        "3 objects differ from staging to prod: 1 added, 0 removed, 2 changed"
+        "16 objects differ from staging to prod: 4 added, 0 removed, 12 changed"
     )
     machine = json.loads(run_devkit("diff", "staging", "prod", "--json", cwd=SHOP).stdout)
     assert [(c["kind"], c["name"], c["change"]) for c in machine["changes"]] == [
+        ("Namespace", "<namespace>", "changed"),  # prod runs Istio: sidecar injection
         ("Deployment", "api", "changed"),
         ("Deployment", "worker", "changed"),
         ("HorizontalPodAutoscaler", "api", "added"),
+        # prod's sidecars reach istiod: one more egress rule in every policy
+        *[
+            ("NetworkPolicy", f"{name}{suffix}", "changed")
+            for name in ("api", "postgres", "redis", "worker")
+            for suffix in ("", "-one-off")
+        ],
+        ("Ingress", "api", "changed"),  # prod's route: a timeout and retries
+        ("PeerAuthentication", "default", "added"),
+        ("DestinationRule", "api", "added"),
+        ("VirtualService", "api", "added"),
     ]
     same = run_devkit("diff", "prod", "prod", cwd=SHOP)
     assert same.stdout.strip() == "no differences between prod and prod"

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from blueprints import prometheus
-from devkit import Blueprint, Docker, Kubernetes, Metrics, Scraper
+from devkit import Blueprint, Docker, Kubernetes, Metrics, Scraper, schemas
 from devkit.errors import BlueprintError
 from devkit.planning.planner import plan
 from devkit.render import render
 from devkit.render.composefile import compose
+from devkit.render.version import DEFAULT
 from tests.unit.render.conftest import container, find
 
 
@@ -74,6 +75,8 @@ def test_an_operator_scraper_gets_a_monitor_per_service_and_no_annotations(kind:
     assert [o["metadata"]["name"] for o in objs if o["kind"] == kind] == ["api"]
     # the Service names the port the ServiceMonitor refers to
     assert "admin" in [p["name"] for p in find(objs, "Service", "api")["spec"]["ports"]]
+    # valid against the operator's CRD schema (vendored in devkit/schemas/crds)
+    schemas.validate([monitor], schemas.resolve(DEFAULT))
 
 
 def test_the_scraper_namespace_is_admitted_to_the_metrics_port_only() -> None:
