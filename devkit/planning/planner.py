@@ -383,6 +383,7 @@ def _warnings(
                 service.circuit_breaker is not None,
                 service.connection_pool is not None,
             ),
+            advice.metrics_without_scraper(declared, env),
         )
     return found
 

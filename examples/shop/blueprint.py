@@ -23,6 +23,7 @@ from devkit import (
     Resources,
     Restart,
     Route,
+    Scraper,
     Secret,
     Swarm,
     Sync,
@@ -78,13 +79,20 @@ app.environment(
         config=os.environ.get("SHOP_KIND_CONFIG"),
     ),
 )
-app.environment("staging", Kubernetes(context="staging"), profile=spot(), replicas=2)
+# On the clusters, Prometheus runs in the namespace "monitoring" (kube-prometheus-stack's usual
+# one): the NetworkPolicies admit it to the api's metrics port (docs/metrics.md).
+app.environment(
+    "staging",
+    Kubernetes(context="staging", scraper=Scraper(namespace="monitoring")),
+    profile=spot(),
+    replicas=2,
+)
 # prod runs Istio: the api's route gets a timeout and retries (in the Ingress and, for calls inside
 # the mesh, a VirtualService), and callers eject a failing api replica and cap their connections
 # to it (a DestinationRule); mutual TLS is STRICT in the namespace (docs/traffic.md).
 app.environment(
     "prod",
-    Kubernetes(context="prod", mesh="istio"),
+    Kubernetes(context="prod", mesh="istio", scraper=Scraper(namespace="monitoring")),
     profile=on_demand(),
     replicas=3,
     overrides={

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from blueprints import prometheus
-from devkit import Blueprint, Docker, Kubernetes, Metrics, Scraper, schemas
+from devkit import Blueprint, Docker, Kind, Kubernetes, Metrics, Scraper, schemas
 from devkit.errors import BlueprintError
 from devkit.planning.planner import plan
 from devkit.render import render
@@ -204,3 +204,14 @@ def test_resource_panels_draw_the_planned_requests_and_limits() -> None:
         "request": f"vector({256 * 2**20})",
         "limit": f"vector({2**30})",
     }
+
+
+def test_metrics_on_a_cluster_without_a_scraper_is_warned_about() -> None:
+    app = shop()
+    app.environment("dev", Kind("dev"))
+    (warning,) = plan(app, "k").warnings
+    assert 'service "api" declares metrics, but environment "k" names no scraper' in warning
+    assert 'Kubernetes(scraper=Scraper(namespace="monitoring"))' in warning
+    assert plan(shop(Scraper(namespace="monitoring")), "k").warnings == ()
+    assert plan(app, "local").warnings == ()  # Docker: the stock Prometheus reaches it
+    assert plan(app, "dev").warnings == ()  # a local kind cluster is left alone
