@@ -39,16 +39,29 @@ ForceConflictsOption = Annotated[
 ]
 
 
+TenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant", metavar="NAME",
+        help="One tenant of the environment; without it, every tenant in the declared order.",
+    ),
+]  # fmt: skip
+
+
 def cluster_plan(
-    ctx: typer.Context, env: str, namespace: str | None = None, also: tuple[type, ...] = ()
+    ctx: typer.Context,
+    env: str,
+    namespace: str | None = None,
+    also: tuple[type, ...] = (),
+    tenant: str | None = None,
 ) -> tuple[Plan, Path, ImageMap]:
     """The plan of an environment whose target deploys releases (and has the capabilities in
-    `also`), its root and image map."""
+    `also`), for one of its tenants if given, its root and image map."""
     from devkit.cli.loading import env_plan
     from devkit.targets.base import MissingCapabilityError, Namespaced, Releases
     from devkit.targets.registry import capable
 
-    planned, root, current, loaded = env_plan(ctx, env, namespace)
+    planned, root, current, loaded = env_plan(ctx, env, namespace, tenant)
     needed = [Releases, *also, *([Namespaced] if namespace is not None else [])]
     for capability in needed:
         able = capable(loaded, capability)
@@ -69,6 +82,34 @@ def open_target(
     chosen = Options(context=context, force_conflicts=force_conflicts)
     with open_registered(plan, chosen) as target:
         yield require(target, Releases, plan)
+
+
+def tenants_of(plan: Plan, tenant: str | None, namespace: str | None) -> list[str | None]:
+    """The tenants a release command runs for, in order: the one asked for, else all of the
+    environment's; [None] for an environment without tenants."""
+    from devkit.errors import UserError
+
+    if tenant is not None:
+        return [tenant]
+    if plan.tenants and namespace is not None:
+        raise UserError(
+            f'environment "{plan.environment}" has tenants, each in a namespace of its own: '
+            "give --tenant NAME with --namespace"
+        )
+    return list(plan.tenants) or [None]
+
+
+def one_tenant(plan: Plan, tenant: str | None) -> None:
+    """Refuse a command about one release history without --tenant in an environment with
+    tenants (each has its own)."""
+    from devkit.errors import UserError
+
+    if tenant is None and plan.tenants:
+        raise UserError(
+            f'environment "{plan.environment}" has tenants, each with its own releases: '
+            "give --tenant NAME",
+            details=[f"its tenants: {', '.join(plan.tenants)}"],
+        )
 
 
 def provenance(root: Path, origin: str) -> Provenance:
@@ -136,13 +177,19 @@ def say(message: str) -> None:
     err().print(message, markup=False, soft_wrap=True)
 
 
+def result_line(result: DeployResult, env: str, tenant: str | None = None) -> None:
+    """A healthy release, on stderr: its URLs and a line."""
+    for name, url in sorted(result.urls.items()):
+        err().print(f"  {name}: {url}", markup=False)
+    of = f"{env}, tenant {tenant}" if tenant else env
+    err().print(
+        f"[green]release #{result.release.number} of {of} is healthy[/] ({result.seconds:.1f}s)"
+    )
+
+
 def show_result(result: DeployResult, env: str, json: bool, extra: dict[str, Any]) -> None:
     """A healthy release: one JSON document with --json, else its URLs and a line on stderr."""
     if json:
         print_json({**extra, "environment": env, "ok": True, **result.to_dict()})
         return
-    for name, url in sorted(result.urls.items()):
-        err().print(f"  {name}: {url}", markup=False)
-    err().print(
-        f"[green]release #{result.release.number} of {env} is healthy[/] ({result.seconds:.1f}s)"
-    )
+    result_line(result, env, extra.get("tenant"))

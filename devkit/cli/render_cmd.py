@@ -55,6 +55,10 @@ def render_command(
             help="Also write a Grafana dashboard (JSON) per service with metrics into DIR.",
         ),
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", metavar="NAME", help="One tenant of ENV, in its namespace."),
+    ] = None,
 ) -> None:
     """Render ENV as Kubernetes objects, validated against the official schemas before writing.
 
@@ -70,7 +74,7 @@ def render_command(
     if output_format is Format.compose and dashboards is not None:
         raise UserError("--dashboards goes with Kubernetes objects, not --format compose")
     loaded = blueprint(ctx)
-    planned = plan(loaded, env)
+    planned = plan(loaded, env, tenant)
     print_warnings(planned.environment, planned.warnings)
     if output_format is Format.compose:
         from devkit.render.composefile import compose_yaml

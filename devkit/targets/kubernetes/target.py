@@ -48,6 +48,7 @@ from devkit.targets.kubernetes.spec import (
     one_off_spec,
     ordered,
     pod_problem,
+    replica_failure,
     rollout_status,
     secret,
     to_prune,
@@ -287,7 +288,7 @@ class KubernetesTarget:
                 pods = self._pods(live)
                 if status.state == "failed":
                     return self._failed(name, status.message, pods, began)
-                problem = next(filter(None, map(pod_problem, pods)), None)
+                problem = replica_failure(live) or next(filter(None, map(pod_problem, pods)), None)
                 if problem is None:
                     problems.pop(name, None)
                     last[name] = status.message
