@@ -43,7 +43,7 @@ def test_render_to_a_directory_replaces_only_its_own_stale_files(tmp_path: Path)
     assert "99-deployment-gone.yaml" not in names
     assert "kustomization.yaml" in names
     assert "00-namespace-shop-prod.yaml" in names
-    assert "06-horizontalpodautoscaler-api.yaml" in names
+    assert "08-horizontalpodautoscaler-api.yaml" in names
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert run_devkit("render", "prod", "-o", str(out), cwd=SHOP).code == 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
