@@ -7,6 +7,7 @@ from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
 from devkit.model.mesh import CircuitBreaker, ConnectionPool, Istio
+from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
@@ -40,6 +41,7 @@ __all__ = [
     "Job",
     "Kind",
     "Kubernetes",
+    "Metrics",
     "Policy",
     "Port",
     "Profile",
@@ -48,6 +50,7 @@ __all__ = [
     "Restart",
     "Route",
     "Run",
+    "ScrapeTargets",
     "Scraper",
     "Secret",
     "Service",

@@ -17,6 +17,7 @@ from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
 from devkit.model.mesh import CircuitBreaker, ConnectionPool
+from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
@@ -97,8 +98,9 @@ class Blueprint:
         image: str | None = None,
         build: Build | None = None,
         command: Sequence[str] | None = None,
+        entrypoint: Sequence[str] | None = None,
         ports: Mapping[str, int | Port] | None = None,
-        env: Mapping[str, str | int | float | bool | Ref | Secret] | None = None,
+        env: Mapping[str, str | int | float | bool | Ref | Secret | ScrapeTargets] | None = None,
         depends_on: Sequence[Service | str] = (),
         health: Http | Tcp | Command | None = None,
         sync: Sequence[Sync] = (),
@@ -116,6 +118,7 @@ class Blueprint:
         circuit_breaker: CircuitBreaker | None = None,
         connection_pool: ConnectionPool | None = None,
         egress: Sequence[Egress | str] = (),
+        metrics: Metrics | None = None,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
         location = caller_location()
@@ -128,6 +131,7 @@ class Blueprint:
             "scratch": scratch, "capabilities": capabilities,
             "service_account_token": service_account_token, "egress": egress,
             "circuit_breaker": circuit_breaker, "connection_pool": connection_pool,
+            "entrypoint": entrypoint, "metrics": metrics,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

@@ -14,6 +14,7 @@ from devkit.model.build import Build
 from devkit.model.egress import Egress
 from devkit.model.health import HealthCheck, Http, Tcp
 from devkit.model.mesh import CircuitBreaker, ConnectionPool
+from devkit.model.metrics import Metrics
 from devkit.model.ports import Port
 from devkit.model.reference import check_reference
 from devkit.model.refs import (
@@ -35,7 +36,7 @@ OVERRIDABLE = frozenset(
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
         "run_as_user", "scratch", "capabilities", "service_account_token", "circuit_breaker",
-        "connection_pool", "egress",
+        "connection_pool", "egress", "entrypoint", "metrics",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -48,6 +49,10 @@ class Service(Model):
     image: str | None = None
     build: Build | None = None
     command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = Field(
+        default=None,
+        description="replaces the image's entrypoint (command then gives its arguments)",
+    )
     ports: dict[str, Port] = Field(default_factory=dict)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     depends_on: tuple[Name, ...] = ()
@@ -84,6 +89,9 @@ class Service(Model):
     )
     connection_pool: ConnectionPool | None = Field(
         default=None, description="callers' proxies limit connections and requests (a mesh's)"
+    )
+    metrics: Metrics | None = Field(
+        default=None, description="Prometheus metrics the service serves on one of its ports"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
@@ -143,6 +151,10 @@ class Service(Model):
             raise ValueError("give either replicas= or autoscale=, not both")
         if isinstance(self.health, Http | Tcp):
             self._check_port_name(self.health.port, "its health check")
+        if self.metrics is not None:
+            self._check_port_name(self.metrics.port, "metrics")
+            if self.ports[self.metrics.port].protocol != "tcp":
+                raise ValueError(f'metrics: port "{self.metrics.port}" is udp; metrics are HTTP')
         for name, value in self.env.items():
             if (
                 needs_secret(name)

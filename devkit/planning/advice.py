@@ -93,6 +93,20 @@ def mesh_settings_without_mesh(
     )
 
 
+def metrics_without_scraper(service: Service, env: Environment) -> str | None:
+    """On a cluster, the NetworkPolicies admit a scraper only from the namespace the target names:
+    metrics without a `Scraper` cannot be scraped. (A local kind cluster is left alone.)"""
+    if service.metrics is None or env.target.kind != "kubernetes":
+        return None
+    if getattr(env.target, "scraper", None) is not None:
+        return None
+    return (
+        f'service "{service.name}" declares metrics, but environment "{env.name}" names no '
+        "scraper: its NetworkPolicies admit no Prometheus to the metrics port; declare where it "
+        'runs, e.g. Kubernetes(scraper=Scraper(namespace="monitoring"))'
+    )
+
+
 def collect(*found: str | Sequence[str] | None) -> list[str]:
     """The messages found, flattened, without the checks that found nothing."""
     messages: list[str] = []

@@ -11,7 +11,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, mesh, network, pod, routes, tenancy, workloads
+from devkit.render import (
+    dashboards,
+    emit,
+    env,
+    labels,
+    mesh,
+    monitoring,
+    network,
+    pod,
+    routes,
+    tenancy,
+    workloads,
+)
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
@@ -21,7 +33,7 @@ KIND_ORDER = (
     "Namespace", "ResourceQuota", "LimitRange", "ServiceAccount", "ConfigMap", "Service",
     "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
-    "PeerAuthentication", "DestinationRule", "VirtualService",
+    "PeerAuthentication", "DestinationRule", "VirtualService", "ServiceMonitor", "PodMonitor",
 )  # fmt: skip
 """The order objects are applied in (and numbered in file names): what others need comes first."""
 
@@ -83,6 +95,7 @@ def render(
     objects += network.default_deny(plan, namespace)
     if mesh.mesh_of(plan) is not None:
         objects.append(mesh.peer_authentication(plan, namespace))
+    objects += dashboards.config_maps(plan, namespace)
     objects.sort(key=lambda o: (KIND_ORDER.index(o["kind"]), o["metadata"]["name"]))
     return Manifest(plan.project, plan.environment, namespace, version, tuple(objects))
 
@@ -154,8 +167,12 @@ def _service_objects(
     ):
         if extra:
             objects.append(extra)
+    monitor = monitoring.monitor(plan, namespace, service)
     return (
-        objects + routes.objects(plan, namespace, service) + mesh.objects(plan, namespace, service)
+        objects
+        + routes.objects(plan, namespace, service)
+        + mesh.objects(plan, namespace, service)
+        + ([monitor] if monitor else [])
     )
 
 

@@ -18,10 +18,12 @@ from devkit import (
     Http,
     Kind,
     Kubernetes,
+    Metrics,
     Port,
     Resources,
     Restart,
     Route,
+    Scraper,
     Secret,
     Swarm,
     Sync,
@@ -43,6 +45,9 @@ api = app.service(
     env={"DATABASE_URL": db.url, "REDIS_URL": cache.url, "PORT": 8000},
     depends_on=[db, cache],
     health=Http("/healthz", port="http"),
+    # Prometheus metrics (prometheus-client) on the same port: scraped by blueprints.prometheus()
+    # locally, found through scrape annotations (or a ServiceMonitor) on clusters.
+    metrics=Metrics("http", path="/metrics"),
     # Code syncs live; a change to requirements.txt or the Dockerfile rebuilds the image.
     # Restarts fork from a process that already imported the heavy libraries (warm restarts).
     sync=[Sync("services/api/app", "/srv/app", then=Restart(preload=["psycopg", "redis"]))],
@@ -74,13 +79,20 @@ app.environment(
         config=os.environ.get("SHOP_KIND_CONFIG"),
     ),
 )
-app.environment("staging", Kubernetes(context="staging"), profile=spot(), replicas=2)
+# On the clusters, Prometheus runs in the namespace "monitoring" (kube-prometheus-stack's usual
+# one): the NetworkPolicies admit it to the api's metrics port (docs/metrics.md).
+app.environment(
+    "staging",
+    Kubernetes(context="staging", scraper=Scraper(namespace="monitoring")),
+    profile=spot(),
+    replicas=2,
+)
 # prod runs Istio: the api's route gets a timeout and retries (in the Ingress and, for calls inside
 # the mesh, a VirtualService), and callers eject a failing api replica and cap their connections
 # to it (a DestinationRule); mutual TLS is STRICT in the namespace (docs/traffic.md).
 app.environment(
     "prod",
-    Kubernetes(context="prod", mesh="istio"),
+    Kubernetes(context="prod", mesh="istio", scraper=Scraper(namespace="monitoring")),
     profile=on_demand(),
     replicas=3,
     overrides={

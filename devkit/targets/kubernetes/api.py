@@ -122,7 +122,8 @@ class KubeApi:
             raise KubeError(
                 f"{kind} ({api_version}): not a kind this cluster serves; a kind from a CRD "
                 "needs the CRD installed (HTTPRoute: the Gateway API standard channel's CRDs; "
-                "VirtualService, DestinationRule, PeerAuthentication: Istio's)",
+                "VirtualService, DestinationRule, PeerAuthentication: Istio's; ServiceMonitor, "
+                "PodMonitor: the Prometheus Operator's)",
                 status=404,
                 body="",
             ) from None

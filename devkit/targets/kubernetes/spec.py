@@ -42,6 +42,8 @@ PRUNABLE: dict[str, str] = {
     "PeerAuthentication": "security.istio.io/v1",
     "DestinationRule": "networking.istio.io/v1",
     "VirtualService": "networking.istio.io/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PodMonitor": "monitoring.coreos.com/v1",
 }
 _ORDER = ("Namespace", "Secret", *KIND_ORDER[1:], "Job")
 

@@ -218,7 +218,9 @@ def test_prod_autoscales_api_without_a_fixed_replica_count(shop: Blueprint) -> N
     )
 
 
-def test_network_policies_admit_dependents_and_the_ingress_controller(shop: Blueprint) -> None:
+def test_network_policies_admit_dependents_the_ingress_controller_and_the_scraper(
+    shop: Blueprint,
+) -> None:
     objects = render(plan(shop, "prod")).objects
     deny = find(objects, "NetworkPolicy", "default-deny-ingress")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
@@ -249,6 +251,12 @@ def test_network_policies_admit_dependents_and_the_ingress_controller(shop: Blue
                         "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
                     }
                 }
+            ],
+            "ports": [{"port": 8000, "protocol": "TCP"}],
+        },
+        {  # the scraper, Prometheus in "monitoring", to the metrics port
+            "from": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
             ],
             "ports": [{"port": 8000, "protocol": "TCP"}],
         },
