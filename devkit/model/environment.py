@@ -10,7 +10,7 @@ from devkit.model.base import Model, Name
 from devkit.model.job import Job
 from devkit.model.policy import Policy
 from devkit.model.profile import Profile, profile_value
-from devkit.model.service import check_override_fields
+from devkit.model.service import Overrides
 from devkit.model.targets import Target
 from devkit.model.tenant import Tenant
 from devkit.model.verify import Verify
@@ -26,7 +26,7 @@ class Environment(Model):
     replicas: int | None = Field(
         default=None, ge=0, description="replicas of every stateless service without its own"
     )
-    overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    overrides: Overrides = Field(default_factory=dict)
     verify: Verify | None = Field(
         default=None, description="must pass before a deployed release counts as healthy"
     )
@@ -65,11 +65,4 @@ class Environment(Model):
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise ValueError(f"tenant names must be unique; given twice: {', '.join(twice)}")
-        return value
-
-    @field_validator("overrides")
-    @classmethod
-    def _overridable(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for fields in value.values():
-            check_override_fields(fields)
         return value
