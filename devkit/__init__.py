@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         Blueprint,
         Build,
         CircuitBreaker,
+        Cluster,
         Command,
         ConnectionPool,
         Docker,
@@ -54,10 +55,10 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "devkit.model": (
-        "Autoscale", "Blueprint", "Build", "CircuitBreaker", "Command", "ConnectionPool", "Docker",
-        "Egress", "Environment", "Http", "Ingress", "Istio", "Gateway", "Job", "Kind", "Kubernetes",
-        "Policy", "Port", "Profile", "Ref", "Resources", "Restart", "Route", "Run", "Scraper",
-        "Secret", "Service", "Swarm", "Sync", "Tcp", "TLS", "Uptime", "Verify", "Volume",
+        "Autoscale", "Blueprint", "Build", "CircuitBreaker", "Cluster", "Command", "ConnectionPool",
+        "Docker", "Egress", "Environment", "Http", "Ingress", "Istio", "Gateway", "Job", "Kind",
+        "Kubernetes", "Policy", "Port", "Profile", "Ref", "Resources", "Restart", "Route", "Run",
+        "Scraper", "Secret", "Service", "Swarm", "Sync", "Tcp", "TLS", "Uptime", "Verify", "Volume",
     ),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
@@ -72,6 +73,7 @@ __all__ = [
     "BlueprintError",
     "Build",
     "CircuitBreaker",
+    "Cluster",
     "Command",
     "ConnectionPool",
     "DevkitError",
