@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from devkit.cli.app import ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
     BreakLockOption,
+    ClusterOption,
     ForceConflictsOption,
     JsonOption,
     cluster_plan,
@@ -17,6 +18,12 @@ from devkit.cli.deploying import (
     say,
     show_result,
 )
+
+if TYPE_CHECKING:
+    from devkit.cli.progress import ServicePrinter
+    from devkit.delivery.waves import Wave
+    from devkit.planning.images import ImageMap
+    from devkit.planning.planner import Plan
 
 
 @app.command("deploy")
@@ -36,6 +43,7 @@ def deploy_command(
     namespace: NamespaceOption = None,
     force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
+    cluster: ClusterOption = None,
     json: JsonOption = False,
 ) -> None:
     """Deploy ENV: build and push its images (or take --images), run its pre-deploy jobs, apply
@@ -47,9 +55,22 @@ def deploy_command(
     previous healthy release, and the command exits 1 with the reason and the failing task's
     last log lines. Exit 3: the environment is locked by another deploy, or (Kubernetes) a
     field devkit applies is owned by another manager. `devkit releases ENV` shows the history.
+
+    \b
+    An environment on several clusters is deployed wave by wave in its declared order
+    (--cluster: only one): the images are pushed to the first cluster's registry and copied by
+    digest into each other one's; a wave that fails is rolled back and stops the deploy, and
+    the clusters done before it keep the new release or are rolled back too (after_failure).
     """
     from devkit.build.engine import connect
-    from devkit.cli.deploying import build_and_push, open_target, provenance, registry_of, unlock
+    from devkit.cli.deploying import (
+        build_and_push,
+        cluster_waves,
+        open_target,
+        provenance,
+        registry_of,
+        unlock,
+    )
     from devkit.cli.progress import ServicePrinter
     from devkit.delivery.deploy import deploy
     from devkit.project import imagesfile
@@ -59,6 +80,21 @@ def deploy_command(
         plan, root, image_map = cluster_plan(ctx, env, namespace)
         printer = ServicePrinter(s.name for s in plan.services)
         wanted = imagesfile.read(images, plan) if images is not None else None
+        waves = cluster_waves(plan, cluster, context)
+        if waves:
+            _deploy_waves(
+                plan,
+                root,
+                image_map,
+                waves,
+                wanted,
+                printer,
+                json=json,
+                context=context,
+                force_conflicts=force_conflicts,
+                break_lock=break_lock,
+            )
+            return
         registry = registry_of(plan, "a deploy without --images") if wanted is None else ""
         secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
         with open_target(plan, context=context, force_conflicts=force_conflicts) as target:
@@ -78,3 +114,47 @@ def deploy_command(
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
     show_result(result, env, json, {})
+
+
+def _deploy_waves(
+    plan: Plan,
+    root: Path,
+    image_map: ImageMap,
+    waves: tuple[Wave, ...],
+    wanted: dict[str, str] | None,
+    printer: ServicePrinter,
+    *,
+    json: bool,
+    context: str | None,
+    force_conflicts: bool,
+    break_lock: bool,
+) -> None:
+    """Deploy to each cluster in turn: built and pushed once (to the first cluster's registry,
+    or taken from --images), copied by digest into each other cluster's registry."""
+    from functools import partial
+
+    from devkit.build.engine import connect
+    from devkit.cli.deploying import build_and_push, registry_of, show_waves, wave_run
+    from devkit.delivery.waves import after_failure_of, deploy_wave, rollback_wave, run_waves
+    from devkit.delivery.waves import registry_of as wave_registry
+
+    first = waves[0].plan
+    if wanted is None:
+        client = connect()
+        try:
+            wanted = build_and_push(
+                client, first, root, image_map, registry_of(first, "a deploy without --images"),
+                on_line=printer.build_line,
+            )  # fmt: skip
+        finally:
+            client.close()
+    run = wave_run(
+        plan, root, "deploy", context=context, force_conflicts=force_conflicts,
+        break_lock=break_lock, copy_from=first,
+    )  # fmt: skip
+    act = partial(deploy_wave, images=wanted, source_registry=wave_registry(first), run=run)
+    results = run_waves(
+        plan.environment, waves, act, partial(rollback_wave, run=run),
+        after_failure=after_failure_of(plan), say=say,
+    )  # fmt: skip
+    show_waves(results, plan.environment, json, {})

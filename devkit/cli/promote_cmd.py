@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from devkit.cli.app import app
 from devkit.cli.deploying import (
     BreakLockOption,
+    ClusterOption,
     ForceConflictsOption,
     JsonOption,
     cluster_plan,
@@ -20,7 +20,9 @@ from devkit.cli.deploying import (
 from devkit.cli.output import err, out, print_json
 
 if TYPE_CHECKING:
+    from devkit.delivery.waves import Wave, WaveRun
     from devkit.planning.planner import Plan
+    from devkit.records.release import Release
 
 
 @app.command("promote")
@@ -53,6 +55,13 @@ def promote_command(
         typer.Option("--namespace", "-n", metavar="NS",
                      help="Clusters: DST's namespace instead of its own."),
     ] = None,
+    cluster: ClusterOption = None,
+    source_cluster: Annotated[
+        str | None,
+        typer.Option("--source-cluster", metavar="NAME",
+                     help="SRC on several clusters: take this cluster's release (default: its "
+                          "first)."),
+    ] = None,
     json: JsonOption = False,
 ) -> None:  # fmt: skip
     """Promote SRC's last release to DST by image digest: nothing is built.
@@ -64,8 +73,20 @@ def promote_command(
     release is not healthy, or DST is locked by another deploy. When DST already runs those
     digests with the same plan, there is nothing to do (exit 0), so a re-run CI job passes.
     DST's release is verified and rolled back on failure like any deploy.
+
+    \b
+    DST on several clusters is promoted wave by wave in its declared order (--cluster: only
+    one): each cluster gets copies in its own registry, a deploy, a verify, before the next;
+    a wave that fails is rolled back and stops the promotion, and the clusters done before it
+    keep the new release or are rolled back too, as DST says (after_failure).
     """
-    from devkit.cli.deploying import open_target, provenance, unlock
+    from devkit.cli.deploying import (
+        cluster_waves,
+        copy_images,
+        open_target,
+        provenance,
+        unlock,
+    )
     from devkit.cli.progress import ServicePrinter
     from devkit.delivery.deploy import deploy, promotion
     from devkit.project.secrets import local_secret_values
@@ -74,6 +95,26 @@ def promote_command(
     with json_errors(json, about):
         src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
         plan, root, _ = cluster_plan(ctx, destination, namespace)
+        src_waves = cluster_waves(src_plan, source_cluster, source_context)
+        if src_waves:
+            if len(src_waves) > 1:
+                say(f"{source} runs on several clusters: taking {src_waves[0].cluster}'s release")
+            src_plan = src_waves[0].plan
+        dst_waves = cluster_waves(plan, cluster, context)
+        if dst_waves:
+            from devkit.cli.deploying import wave_run
+
+            run = wave_run(
+                plan, root, "promote", context=context, force_conflicts=force_conflicts,
+                break_lock=break_lock, copy_from=src_plan,
+            )  # fmt: skip
+            with open_target(src_plan, context=source_context) as src:
+                src.check()
+                taken = src.records.releases()
+            _promote_waves(
+                source, src_plan, taken, plan, dst_waves, run, dry_run=dry_run, json=json
+            )
+            return
         with open_target(src_plan, context=source_context) as src:
             src.check()
             taken = src.records.releases()
@@ -97,7 +138,7 @@ def promote_command(
                 unlock(dst, say)
             printer = ServicePrinter(s.name for s in plan.services)
             if decided.copies:
-                _copy(_from_host(decided.copies, src_plan, plan), printer.build_line)
+                copy_images(decided.copies, src_plan, plan, printer.build_line)
             origin = f"promote from {source} #{decided.source.number}"
             result = deploy(
                 plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
@@ -106,31 +147,74 @@ def promote_command(
     show_result(result, destination, json, {**about, **decided.to_dict()})
 
 
-def _from_host(
-    copies: dict[str, tuple[str, str]], src: Plan, dst: Plan
-) -> dict[str, tuple[str, str]]:
-    """The copies as this machine reaches both registries (`registry_from_host`)."""
-    from devkit.planning.images import from_host
+def _promote_waves(
+    source: str,
+    src_plan: Plan,
+    taken: list[Release],
+    plan: Plan,
+    waves: tuple[Wave, ...],
+    run: WaveRun,
+    *,
+    dry_run: bool,
+    json: bool,
+) -> None:
+    """Promote to each cluster of DST in turn (or show, with --dry-run, what each would get)."""
+    from functools import partial
 
-    def mapped(ref: str, plan: Plan) -> str:
-        target = plan.target
-        return from_host(ref, getattr(target, "registry", None),
-                         getattr(target, "registry_from_host", None))  # fmt: skip
+    from devkit.cli.deploying import show_waves
+    from devkit.delivery.waves import (
+        after_failure_of,
+        promote_wave,
+        registry_of,
+        rollback_wave,
+        run_waves,
+    )
 
-    return {n: (mapped(a, src), mapped(b, dst)) for n, (a, b) in copies.items()}
+    about = {"source": source, "environment": plan.environment}
+    src_registry = registry_of(src_plan)
+    if dry_run:
+        _show_waves_dry_run(source, taken, waves, run, src_registry, about, json)
+        return
+    act = partial(
+        promote_wave, source=taken, source_env=source, source_registry=src_registry, run=run
+    )
+    results = run_waves(
+        plan.environment, waves, act, partial(rollback_wave, run=run),
+        after_failure=after_failure_of(plan), say=say,
+    )  # fmt: skip
+    show_waves(results, plan.environment, json, about)
 
 
-def _copy(copies: dict[str, tuple[str, str]], on_line: Callable[[str, str], None]) -> None:
-    """Copy each image into DST's registry by digest; nothing is deployed if one fails."""
-    from devkit.build.engine import connect
-    from devkit.build.push import copy_image
+def _show_waves_dry_run(
+    source: str,
+    taken: list[Release],
+    waves: tuple[Wave, ...],
+    run: WaveRun,
+    src_registry: str | None,
+    about: dict[str, str],
+    json: bool,
+) -> None:
+    from devkit.delivery.deploy import promotion
+    from devkit.policy.check import check
 
-    client = connect()
-    try:
-        for service, (image, copy) in sorted(copies.items()):
-            copy_image(client, service, image, copy, on_line=on_line)
-    finally:
-        client.close()
+    shown = []
+    for wave in waves:
+        with run.open(wave.plan) as dst:
+            dst.check()
+            decided = promotion(
+                taken, dst.records.releases(), source, wave.plan, src_registry=src_registry
+            )
+        one = decided.to_dict()
+        one["policy"] = check(wave.plan, decided.images, root=run.root).to_dict()
+        shown.append({"cluster": wave.cluster, **one})
+    if json:
+        nothing = all(one["nothing_to_do"] for one in shown)
+        print_json({**about, "ok": True, "dry_run": True, "nothing_to_do": nothing,
+                    "waves": shown})  # fmt: skip
+        return
+    for one in shown:
+        where = {**about, "environment": f"{about['environment']} (cluster {one['cluster']})"}
+        _show(one, where, json=False, dry_run=not one["nothing_to_do"])
 
 
 def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_run: bool) -> None:

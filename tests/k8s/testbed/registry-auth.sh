@@ -21,7 +21,8 @@ shopt -s inherit_errexit
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
 CONTAINER=devkit-testbed-registry-auth
-NODE=devkit-testbed-control-plane
+# DEVKIT_TESTBED_CLUSTER: the cluster whose node learns the registry's name (as cluster.sh)
+NODE=${DEVKIT_TESTBED_CLUSTER:-devkit-testbed}-control-plane
 PORT=5003
 USER_NAME=devkit
 PASSWORD=testbed-only
