@@ -19,6 +19,8 @@ import os
 import re
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -268,6 +270,11 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
 
 
 REGISTRY_AUTH_SH = TESTBED / "registry-auth.sh"
+MANIFEST_TYPES = ", ".join(
+    f"application/vnd.{kind}+json"
+    for kind in ("docker.distribution.manifest.v2", "docker.distribution.manifest.list.v2",
+                 "oci.image.manifest.v1", "oci.image.index.v1")
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -288,6 +295,23 @@ class AuthRegistry:
         config = {"auths": {self.from_host: {"auth": token}}}
         (folder / "config.json").write_text(json.dumps(config))
         return folder
+
+    def has(self, image: str) -> bool:
+        """Whether it holds `image` (`path@digest`), asked from this machine with its
+        credentials."""
+        path, _, digest = image.partition("@")
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        request = urllib.request.Request(
+            f"http://{self.from_host}/v2/{path}/manifests/{digest}", method="HEAD",
+            headers={"Authorization": f"Basic {token}", "Accept": MANIFEST_TYPES},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return bool(answer.status == 200)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return False
+            raise
 
     def pull_secret(self, name: str, namespace: str) -> dict[str, Any]:
         """A kubernetes.io/dockerconfigjson Secret with its credentials under the nodes' name."""

@@ -8,7 +8,8 @@ verify), then us (copy by digest into its registry, apply, wait, verify); re-run
 nothing to do. A failure in the second wave is provoked as it happens in practice: us's pull
 credentials stop working, so its new pods cannot pull the new image; us is rolled back, eu keeps
 the new release (`after_failure="keep"`, the default), and the command exits 1 naming the wave.
-`--cluster us` then promotes us alone once its credentials work again.
+`--cluster us` then promotes us alone once its credentials work again. Last, with
+`after_failure="rollback"`, a deploy whose second wave fails rolls the first cluster back too.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ app.environment(
         Cluster("eu", context="kind-devkit-testbed", registry="REGISTRY"),
         Cluster("us", context="kind-SECOND", registry="AUTH_NAME",
                 registry_from_host="AUTH_FROM_HOST", image_pull_secrets=("prod-registry",)),
-    ]),
+    ], after_failure=os.environ.get("TEST_AFTER_FAILURE", "keep")),
     verify=smoke, rollout_timeout=60,
 )
 """
@@ -236,3 +237,23 @@ def test_prod_on_two_clusters_is_promoted_wave_by_wave_and_a_failed_second_wave_
     assert len(waves.records("eu")) == 2
     final = json.loads(ok(waves.devkit("promote", "staging", "prod", "--json")).stdout)
     assert final["nothing_to_do"] is True
+
+    # prod now says a failed wave rolls the clusters done before it back too. A deploy of v3
+    # (an images file of staging's registry) fails in us as before: eu, healthy with v3 a
+    # moment, is rolled back to v2 as well.
+    waves.env["TEST_AFTER_FAILURE"] = "rollback"
+    v3, v3_file = waves.build(f"v3-{uuid.uuid4().hex[:8]}")
+    waves.pull_secret("not-the-password")
+    undone = waves.devkit("deploy", "prod", "--images", v3_file, "--json")
+    assert undone.code == 1, undone.stderr
+    error = json.loads(undone.stdout)["error"]
+    assert [(w["cluster"], w["status"], w["release"]) for w in error["waves"]] == [
+        ("eu", "rolled-back", 4),
+        ("us", "rolled-back", 4),
+    ]
+    assert "wave 1/2: cluster eu healthy: release #3" in undone.stderr
+    assert "cluster eu: rolling back too (after_failure='rollback')" in undone.stderr
+    assert waves.second.registry.has(f"waves-web@{v3.partition('@')[2]}")  # copied for us
+    assert waves.records("eu")[:2] == [(4, "healthy", "rollback to #2"), (3, "healthy", "deploy")]
+    assert waves.image("eu") == v2
+    assert waves.image("us") == f"{waves.second.registry.name}/waves-web@{v2.partition('@')[2]}"
