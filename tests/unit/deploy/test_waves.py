@@ -20,6 +20,7 @@ from devkit.delivery.waves import (
     wave_images,
     waves,
 )
+from devkit.targets.registry import open_target
 
 DIGEST = "sha256:" + "3" * 64
 
@@ -78,6 +79,16 @@ def test_cluster_narrows_to_one_wave_and_names_the_clusters_when_unknown() -> No
     assert unknown.value.exit_code == 2
     with pytest.raises(UserError, match="runs on one cluster"):
         waves(plan(blueprint(), "staging"), "eu")
+
+
+def test_a_command_that_works_on_one_target_refuses_an_environment_on_several() -> None:
+    # e.g. `down -e prod` or `diff prod --live`: never the kubeconfig's current context
+    prod = plan(blueprint(), "prod")
+    with pytest.raises(UserError, match=r'"prod" runs on 2 clusters \(eu, us\)'), open_target(prod):
+        pass
+    eu = waves(plan(blueprint(), "prod"))[0]
+    with open_target(eu.plan) as target:  # a wave's own target opens (connects on first use)
+        assert target is not None
 
 
 def test_clusters_are_named_once_and_carry_their_own_context_and_registry() -> None:
