@@ -217,6 +217,9 @@ def test_prod_on_two_clusters_is_promoted_wave_by_wave_and_a_failed_second_wave_
         ("eu", "healthy"),
         ("us", "rolled-back"),
     ]
+    said = " ".join(failed.stderr.split())
+    assert "error: wave 2 of 2 (us) of prod failed" in said
+    assert "wave eu: healthy release #2" in said and "wave us: rolled-back release #2" in said
     assert waves.image("eu") == v2
     assert waves.image("us") == copy1
     assert waves.records("eu")[0] == (2, "healthy", "promote from staging #2")
@@ -225,6 +228,8 @@ def test_prod_on_two_clusters_is_promoted_wave_by_wave_and_a_failed_second_wave_
     # `releases` shows each cluster's own history.
     shown = json.loads(ok(waves.devkit("releases", "prod", "--json")).stdout)
     assert [(c["cluster"], c["current"]) for c in shown["clusters"]] == [("eu", 2), ("us", 1)]
+    table = ok(waves.devkit("releases", "prod")).stdout
+    assert table.index("cluster eu:") < table.index("2 *") < table.index("cluster us:")
 
     # Credentials fixed, --cluster us promotes that cluster alone; eu is not touched.
     waves.pull_secret(waves.second.registry.password)
@@ -235,8 +240,9 @@ def test_prod_on_two_clusters_is_promoted_wave_by_wave_and_a_failed_second_wave_
     ]
     assert waves.image("us") == f"{waves.second.registry.name}/waves-web@{v2.partition('@')[2]}"
     assert len(waves.records("eu")) == 2
-    final = json.loads(ok(waves.devkit("promote", "staging", "prod", "--json")).stdout)
-    assert final["nothing_to_do"] is True
+    final = ok(waves.devkit("promote", "staging", "prod")).stderr
+    assert "eu: nothing-to-do release #2" in final and "us: nothing-to-do release #3" in final
+    assert "prod: every cluster already runs these images: nothing to do" in final
 
     # prod now says a failed wave rolls the clusters done before it back too. A deploy of v3
     # (an images file of staging's registry) fails in us as before: eu, healthy with v3 a
