@@ -143,12 +143,19 @@ def wave_images(
     images: Mapping[str, str], source_registry: str | None, wave: Wave
 ) -> tuple[dict[str, str], Copies]:
     """The images `wave` runs, and the copies that needs: `images` below `source_registry`
-    run from the wave's own registry, by the same digests, when it has another one."""
+    run from the wave's own registry, by the same digests, when it has another one (an image
+    already below the wave's registry runs as it is)."""
     target = registry_of(wave.plan)
     if not source_registry or not target or source_registry.rstrip("/") == target.rstrip("/"):
         return dict(images), {}
-    copies = {name: (ref, relocate(ref, source_registry, target)) for name, ref in images.items()}
-    return {name: copy for name, (_, copy) in copies.items()}, copies
+    own = target.rstrip("/") + "/"
+    copies = {
+        name: (ref, relocate(ref, source_registry, target))
+        for name, ref in images.items()
+        if not ref.startswith(own)
+    }
+    runs = {name: copies[name][1] if name in copies else ref for name, ref in images.items()}
+    return runs, copies
 
 
 def to_undo(done: Sequence[WaveResult], after_failure: AfterFailure) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ nothing to do. A failure in the second wave is provoked as it happens in practic
 credentials stop working, so its new pods cannot pull the new image; us is rolled back, eu keeps
 the new release (`after_failure="keep"`, the default), and the command exits 1 naming the wave.
 `--cluster us` then promotes us alone once its credentials work again. Last, with
-`after_failure="rollback"`, a deploy whose second wave fails rolls the first cluster back too.
+`after_failure="rollback"`, a deploy (built once, pushed to eu's registry, copied into us's)
+whose second wave fails rolls the first cluster back too.
 """
 
 from __future__ import annotations
@@ -245,12 +246,12 @@ def test_prod_on_two_clusters_is_promoted_wave_by_wave_and_a_failed_second_wave_
     assert "prod: every cluster already runs these images: nothing to do" in final
 
     # prod now says a failed wave rolls the clusters done before it back too. A deploy of v3
-    # (an images file of staging's registry) fails in us as before: eu, healthy with v3 a
-    # moment, is rolled back to v2 as well.
+    # (built and pushed to eu's registry, copied into us's) fails in us as before: eu,
+    # healthy with v3 a moment, is rolled back to v2 as well.
     waves.env["TEST_AFTER_FAILURE"] = "rollback"
-    v3, v3_file = waves.build(f"v3-{uuid.uuid4().hex[:8]}")
+    (waves.root / "web" / "VERSION").write_text(f"v3-{uuid.uuid4().hex[:8]}")
     waves.pull_secret("not-the-password")
-    undone = waves.devkit("deploy", "prod", "--images", v3_file, "--json")
+    undone = waves.devkit("deploy", "prod", "--json")
     assert undone.code == 1, undone.stderr
     error = json.loads(undone.stdout)["error"]
     assert [(w["cluster"], w["status"], w["release"]) for w in error["waves"]] == [
@@ -259,6 +260,10 @@ def test_prod_on_two_clusters_is_promoted_wave_by_wave_and_a_failed_second_wave_
     ]
     assert "wave 1/2: cluster eu healthy: release #3" in undone.stderr
     assert "cluster eu: rolling back too (after_failure='rollback')" in undone.stderr
+    eu = json.loads(ok(waves.devkit("releases", "prod", "--cluster", "eu", "--json")).stdout)
+    (only_eu,) = eu["clusters"]
+    (v3,) = [r["images"]["web"] for r in only_eu["releases"] if r["number"] == 3]
+    assert v3.startswith(f"{waves.first.registry}/waves-web@")
     assert waves.second.registry.has(f"waves-web@{v3.partition('@')[2]}")  # copied for us
     assert waves.records("eu")[:2] == [(4, "healthy", "rollback to #2"), (3, "healthy", "deploy")]
     assert waves.image("eu") == v2

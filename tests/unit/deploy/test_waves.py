@@ -109,6 +109,8 @@ def test_each_wave_runs_copies_in_its_own_registry_by_the_same_digest() -> None:
     runs, copies = wave_images(images, "reg-a:5000", us)
     assert runs == {"api": f"reg-b:5000/shop-api@{DIGEST}"}
     assert copies == {"api": (images["api"], runs["api"])}
+    # pushed to us's registry already (`build prod --push --cluster us`): nothing to copy
+    assert wave_images(runs, "reg-a:5000", us) == (runs, {})
 
 
 def test_after_a_failure_the_done_clusters_keep_the_release_unless_told_to_roll_back() -> None:
