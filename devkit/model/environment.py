@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.job import Job
@@ -57,6 +57,15 @@ class Environment(Model):
         if twice:
             raise ValueError(f"job names must be unique; given twice: {', '.join(twice)}")
         return value
+
+    @model_validator(mode="after")
+    def _tenants_on_one_cluster(self) -> Environment:
+        if self.tenants and getattr(self.target, "clusters", ()):
+            raise ValueError(
+                "tenants of an environment on several clusters are not supported yet: declare "
+                "the tenants in an environment per cluster"
+            )
+        return self
 
     @field_validator("tenants")
     @classmethod
