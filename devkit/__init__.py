@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         Verify,
         Volume,
     )  # fmt: skip
+    from devkit.model.backup import PgDump, RedisSnapshot, S3Objects, VolumeCopy
     from devkit.planning.planner import Plan, plan
     from devkit.project.load import load_blueprint
 
@@ -55,6 +56,7 @@ _EXPORTS = {
         "Restart", "Route", "Run", "Scraper", "Secret", "Service", "Swarm", "Sync", "Tcp", "TLS",
         "Uptime", "Verify", "Volume",
     ),
+    "devkit.model.backup": ("PgDump", "RedisSnapshot", "S3Objects", "VolumeCopy"),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
     "devkit.planning.planner": ("Plan", "plan"),
@@ -78,16 +80,19 @@ __all__ = [
     "Job",
     "Kind",
     "Kubernetes",
+    "PgDump",
     "Plan",
     "Policy",
     "Port",
     "Profile",
+    "RedisSnapshot",
     "Ref",
     "RefusedError",
     "Resources",
     "Restart",
     "Route",
     "Run",
+    "S3Objects",
     "Scraper",
     "Secret",
     "Service",
@@ -98,6 +103,7 @@ __all__ = [
     "UserError",
     "Verify",
     "Volume",
+    "VolumeCopy",
     "load_blueprint",
     "plan",
 ]  # fmt: skip

@@ -1,5 +1,6 @@
 """What users write: the blueprint model (pydantic v2, frozen, no I/O)."""
 
+from devkit.model.backup import PgDump, RedisSnapshot, S3Objects, VolumeCopy
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
 from devkit.model.environment import Environment
@@ -32,14 +33,17 @@ __all__ = [
     "Job",
     "Kind",
     "Kubernetes",
+    "PgDump",
     "Policy",
     "Port",
     "Profile",
+    "RedisSnapshot",
     "Ref",
     "Resources",
     "Restart",
     "Route",
     "Run",
+    "S3Objects",
     "Scraper",
     "Secret",
     "Service",
@@ -50,4 +54,5 @@ __all__ = [
     "Uptime",
     "Verify",
     "Volume",
+    "VolumeCopy",
 ]  # fmt: skip

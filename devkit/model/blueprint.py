@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from devkit.errors import BlueprintError
+from devkit.model.backup import BackupMethod
 from devkit.model.base import Name
 from devkit.model.build import Build
 from devkit.model.environment import Environment
@@ -110,6 +111,7 @@ class Blueprint:
         scratch: Sequence[str] = (),
         capabilities: Sequence[str] = (),
         service_account_token: bool = False,
+        backup: BackupMethod | None = None,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
         location = caller_location()
@@ -120,7 +122,7 @@ class Blueprint:
             "volumes": volumes or {}, "stateful": stateful, "url_template": url_template,
             "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
             "scratch": scratch, "capabilities": capabilities,
-            "service_account_token": service_account_token,
+            "service_account_token": service_account_token, "backup": backup,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

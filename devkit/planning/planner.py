@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
+from devkit.model.backup import BackupMethod
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
@@ -111,7 +112,10 @@ class PlannedService(Model):
     placement: Placement | None = Field(
         default=None, description="capacity and node placement from the profile"
     )
-    spec_hash: str = Field(description="content hash of everything above")
+    backup: BackupMethod | None = Field(
+        default=None, description="how its data is backed up (not part of spec_hash)"
+    )
+    spec_hash: str = Field(description="content hash of everything else")
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
     """Where the blueprint declared the service (not part of any hash)."""
 
@@ -414,9 +418,10 @@ def _plan_service(
         ),
         "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
     }
-    planned = PlannedService(**fields, spec_hash="", source=service.source)
-    form = planned.model_dump(mode="json", exclude={"spec_hash"})
+    planned = PlannedService(**fields, backup=service.backup, spec_hash="", source=service.source)
+    form = planned.model_dump(mode="json", exclude={"spec_hash", "backup"})
     form["spec_hash"] = content_hash(form)
+    form["backup"] = planned.model_dump(mode="json", include={"backup"})["backup"]
     work.dumped.append(form)
     return planned.model_copy(update={"spec_hash": form["spec_hash"]})
 

@@ -1,0 +1,336 @@
+"""Take a backup of an environment's services, and restore one: engine-neutral, over the
+`BacksUp` (and, for volume copies, `CopiesVolumes`) capabilities of its target.
+
+Backup: each step's part is streamed from where the service runs into the store, counted and
+hashed on the way; the manifest is written last. Restore: the manifest and every part it
+restores are read and checked first (sizes and sha256); only then is anything changed.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from minio import Minio
+
+from devkit.backups.store import CHUNK, Hashing, Store, measure
+from devkit.errors import EngineError, UserError
+from devkit.planning.planner import EnvValue, Plan
+from devkit.project.secrets import local_secret_values
+from devkit.records.backup import (
+    BackupNotFoundError,
+    BackupRefusedError,
+    Manifest,
+    Part,
+    Step,
+    check_parts,
+    new_id,
+    reading,
+    restore_steps,
+    select,
+)
+from devkit.targets.base import BacksUp, CopiesVolumes, Releases, supports
+from devkit.targets.outcome import Progress
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What a restore put back."""
+
+    backup: Manifest
+    parts: tuple[Part, ...]
+    seconds: float
+
+
+def last_release(target: object) -> int | None:
+    """The number of the environment's last healthy release, where its target keeps them."""
+    if not supports(target, Releases):
+        return None
+    records = target.records  # type: ignore[attr-defined]
+    healthy = [r.number for r in records.releases() if r.status == "healthy"]
+    return max(healthy) if healthy else None
+
+
+def backup(
+    target: BacksUp,
+    plan: Plan,
+    root: Path,
+    store: Store,
+    *,
+    services: Sequence[str],
+    progress: Progress,
+) -> Manifest:
+    """Back up the named services (all with data when none are named) into `store`."""
+    copies = supports(target, CopiesVolumes)
+    selection = select(plan, services, copies_volumes=copies)
+    for warning in selection.warnings:
+        progress("", "warning", warning)
+    if not selection.steps:
+        raise UserError(
+            f"{plan.project}/{plan.environment} has no data to back up",
+            details=[*selection.warnings, "nothing was changed"],
+        )
+    for name in dict.fromkeys(s.service for s in selection.steps):
+        if not target.running(name):
+            raise UserError(
+                f'service "{name}" is not running in {plan.project}/{plan.environment}: '
+                "a backup reads its data where it runs",
+                details=[f"start it with `devkit up -e {plan.environment} {name}` (or deploy "
+                         "it); nothing was changed"],
+            )  # fmt: skip
+    began = time.monotonic()
+    now = datetime.now(UTC)
+    backup_id = new_id(now, secrets.token_hex(3))
+    parts: list[Part] = []
+    try:
+        for step in selection.steps:
+            progress(step.service, "backup", f"{step.method} -> {step.part}")
+            started = time.monotonic()
+            size, digest = _take(target, (plan, root), store, backup_id, step, progress=progress)
+            parts.append(Part(step.part, step.service, step.method, size, digest))
+            took = time.monotonic() - started
+            progress(step.service, "backed-up", f"{step.part}: {_size(size)} in {took:.1f}s")
+        manifest = Manifest(
+            id=backup_id, project=plan.project, environment=plan.environment,
+            created=now.isoformat(timespec="seconds"), plan_hash=plan.hash,
+            release=last_release(target),
+            services=tuple(dict.fromkeys(s.service for s in selection.steps)),
+            parts=tuple(parts), warnings=tuple(selection.warnings),
+            seconds=round(time.monotonic() - began, 2),
+        )  # fmt: skip
+        store.finish(backup_id, manifest.to_json())
+    except BaseException:
+        store.discard(backup_id)
+        raise
+    return manifest
+
+
+def _take(
+    target: BacksUp, where: tuple[Plan, Path], store: Store, backup_id: str, step: Step,
+    *, progress: Progress,
+) -> tuple[int, str]:  # fmt: skip
+    if step.how == "exec":
+        return store.write_part(backup_id, step.part, target.dump(step.service, step.dump))
+    if step.how == "volume":
+        assert isinstance(target, CopiesVolumes)
+        with target.stopped(step.service, progress) as volumes:
+            return store.write_part(backup_id, step.part, volumes.dump(step.dump))
+    with _objects_client(target, *where, step) as client, tempfile.TemporaryFile() as file:
+        _objects_to_tar(client, file)
+        file.seek(0)
+        return store.write_part(backup_id, step.part, _file_chunks(file))
+
+
+def find(store: Store, plan: Plan, name: str) -> Manifest:
+    """The complete backup `name` (or "latest") of the environment, its manifest checked."""
+    found = store.backups()
+    if name == "latest":
+        if not found:
+            raise BackupNotFoundError(
+                f"no backup of {plan.project}/{plan.environment} in {store.where}",
+                details=["take one with `devkit backup ENV`; nothing was changed"],
+            )
+        name = found[-1]
+    text = store.manifest(name)
+    if text is None:
+        raise BackupNotFoundError(
+            f"no complete backup {name} of {plan.project}/{plan.environment} in {store.where}",
+            details=[f"backups there: {', '.join(found[-5:]) or '(none)'}"
+                     + (" (latest 5)" if len(found) > 5 else ""),
+                     "a backup that was interrupted has no manifest and is never restored",
+                     "nothing was changed"],
+        )  # fmt: skip
+    manifest = Manifest.from_json(text, name)
+    if manifest.id != name or manifest.project != plan.project:
+        raise BackupRefusedError(
+            f"backup {name} in {store.where} says it is {manifest.project}/"
+            f"{manifest.environment} {manifest.id}",
+            details=["its manifest does not belong where it is kept; nothing was changed"],
+        )
+    return manifest
+
+
+def restore(
+    target: BacksUp,
+    plan: Plan,
+    root: Path,
+    store: Store,
+    manifest: Manifest,
+    *,
+    services: Sequence[str],
+    progress: Progress,
+    other_environment: bool = False,
+) -> Restored:
+    """Check the backup's parts, then put the named services' data (all it holds) back.
+    A backup of another environment is restored only when asked (`other_environment`)."""
+    if manifest.environment != plan.environment and not other_environment:
+        raise UserError(
+            f"backup {manifest.id} is of environment {manifest.environment}, not "
+            f"{plan.environment}",
+            details=[f"restore it into {plan.environment} with --from "
+                     f"{manifest.environment}/{manifest.id}; nothing was changed"],
+        )  # fmt: skip
+    pairs = restore_steps(plan, manifest, services,
+                          copies_volumes=supports(target, CopiesVolumes))  # fmt: skip
+    began = time.monotonic()
+    found = {}
+    for _, part in pairs:
+        progress(part.service, "verify", part.name)
+        found[part.name] = measure(store.read_part(manifest.id, part.name))
+    problems = check_parts(replace(manifest, parts=tuple(p for _, p in pairs)), found)
+    if problems:
+        raise BackupRefusedError(
+            f"backup {manifest.id} does not match its manifest: refused",
+            details=[*problems, "nothing was changed"],
+        )
+    for name in dict.fromkeys(step.service for step, _ in pairs):
+        if not target.running(name):
+            raise UserError(
+                f'service "{name}" is not running in {plan.project}/{plan.environment}: '
+                "a restore puts its data back where it runs",
+                details=[f"start it with `devkit up -e {plan.environment} {name}` (or deploy "
+                         "it); nothing was changed"],
+            )  # fmt: skip
+    for step, part in pairs:
+        started = time.monotonic()
+        progress(step.service, "restore", f"{part.name} ({_size(part.size)}, {step.method})")
+        _put(target, (plan, root), store, (manifest.id, part), step, progress=progress)
+        progress(step.service, "restored", f"in {time.monotonic() - started:.1f}s")
+    return Restored(manifest, tuple(p for _, p in pairs), round(time.monotonic() - began, 2))
+
+
+def _put(
+    target: BacksUp, where: tuple[Plan, Path], store: Store, stored: tuple[str, Part],
+    step: Step, *, progress: Progress,
+) -> None:  # fmt: skip
+    backup_id, part = stored
+    chunks = _checked(store.read_part(backup_id, part.name), part)
+    if step.how == "exec":
+        target.load(step.service, reading(step.restore, part.size), chunks)
+        return
+    if step.how == "volume":
+        assert isinstance(target, CopiesVolumes)
+        with target.stopped(step.service, progress) as volumes:
+            volumes.load(reading(step.restore, part.size), chunks)
+        return
+    with _objects_client(target, *where, step) as client, tempfile.TemporaryFile() as file:
+        for chunk in chunks:
+            file.write(chunk)
+        file.seek(0)
+        _objects_from_tar(client, file)
+
+
+def _checked(chunks: Iterable[bytes], part: Part) -> Iterator[bytes]:
+    """The part's bytes, checked again as they are restored (the store could change meanwhile)."""
+    hashing = Hashing()
+    yield from hashing(chunks)
+    if (hashing.size, hashing.sha256) != (part.size, part.sha256):
+        raise BackupRefusedError(
+            f"part {part.name} changed in the store while it was restored",
+            details=[f'service "{part.service}" may hold part of it: restore it again'],
+        )
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return str(size)
+
+
+def _file_chunks(file: IO[bytes]) -> Iterator[bytes]:
+    while chunk := file.read(CHUNK):
+        yield chunk
+
+
+# --- objects over S3 (MinIO) ---------------------------------------------------------------
+class _ObjectsClient:
+    def __init__(self, target: BacksUp, plan: Plan, root: Path, step: Step) -> None:
+        self.target, self.plan, self.root, self.step = target, plan, root, step
+
+    def __enter__(self) -> Any:
+        step = self.step
+        assert step.port is not None and step.access_key_env and step.secret_key_env
+        service = self.plan.service(step.service)
+        access = _env_value(service.env, step.access_key_env, self.root)
+        secret = _env_value(service.env, step.secret_key_env, self.root)
+        self._reach = self.target.reach(step.service, step.port)
+        port = self._reach.__enter__()
+        return Minio(f"127.0.0.1:{port}", access_key=access, secret_key=secret, secure=False)
+
+    def __exit__(self, *exc: object) -> None:
+        self._reach.__exit__(None, None, None)
+
+
+def _objects_client(target: BacksUp, plan: Plan, root: Path, step: Step) -> _ObjectsClient:
+    return _ObjectsClient(target, plan, root, step)
+
+
+def _env_value(env: Mapping[str, str | EnvValue], name: str, root: Path) -> str:
+    """A service's variable as it gets it: secrets from the environment or .env."""
+    value = env[name]
+    if isinstance(value, str):
+        return value
+    values = local_secret_values(value.secrets, root)
+    return "".join(p if isinstance(p, str) else values[p.secret] for p in value.parts)
+
+
+def _objects_to_tar(client: Any, file: IO[bytes]) -> None:
+    """Every bucket (as a directory) and every object in it, into a tar."""
+    with tarfile.open(fileobj=file, mode="w|") as tar:
+        for bucket in client.list_buckets():
+            entry = tarfile.TarInfo(bucket.name)
+            entry.type = tarfile.DIRTYPE
+            tar.addfile(entry)
+            for obj in client.list_objects(bucket.name, recursive=True):
+                if obj.is_dir:
+                    continue
+                reply = client.get_object(bucket.name, obj.object_name)
+                try:
+                    data = _spooled(reply.stream(CHUNK))
+                finally:
+                    reply.close()
+                    reply.release_conn()
+                entry = tarfile.TarInfo(f"{bucket.name}/{obj.object_name}")
+                entry.size = data.seek(0, io.SEEK_END)
+                data.seek(0)
+                tar.addfile(entry, data)
+
+
+def _spooled(chunks: Iterable[bytes]) -> IO[bytes]:
+    data = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK)  # noqa: SIM115 - returned open
+    for chunk in chunks:
+        data.write(chunk)
+    return data
+
+
+def _objects_from_tar(client: Any, file: IO[bytes]) -> None:
+    """Put every bucket and object of the tar back; objects of those buckets the backup does
+    not hold are removed, so each bucket is as it was."""
+    kept: dict[str, set[str]] = {}
+    with tarfile.open(fileobj=file, mode="r|") as tar:
+        for entry in tar:
+            bucket, _, key = entry.name.partition("/")
+            if bucket not in kept:
+                kept[bucket] = set()
+                if not client.bucket_exists(bucket):
+                    client.make_bucket(bucket)
+            if entry.isfile() and key:
+                reader = tar.extractfile(entry)
+                if reader is None:
+                    raise EngineError(f"object {entry.name} in the backup cannot be read")
+                client.put_object(bucket, key, reader, length=entry.size)
+                kept[bucket].add(key)
+    for bucket, keys in kept.items():
+        for obj in client.list_objects(bucket, recursive=True):
+            if not obj.is_dir and obj.object_name not in keys:
+                client.remove_object(bucket, obj.object_name)
