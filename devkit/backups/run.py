@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from minio import Minio
 
-from devkit.backups.store import CHUNK, Hashing, Store, measure
+from devkit.backups.store import CHUNK, Hashing, PartMissingError, Store, measure
 from devkit.errors import EngineError, UserError
 from devkit.planning.planner import EnvValue, Plan
 from devkit.project.secrets import local_secret_values
@@ -184,7 +184,10 @@ def restore(
     found = {}
     for _, part in pairs:
         progress(part.service, "verify", part.name)
-        found[part.name] = measure(store.read_part(manifest.id, part.name))
+        try:
+            found[part.name] = measure(store.read_part(manifest.id, part.name))
+        except PartMissingError:
+            continue  # check_parts names it
     problems = check_parts(replace(manifest, parts=tuple(p for _, p in pairs)), found)
     if problems:
         raise BackupRefusedError(

@@ -29,6 +29,10 @@ CHUNK = 1024 * 1024
 _PARTIAL = ".partial"
 
 
+class PartMissingError(EngineError):
+    """A part the manifest names is not in the store."""
+
+
 class Store(Protocol):
     """Backups of one project's environment in one place."""
 
@@ -114,6 +118,8 @@ class DirectoryStore:
         path = self.base / backup / name
         try:
             file = path.open("rb")
+        except FileNotFoundError:
+            raise PartMissingError(f"part {name} of backup {backup} is missing") from None
         except OSError as exc:
             raise EngineError(f"cannot read part {name} of backup {backup}: {exc}") from None
         with file:
