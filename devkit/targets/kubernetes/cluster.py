@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from devkit.project.cache import cache_dir
 from devkit.targets.base import BuildLine, ForwardSet, ServiceStatus, SyncSession, UpResult
 from devkit.targets.kubernetes import kind
 from devkit.targets.kubernetes.api import KubeApi, connect_context
+from devkit.targets.kubernetes.backup import exec_dump, exec_load
 from devkit.targets.kubernetes.logs import pod_logs
-from devkit.targets.kubernetes.port_forward import ready_pod
+from devkit.targets.kubernetes.port_forward import PortForwarder, free_port, ready_pod
 from devkit.targets.kubernetes.spec import INSTANCE, ROLE
 from devkit.targets.kubernetes.stack import start_forwards, up_on_cluster
 from devkit.targets.kubernetes.status import service_statuses
@@ -93,6 +95,37 @@ class ClusterTarget(KubernetesTarget):
         later are followed too."""
         return pod_logs(self.core, self.namespace, self._service_pods, services,
                         follow=follow, since=since, tail=tail)  # fmt: skip
+
+    # --- backups: commands in a ready pod ------------------------------------------------------
+    def _ready(self, service: str) -> str:
+        pod = ready_pod(self.kube, self.namespace, self.instance, service)
+        if pod is None:
+            raise EngineError(
+                f'service "{service}" has no ready pod in namespace {self.namespace}',
+                details=[f"`devkit status -e {self.env}` shows its pods"],
+            )
+        return pod
+
+    def running(self, service: str) -> bool:
+        return ready_pod(self.kube, self.namespace, self.instance, service) is not None
+
+    def dump(self, service: str, command: Sequence[str]) -> Iterator[bytes]:
+        pod = self._ready(service)
+        return exec_dump(self.kube, self.namespace, pod, command, f'service "{service}" ({pod})')
+
+    def load(self, service: str, command: Sequence[str], chunks: Iterable[bytes]) -> None:
+        pod = self._ready(service)
+        exec_load(self.kube, self.namespace, pod, command, chunks,
+                  what=f'service "{service}" ({pod})')  # fmt: skip
+
+    @contextmanager
+    def reach(self, service: str, port: int) -> Iterator[int]:
+        """A port-forward from 127.0.0.1 to the service's ready pods, while inside."""
+        forwarder = PortForwarder(self.kube, self.namespace, self.instance, lambda *_: None)
+        try:
+            yield forwarder.start(service, "backup", port, free_port()).local_port
+        finally:
+            forwarder.stop()
 
     def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
         """Run `command` in a ready pod of the service; its output here, its exit code back."""
