@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from devkit.backups.store import Store
     from devkit.planning.planner import Plan
+    from devkit.project.settings import Settings
     from devkit.targets.outcome import Progress
 
 EnvArgument = Annotated[str, typer.Argument(metavar="ENV", help="The environment.")]
@@ -25,20 +26,23 @@ ServicesArgument = Annotated[
                    "with data].", show_default=False),
 ]  # fmt: skip
 StoreOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--store", metavar="LOCATION", envvar="DEVKIT_BACKUP_STORE", show_envvar=True,
+        "--store", metavar="LOCATION",
         help="Where backups are kept: a directory (relative to the project) or s3://BUCKET/PREFIX "
-        "(endpoint DEVKIT_S3_ENDPOINT, credentials AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).",
+        "(endpoint DEVKIT_S3_ENDPOINT, credentials AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) "
+        "[default: DEVKIT_BACKUP_STORE, backup_store in [tool.devkit], or backups].",
     ),
 ]  # fmt: skip
-_DEFAULT_STORE = "backups"
 
 
-def _store(location: str, root: Path, plan: Plan, environment: str | None = None) -> Store:
+def _store(
+    location: str | None, settings: Settings, root: Path, plan: Plan, environment: str = ""
+) -> Store:
     from devkit.backups.store import open_store
 
-    return open_store(location, root, plan.project, environment or plan.environment)
+    return open_store(location or settings.backup_store, root, plan.project,
+                      environment or plan.environment)  # fmt: skip
 
 
 def _progress(plan: Plan) -> Progress:
@@ -62,7 +66,7 @@ def backup_command(
     ctx: typer.Context,
     env: EnvArgument,
     services: ServicesArgument = None,
-    store: StoreOption = _DEFAULT_STORE,
+    store: StoreOption = None,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
     json: JsonOption = False,
@@ -78,8 +82,8 @@ def backup_command(
     from devkit.targets.base import BacksUp
 
     with target_for(ctx, env, BacksUp, context=context, namespace=namespace) as found:
-        target, plan, root, _ = found
-        kept = _store(store, root, plan)
+        target, plan, root, settings = found
+        kept = _store(store, settings, root, plan)
         manifest = backup(target, plan, root, kept, services=services or [],
                           progress=_progress(plan))  # fmt: skip
     if json:
@@ -107,7 +111,7 @@ def restore_command(
         ),
     ],
     services: ServicesArgument = None,
-    store: StoreOption = _DEFAULT_STORE,
+    store: StoreOption = None,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
     json: JsonOption = False,
@@ -124,12 +128,12 @@ def restore_command(
 
     origin, _, name = source.rpartition("/")
     with target_for(ctx, env, BacksUp, context=context, namespace=namespace) as found:
-        target, plan, root, _ = found
+        target, plan, root, settings = found
         if origin and origin not in _environments(ctx):
             from devkit.errors import UnknownEnvironmentError
 
             raise UnknownEnvironmentError(origin, _environments(ctx))
-        kept = _store(store, root, plan, origin or None)
+        kept = _store(store, settings, root, plan, origin)
         manifest = find(kept, plan, name)
         done = restore(target, plan, root, kept, manifest, services=services or [],
                        progress=_progress(plan),
@@ -159,7 +163,7 @@ def _environments(ctx: typer.Context) -> list[str]:
 def backups_command(
     ctx: typer.Context,
     env: EnvArgument,
-    store: StoreOption = _DEFAULT_STORE,
+    store: StoreOption = None,
     json: JsonOption = False,
 ) -> None:
     """List ENV's complete backups in the store, oldest first (partial ones are not shown)."""
@@ -168,8 +172,8 @@ def backups_command(
     from devkit.backups.run import find
     from devkit.cli.loading import env_plan
 
-    plan, root, _, _ = env_plan(ctx, env)
-    kept = _store(store, root, plan)
+    plan, root, settings, _ = env_plan(ctx, env)
+    kept = _store(store, settings, root, plan)
     manifests = [find(kept, plan, name) for name in kept.backups()]
     if json:
         print_json({"store": kept.where, "environment": env,
