@@ -78,14 +78,8 @@ def backup(
             f"{plan.project}/{plan.environment} has no data to back up",
             details=[*selection.warnings, "nothing was changed"],
         )
-    for name in dict.fromkeys(s.service for s in selection.steps):
-        if not target.running(name):
-            raise UserError(
-                f'service "{name}" is not running in {plan.project}/{plan.environment}: '
-                "a backup reads its data where it runs",
-                details=[f"start it with `devkit up -e {plan.environment} {name}` (or deploy "
-                         "it); nothing was changed"],
-            )  # fmt: skip
+    _require_running(target, plan, [s.service for s in selection.steps],
+                     "a backup reads its data where it runs")  # fmt: skip
     began = time.monotonic()
     now = datetime.now(UTC)
     backup_id = new_id(now, secrets.token_hex(3))
@@ -111,6 +105,16 @@ def backup(
         store.discard(backup_id)
         raise
     return manifest
+
+
+def _require_running(target: BacksUp, plan: Plan, services: Sequence[str], why: str) -> None:
+    for name in dict.fromkeys(services):
+        if not target.running(name):
+            raise UserError(
+                f'service "{name}" is not running in {plan.project}/{plan.environment}: {why}',
+                details=[f"start it with `devkit up -e {plan.environment} {name}` (or deploy "
+                         "it); nothing was changed"],
+            )  # fmt: skip
 
 
 def _take(
@@ -194,14 +198,8 @@ def restore(
             f"backup {manifest.id} does not match its manifest: refused",
             details=[*problems, "nothing was changed"],
         )
-    for name in dict.fromkeys(step.service for step, _ in pairs):
-        if not target.running(name):
-            raise UserError(
-                f'service "{name}" is not running in {plan.project}/{plan.environment}: '
-                "a restore puts its data back where it runs",
-                details=[f"start it with `devkit up -e {plan.environment} {name}` (or deploy "
-                         "it); nothing was changed"],
-            )  # fmt: skip
+    _require_running(target, plan, [step.service for step, _ in pairs],
+                     "a restore puts its data back where it runs")  # fmt: skip
     for step, part in pairs:
         started = time.monotonic()
         progress(step.service, "restore", f"{part.name} ({_size(part.size)}, {step.method})")

@@ -247,14 +247,24 @@ def _redis_prelude(method: RedisSnapshot) -> str:
     return "set -eu; " + _REDIS_CLI.format(port=method.port, auth=auth)
 
 
+def _until(condition: str, seconds: int, fail: str) -> str:
+    """Shell: poll `condition` every 0.1 s; after `seconds`, run `fail` and exit 1."""
+    return (
+        f"i=0; until {condition}; do i=$((i+1)); "
+        f"[ $i -lt {seconds * 10} ] || {{ {fail}; exit 1; }}; sleep 0.1; done; "
+    )
+
+
 def redis_dump(method: RedisSnapshot) -> tuple[str, ...]:
     """BGSAVE, wait (at most 10 minutes) until it is done and succeeded, then the RDB file."""
     script = _redis_prelude(method) + (
         "cli BGSAVE >/dev/null 2>&1 || true; "
-        "i=0; while cli INFO persistence | grep -q '^rdb_bgsave_in_progress:1'; do "
-        "i=$((i+1)); [ $i -lt 6000 ] || { echo 'BGSAVE did not finish in 10 minutes' >&2; "
-        "exit 1; }; sleep 0.1; done; "
-        "cli INFO persistence | grep -q '^rdb_last_bgsave_status:ok' "
+        + _until(
+            "! cli INFO persistence | grep -q '^rdb_bgsave_in_progress:1'",
+            600,
+            "echo 'BGSAVE did not finish in 10 minutes' >&2",
+        )
+        + "cli INFO persistence | grep -q '^rdb_last_bgsave_status:ok' "
         "|| { echo 'BGSAVE failed (see the server log)' >&2; exit 1; }; "
         "dir=$(cli CONFIG GET dir | sed -n 2p); file=$(cli CONFIG GET dbfilename | sed -n 2p); "
         'exec cat "$dir/$file"'
@@ -274,14 +284,16 @@ def redis_restore(method: RedisSnapshot) -> tuple[str, ...]:
         "--protected-mode no; "
         't() { redis-cli -h 127.0.0.1 -p 6390 "$@"; }; '
         "stop() { t SHUTDOWN NOSAVE >/dev/null 2>&1 || true; rm -rf $d; }; "
-        'i=0; until [ "$(t PING 2>/dev/null)" = PONG ]; do i=$((i+1)); '
-        "[ $i -lt 3000 ] || { cat $d/log >&2; stop; exit 1; }; sleep 0.1; done; "
-        "cli REPLICAOF 127.0.0.1 6390 >/dev/null; "
-        "i=0; until cli INFO replication | grep -q '^master_link_status:up' "
-        "&& ! cli INFO persistence | grep -q '^loading:1'; do i=$((i+1)); "
-        "[ $i -lt 6000 ] || { echo 'the snapshot did not load in 10 minutes' >&2; "
-        "cli REPLICAOF NO ONE >/dev/null; stop; exit 1; }; sleep 0.1; done; "
-        "cli REPLICAOF NO ONE >/dev/null; stop"
+        + _until('[ "$(t PING 2>/dev/null)" = PONG ]', 300, "cat $d/log >&2; stop")
+        + "cli REPLICAOF 127.0.0.1 6390 >/dev/null; "
+        + _until(
+            "cli INFO replication | grep -q '^master_link_status:up' "
+            "&& ! cli INFO persistence | grep -q '^loading:1'",
+            600,
+            "echo 'the snapshot did not load in 10 minutes' >&2; "
+            "cli REPLICAOF NO ONE >/dev/null; stop",
+        )
+        + "cli REPLICAOF NO ONE >/dev/null; stop"
     )
     return ("sh", "-c", script)
 

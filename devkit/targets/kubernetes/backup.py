@@ -48,26 +48,16 @@ def _code(ws: Any) -> object:
         return "unknown (the exec ended without a status)"
 
 
-def exec_dump(
-    kube: KubeApi, namespace: str, pod: str, command: Sequence[str], what: str
-) -> Iterator[bytes]:
-    """`command`'s stdout in the pod, as it comes; EngineError when it exits non-zero."""
-    ws = _open(kube, namespace, pod, command, stdin=False)
+@contextlib.contextmanager
+def _session(
+    kube: KubeApi, namespace: str, pod: str, command: Sequence[str], *, stdin: bool, what: str
+) -> Iterator[tuple[Any, bytearray]]:
+    """An exec stream and the buffer its stderr is kept in; after: closed, and EngineError when
+    the command exited non-zero."""
+    ws = _open(kube, namespace, pod, command, stdin)
     stderr = bytearray()
     try:
-        while True:
-            open_ = ws.is_open()
-            if open_:
-                ws.update(timeout=1)
-            out = ws.read_channel(_STDOUT)
-            if out:
-                yield out
-            err = ws.read_channel(_STDERR)
-            if err:
-                stderr += err
-                del stderr[:-_STDERR_KEPT]
-            if not open_:
-                break
+        yield ws, stderr
         code = _code(ws)
     finally:
         with contextlib.suppress(Exception):
@@ -76,23 +66,41 @@ def exec_dump(
         raise _failed(what, command, code, bytes(stderr))
 
 
+def _keep(stderr: bytearray, data: bytes) -> None:
+    if data:
+        stderr.extend(data)
+        del stderr[:-_STDERR_KEPT]
+
+
+def exec_dump(
+    kube: KubeApi, namespace: str, pod: str, command: Sequence[str], what: str
+) -> Iterator[bytes]:
+    """`command`'s stdout in the pod, as it comes; EngineError when it exits non-zero."""
+    with _session(kube, namespace, pod, command, stdin=False, what=what) as (ws, stderr):
+        while True:
+            open_ = ws.is_open()
+            if open_:
+                ws.update(timeout=1)
+            out = ws.read_channel(_STDOUT)
+            if out:
+                yield out
+            _keep(stderr, ws.read_channel(_STDERR))
+            if not open_:
+                break
+
+
 def exec_load(
     kube: KubeApi, namespace: str, pod: str, command: Sequence[str], chunks: Iterable[bytes],
     *, what: str,
 ) -> None:  # fmt: skip
     """Run `command` in the pod with `chunks` on its stdin (it stops reading by itself);
     EngineError when it exits non-zero."""
-    ws = _open(kube, namespace, pod, command, stdin=True)
-    stderr = bytearray()
+    with _session(kube, namespace, pod, command, stdin=True, what=what) as (ws, stderr):
 
-    def take() -> None:
-        err = ws.read_channel(_STDERR)
-        if err:
-            stderr.extend(err)
-            del stderr[:-_STDERR_KEPT]
-        ws.read_channel(_STDOUT)
+        def take() -> None:
+            _keep(stderr, ws.read_channel(_STDERR))
+            ws.read_channel(_STDOUT)
 
-    try:
         for chunk in chunks:
             if not ws.is_open():
                 break  # the command ended early: its exit code and stderr say why
@@ -106,9 +114,3 @@ def exec_load(
             ws.update(timeout=1)
             take()
         take()
-        code = _code(ws)
-    finally:
-        with contextlib.suppress(Exception):
-            ws.close()
-    if code != 0:
-        raise _failed(what, command, code, bytes(stderr))
