@@ -88,7 +88,14 @@ def backup(
         for step in selection.steps:
             progress(step.service, "backup", f"{step.method} -> {step.part}")
             started = time.monotonic()
-            size, digest = _take(target, (plan, root), store, backup_id, step, progress=progress)
+            try:
+                size, digest = _take(target, (plan, root), store, backup_id, step,
+                                     progress=progress)  # fmt: skip
+            except EngineError as exc:
+                raise EngineError(
+                    f"{step.method} of {exc.message}",
+                    details=[*exc.details, f"no backup was kept ({backup_id} is removed)"],
+                ) from None
             parts.append(Part(step.part, step.service, step.method, size, digest))
             took = time.monotonic() - started
             progress(step.service, "backed-up", f"{step.part}: {_size(size)} in {took:.1f}s")
@@ -203,7 +210,13 @@ def restore(
     for step, part in pairs:
         started = time.monotonic()
         progress(step.service, "restore", f"{part.name} ({_size(part.size)}, {step.method})")
-        _put(target, (plan, root), store, (manifest.id, part), step, progress=progress)
+        try:
+            _put(target, (plan, root), store, (manifest.id, part), step, progress=progress)
+        except EngineError as exc:
+            raise EngineError(
+                f"restoring {part.name} ({step.method}) into {exc.message}",
+                details=[*exc.details, *_partly(step)],
+            ) from None
         progress(step.service, "restored", f"in {time.monotonic() - started:.1f}s")
     return Restored(manifest, tuple(p for _, p in pairs), round(time.monotonic() - began, 2))
 
@@ -227,6 +240,15 @@ def _put(
             file.write(chunk)
         file.seek(0)
         _objects_from_tar(client, file)
+
+
+def _partly(step: Step) -> list[str]:
+    """What a failed restore of a step left, by how it restores."""
+    if step.method == "pg_dump":
+        return ["pg_restore runs in one transaction: the database is as it was before"]
+    if step.method == "redis_rdb":
+        return ["the server keeps its data until the snapshot has loaded, then takes it whole"]
+    return [f'service "{step.service}" may hold part of the backup: restore it again']
 
 
 def _checked(chunks: Iterable[bytes], part: Part) -> Iterator[bytes]:

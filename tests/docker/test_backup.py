@@ -29,8 +29,17 @@ cache = app.use(redis(password=Secret("CACHE_PASSWORD")))
 app.service("notes", image="python:3.11-slim",
             command=["python3", "-c", "import time; time.sleep(10**6)"],
             volumes={{"files": "/files"}})
+{extra}
 app.environment("local", Docker())
 app.environment("other", Docker())
+"""
+# A service whose declared method cannot run in its image (no pg_dump in python): the backup
+# fails after postgres's part is stored, and must leave nothing that looks like a backup.
+BROKEN = """
+from devkit import PgDump
+app.service("search", image="python:3.11-slim", env={"U": "x", "D": "x"},
+            command=["python3", "-c", "import time; time.sleep(10**6)"],
+            backup=PgDump(user_env="U", database_env="D", password_env=None))
 """
 
 OBJECTS_BLUEPRINT = """
@@ -84,9 +93,9 @@ def notes(client: docker.DockerClient, p: Project, command: str) -> str:
     return output.decode()
 
 
-def stack(project: Callable[[str], Project], text: str = BLUEPRINT) -> Project:
+def stack(project: Callable[[str], Project], text: str = BLUEPRINT, extra: str = "") -> Project:
     p = project("bk")
-    p.write("blueprint.py", text.format(name=p.name))
+    p.write("blueprint.py", text.format(name=p.name, extra=extra))
     p.env.update(SHOP_DB_PASSWORD="test-only-db", CACHE_PASSWORD="test-only-cache",
                  S3_PASSWORD="test-only-objects", STORE_PASSWORD="test-only-store")  # fmt: skip
     return p
@@ -170,7 +179,7 @@ def test_backup_lose_everything_restore_finds_every_row_key_and_file(
 
 
 def test_a_corrupted_partial_or_wrong_backup_is_refused_and_nothing_changes(project) -> None:
-    p = stack(project)
+    p = stack(project, extra=BROKEN)
     where = up(p)
     write_orders(p, where["postgres"], 10)
     first = json.loads(p.devkit("backup", "local", "postgres", "--json").stdout)
@@ -199,10 +208,19 @@ def test_a_corrupted_partial_or_wrong_backup_is_refused_and_nothing_changes(proj
     assert json.loads(p.devkit("backups", "local", "--json").stdout)["backups"] == []
     assert len(orders(p, where["postgres"])) == 11
 
+    # a backup that fails mid-way (postgres stored, then search fails): nothing looks complete
+    result = p.devkit("backup", "local", "postgres", "search")
+    assert result.code == 1, result.stderr
+    assert 'pg_dump of service "search": the command exited with 127' in result.stderr
+    assert "pg_dump: not found" in result.stderr and "no backup was kept" in result.stderr
+    assert "backed-up postgres.pgdump" in result.stderr
+    assert json.loads(p.devkit("backups", "local", "--json").stdout)["backups"] == []
+    assert sorted(x.name for x in folder.parent.iterdir()) == [first["id"]]  # no .partial
+
     # bad input: an unknown service, a backup of another environment, an unknown one
     result = p.devkit("backup", "local", "nope")
     assert result.code == 2 and "no service 'nope'" in result.stderr
-    assert "notes, postgres, redis" in result.stderr
+    assert "notes, postgres, redis, search" in result.stderr
     second = json.loads(p.devkit("backup", "local", "postgres", "--json").stdout)
     result = p.devkit("restore", "other", "--from", second["id"])
     assert result.code == 2 and "no complete backup" in result.stderr

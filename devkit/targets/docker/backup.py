@@ -26,7 +26,7 @@ _HELPER_LIFETIME = "21600"  # seconds: a helper left by a killed devkit ends by 
 def _failed(what: str, command: Sequence[str], code: object, stderr: bytes) -> EngineError:
     lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     return EngineError(
-        f"{what}: {command[0]} exited with {code}",
+        f"{what}: the command exited with {code}",
         details=[*(f"  {line}" for line in lines[-10:])] or ["(no error output)"],
     )
 

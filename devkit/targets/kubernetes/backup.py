@@ -36,7 +36,7 @@ def _open(kube: KubeApi, namespace: str, pod: str, command: Sequence[str], stdin
 def _failed(what: str, command: Sequence[str], code: object, stderr: bytes) -> EngineError:
     lines = [line for line in stderr.decode(errors="replace").splitlines() if line.strip()]
     return EngineError(
-        f"{what}: {command[0]} exited with {code}",
+        f"{what}: the command exited with {code}",
         details=[*(f"  {line}" for line in lines[-10:])] or ["(no error output)"],
     )
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from blueprints import minio, postgres, redis
-from devkit import Blueprint, Docker, Kubernetes, PgDump, Secret, VolumeCopy, plan
+from devkit import Blueprint, Docker, Kind, Kubernetes, PgDump, Secret, Swarm, VolumeCopy, plan
 from devkit.backups.store import DirectoryStore, measure
 from devkit.errors import BlueprintError, UserError
 from devkit.records.backup import (
@@ -23,6 +23,8 @@ from devkit.records.backup import (
     restore_steps,
     select,
 )
+from devkit.targets.base import BacksUp, CopiesVolumes
+from devkit.targets.registry import capable
 
 
 def shop(target: object = None) -> Blueprint:
@@ -65,6 +67,14 @@ def test_a_target_that_cannot_copy_volumes_leaves_them_out_with_a_warning() -> N
     assert 'service "files"' in warning and "kubernetes targets cannot copy" in warning
     with pytest.raises(UserError, match="cannot copy a stopped service's volumes"):
         select(plan(shop(), "prod"), ["files"], copies_volumes=False)
+
+
+def test_docker_kind_and_kubernetes_back_up_swarm_does_not_and_only_docker_copies_volumes() -> None:
+    app = shop()
+    app.environment("dev", Kind("shop-dev"))
+    app.environment("swarm", Swarm())
+    assert capable(app, BacksUp) == ["local", "prod", "dev"]
+    assert capable(app, CopiesVolumes) == ["local"]
 
 
 def test_unknown_services_and_services_without_data_are_refused() -> None:
