@@ -8,23 +8,18 @@ restores are read and checked first (sizes and sha256); only then is anything ch
 
 from __future__ import annotations
 
-import io
 import secrets
-import tarfile
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
-
-from minio import Minio
+from typing import IO
 
 from devkit.backups.store import CHUNK, Hashing, PartMissingError, Store, measure
 from devkit.errors import EngineError, UserError
-from devkit.planning.planner import EnvValue, Plan
-from devkit.project.secrets import local_secret_values
+from devkit.planning.planner import Plan
 from devkit.records.backup import (
     BackupNotFoundError,
     BackupRefusedError,
@@ -134,8 +129,10 @@ def _take(
         assert isinstance(target, CopiesVolumes)
         with target.stopped(step.service, progress) as volumes:
             return store.write_part(backup_id, step.part, volumes.dump(step.dump))
-    with _objects_client(target, *where, step) as client, tempfile.TemporaryFile() as file:
-        _objects_to_tar(client, file)
+    from devkit.backups.objects import objects_client, objects_to_tar  # noqa: PLC0415 - minio
+
+    with objects_client(target, *where, step) as client, tempfile.TemporaryFile() as file:
+        objects_to_tar(client, file)
         file.seek(0)
         return store.write_part(backup_id, step.part, _file_chunks(file))
 
@@ -235,11 +232,13 @@ def _put(
         with target.stopped(step.service, progress) as volumes:
             volumes.load(reading(step.restore, part.size), chunks)
         return
-    with _objects_client(target, *where, step) as client, tempfile.TemporaryFile() as file:
+    from devkit.backups.objects import objects_client, objects_from_tar  # noqa: PLC0415 - minio
+
+    with objects_client(target, *where, step) as client, tempfile.TemporaryFile() as file:
         for chunk in chunks:
             file.write(chunk)
         file.seek(0)
-        _objects_from_tar(client, file)
+        objects_from_tar(client, file)
 
 
 def _partly(step: Step) -> list[str]:
@@ -273,87 +272,3 @@ def _size(size: int) -> str:
 def _file_chunks(file: IO[bytes]) -> Iterator[bytes]:
     while chunk := file.read(CHUNK):
         yield chunk
-
-
-# --- objects over S3 (MinIO) ---------------------------------------------------------------
-class _ObjectsClient:
-    def __init__(self, target: BacksUp, plan: Plan, root: Path, step: Step) -> None:
-        self.target, self.plan, self.root, self.step = target, plan, root, step
-
-    def __enter__(self) -> Any:
-        step = self.step
-        assert step.port is not None and step.access_key_env and step.secret_key_env
-        service = self.plan.service(step.service)
-        access = _env_value(service.env, step.access_key_env, self.root)
-        secret = _env_value(service.env, step.secret_key_env, self.root)
-        self._reach = self.target.reach(step.service, step.port)
-        port = self._reach.__enter__()
-        return Minio(f"127.0.0.1:{port}", access_key=access, secret_key=secret, secure=False)
-
-    def __exit__(self, *exc: object) -> None:
-        self._reach.__exit__(None, None, None)
-
-
-def _objects_client(target: BacksUp, plan: Plan, root: Path, step: Step) -> _ObjectsClient:
-    return _ObjectsClient(target, plan, root, step)
-
-
-def _env_value(env: Mapping[str, str | EnvValue], name: str, root: Path) -> str:
-    """A service's variable as it gets it: secrets from the environment or .env."""
-    value = env[name]
-    if isinstance(value, str):
-        return value
-    values = local_secret_values(value.secrets, root)
-    return "".join(p if isinstance(p, str) else values[p.secret] for p in value.parts)
-
-
-def _objects_to_tar(client: Any, file: IO[bytes]) -> None:
-    """Every bucket (as a directory) and every object in it, into a tar."""
-    with tarfile.open(fileobj=file, mode="w|") as tar:
-        for bucket in client.list_buckets():
-            entry = tarfile.TarInfo(bucket.name)
-            entry.type = tarfile.DIRTYPE
-            tar.addfile(entry)
-            for obj in client.list_objects(bucket.name, recursive=True):
-                if obj.is_dir:
-                    continue
-                reply = client.get_object(bucket.name, obj.object_name)
-                try:
-                    data = _spooled(reply.stream(CHUNK))
-                finally:
-                    reply.close()
-                    reply.release_conn()
-                entry = tarfile.TarInfo(f"{bucket.name}/{obj.object_name}")
-                entry.size = data.seek(0, io.SEEK_END)
-                data.seek(0)
-                tar.addfile(entry, data)
-
-
-def _spooled(chunks: Iterable[bytes]) -> IO[bytes]:
-    data = tempfile.SpooledTemporaryFile(max_size=16 * CHUNK)  # noqa: SIM115 - returned open
-    for chunk in chunks:
-        data.write(chunk)
-    return data
-
-
-def _objects_from_tar(client: Any, file: IO[bytes]) -> None:
-    """Put every bucket and object of the tar back; objects of those buckets the backup does
-    not hold are removed, so each bucket is as it was."""
-    kept: dict[str, set[str]] = {}
-    with tarfile.open(fileobj=file, mode="r|") as tar:
-        for entry in tar:
-            bucket, _, key = entry.name.partition("/")
-            if bucket not in kept:
-                kept[bucket] = set()
-                if not client.bucket_exists(bucket):
-                    client.make_bucket(bucket)
-            if entry.isfile() and key:
-                reader = tar.extractfile(entry)
-                if reader is None:
-                    raise EngineError(f"object {entry.name} in the backup cannot be read")
-                client.put_object(bucket, key, reader, length=entry.size)
-                kept[bucket].add(key)
-    for bucket, keys in kept.items():
-        for obj in client.list_objects(bucket, recursive=True):
-            if not obj.is_dir and obj.object_name not in keys:
-                client.remove_object(bucket, obj.object_name)
