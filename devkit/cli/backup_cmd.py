@@ -84,8 +84,16 @@ def backup_command(
     with target_for(ctx, env, BacksUp, context=context, namespace=namespace) as found:
         target, plan, root, settings = found
         kept = _store(store, settings, root, plan)
-        manifest = backup(target, plan, root, kept, services=services or [],
-                          progress=_progress(plan))  # fmt: skip
+        try:
+            manifest = backup(target, plan, root, kept, services=services or [],
+                              progress=_progress(plan))  # fmt: skip
+        except KeyboardInterrupt:
+            err().print(
+                "interrupted: no backup was kept (what was written is removed; a "
+                "backup without a manifest is never listed or restored)",
+                markup=False,
+            )
+            raise typer.Exit(130) from None
     if json:
         print_json({"store": kept.where, **manifest.to_dict()})
         return
@@ -135,9 +143,16 @@ def restore_command(
             raise UnknownEnvironmentError(origin, _environments(ctx))
         kept = _store(store, settings, root, plan, origin)
         manifest = find(kept, plan, name)
-        done = restore(target, plan, root, kept, manifest, services=services or [],
-                       progress=_progress(plan),
-                       other_environment=bool(origin))  # fmt: skip
+        try:
+            done = restore(target, plan, root, kept, manifest, services=services or [],
+                           progress=_progress(plan),
+                           other_environment=bool(origin))  # fmt: skip
+        except KeyboardInterrupt:
+            err().print("interrupted: pg_restore runs in one transaction (a database is as it "
+                        "was, or fully restored); a redis or volume restore may be partial: "
+                        "restore again",
+                        markup=False)  # fmt: skip
+            raise typer.Exit(130) from None
     if json:
         print_json({
             "store": kept.where, "backup": manifest.id, "environment": plan.environment,

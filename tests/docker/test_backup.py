@@ -7,6 +7,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -21,14 +25,14 @@ from tests.docker.conftest import Project
 pytestmark = pytest.mark.docker
 
 BLUEPRINT = """
-from devkit import Blueprint, Docker, Secret
+from devkit import Blueprint, Command, Docker, Secret
 from blueprints import postgres, redis
 app = Blueprint("{name}")
 db = app.use(postgres(database="shop", user="shop", password=Secret("SHOP_DB_PASSWORD")))
 cache = app.use(redis(password=Secret("CACHE_PASSWORD")))
 app.service("notes", image="python:3.11-slim",
             command=["python3", "-c", "import time; time.sleep(10**6)"],
-            volumes={{"files": "/files"}})
+            volumes={{"files": "/files"}}, health=Command("test", "-d", "/files"))
 {extra}
 app.environment("local", Docker())
 app.environment("other", Docker())
@@ -229,6 +233,36 @@ def test_a_corrupted_partial_or_wrong_backup_is_refused_and_nothing_changes(proj
     result = p.devkit("restore", "local", "--from", second["id"], "redis")
     assert result.code == 2 and "holds no 'redis'" in result.stderr
     assert len(orders(p, where["postgres"])) == 11
+
+
+def test_an_interrupted_backup_leaves_nothing_that_looks_complete(project) -> None:
+    p = stack(project)
+    where = up(p)
+    with pg(p, where["postgres"]) as conn:  # ~60 MB that compresses badly: pg_dump takes seconds
+        conn.execute("CREATE TABLE noise AS SELECT i, md5(i::text) || md5((i * 7)::text) || "
+                     "md5((i * 13)::text) AS body FROM generate_series(1, 500000) AS i")  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit", "backup", "local", "postgres"], cwd=p.root, env=p.env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    began = time.monotonic()
+    for line in proc.stderr:  # the dump has started: interrupt it
+        if "backup pg_dump" in line or time.monotonic() - began > 60:
+            break
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    rest = proc.stderr.read()
+    assert code == 130, rest
+    assert "interrupted: no backup was kept" in rest
+    assert json.loads(p.devkit("backups", "local", "--json").stdout)["backups"] == []
+    kept = p.root / "backups" / p.name / "local"
+    assert not kept.exists() or list(kept.iterdir()) == []  # not even a partial one
 
 
 def test_backup_to_minio_and_back_with_the_objects_of_a_minio_service(project) -> None:
