@@ -299,15 +299,22 @@ def redis_restore(method: RedisSnapshot) -> tuple[str, ...]:
 
 
 def volume_dump(path: str) -> tuple[str, ...]:
-    """A tar of the volume's files (owners by number, as they are)."""
-    return ("tar", "--numeric-owner", "-C", path, "-cf", "-", ".")
+    """A tar of what the volume holds (owners by number), without the volume's own directory:
+    a helper that is not root could not give that back its mode."""
+    return (
+        "sh", "-c",
+        'cd "$0" && find . -mindepth 1 -maxdepth 1 -print0 '
+        "| exec tar --numeric-owner --null -T - -cf -", path,
+    )  # fmt: skip
 
 
 def volume_restore(path: str) -> tuple[str, ...]:
-    """Empty the volume, then unpack the tar into it (owners and modes kept)."""
+    """Empty the volume, then unpack the tar into it: modes kept, owners too where the helper
+    runs as root (Docker); the volume's own directory keeps its owner and mode."""
     return (
         "sh", "-c",
-        'find "$0" -mindepth 1 -delete && exec tar --numeric-owner -xpf - -C "$0"', path,
+        'find "$0" -mindepth 1 -delete && '
+        'exec tar --numeric-owner --no-overwrite-dir -xpf - -C "$0"', path,
     )  # fmt: skip
 
 

@@ -1,5 +1,5 @@
 """`devkit backup` and `restore` on the kind testbed: postgres and redis in their own namespace
-take orders and carts; a backup; the namespace is destroyed (`down --volumes`, claims and all);
+take orders and carts; and a plain volume (copied with its StatefulSet scaled to 0); a backup; the namespace is destroyed (`down --volumes`, claims and all);
 `up` brings the stack back empty; `restore` brings back every order, row by row, and every key.
 Real kind, real exec streams, no mocks."""
 
@@ -27,6 +27,9 @@ from blueprints import postgres, redis
 app = Blueprint("{name}")
 app.use(postgres(database="shop", user="shop", password=Secret("SHOP_DB_PASSWORD")))
 app.use(redis(password=Secret("CACHE_PASSWORD")))
+app.service("notes", image="python:3.11-slim", run_as_user=1000,
+            command=["python3", "-c", "import time; time.sleep(10**6)"],
+            volumes={{"files": "/files"}})
 app.environment("dev", Kind("{cluster}"))
 """
 SQL = "psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U shop -d shop -At -c"
@@ -47,6 +50,7 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
     }  # fmt: skip
     namespace = f"{project}-dev"
     core = client.CoreV1Api(testbed.api)
+    apps = client.AppsV1Api(testbed.api)
 
     def devkit(*args: str, timeout: float = 300) -> Run:
         return run_devkit(*args, cwd=root, env=env, timeout=timeout)
@@ -63,6 +67,11 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
         assert run.code == 0, run.stdout + run.stderr
         return run.stdout.strip()
 
+    def notes(script: str) -> str:
+        run = devkit("exec", "-e", "dev", "notes", "--", "sh", "-c", script)
+        assert run.code == 0, run.stdout + run.stderr
+        return run.stdout
+
     def up() -> None:
         run = devkit("up", "-e", "dev", "--detach", timeout=900)
         assert run.code == 0, run.stdout + run.stderr
@@ -76,14 +85,16 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
         assert len(written.splitlines()) == 20000
         redis("SET", "cart:1", "'3 items'")
         redis("HSET", "session:7", "user", "ada")
+        notes("mkdir -p /files/a && echo 'invoice 42' > /files/a/42.txt && "
+              "chmod 640 /files/a/42.txt")  # fmt: skip
 
         began = time.monotonic()
         run = devkit("backup", "dev", "--json")
         backup_seconds = time.monotonic() - began
         assert run.code == 0, run.stderr
         manifest = json.loads(run.stdout)
-        assert manifest["services"] == ["postgres", "redis"]
-        assert {x["method"] for x in manifest["parts"]} == {"pg_dump", "redis_rdb"}
+        assert manifest["services"] == ["notes", "postgres", "redis"]
+        assert {x["method"] for x in manifest["parts"]} == {"pg_dump", "redis_rdb", "volume_copy"}
         assert "test-only" not in run.stdout + run.stderr
 
         # the namespace is destroyed, volume claims and all
@@ -100,6 +111,7 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
         up()
         assert sql("SELECT count(*) FROM pg_tables WHERE tablename = 'orders'").strip() == "0"
         assert redis("DBSIZE") == "0"
+        assert notes("ls -A /files") == ""
 
         began = time.monotonic()
         run = devkit("restore", "dev", "--from", manifest["id"], "--json")
@@ -108,6 +120,12 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
         assert sql("SELECT id, item, total FROM orders ORDER BY id") == written  # row by row
         assert redis("GET", "cart:1") == "3 items"
         assert redis("HGET", "session:7", "user") == "ada"
+        assert notes("cat /files/a/42.txt") == "invoice 42\n"
+        assert notes("stat -c %a /files/a/42.txt").strip() == "640"
+        live = apps.read_namespaced_stateful_set("notes", namespace)  # scaled back, and only
+        assert live.spec.replicas == 1  # devkit's own apply owns fields again (no conflict later)
+        assert "devkit-backup" not in {f.manager for f in live.metadata.managed_fields}
+        assert devkit("up", "-e", "dev", "--detach", timeout=900).code == 0
         print(f"\nkind: backup {backup_seconds:.1f}s, restore {restore_seconds:.1f}s, "
               + ", ".join(f"{x['name']} {x['size']} bytes" for x in manifest["parts"]))  # fmt: skip
     finally:

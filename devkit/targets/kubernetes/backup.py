@@ -1,5 +1,5 @@
 """Backups on a cluster: commands in a ready pod of a service over the exec API, their bytes
-streamed out (a dump) or in (a restore).
+streamed out (a dump) or in (a restore); and a stopped service's volumes, copied in a helper pod.
 
 The exec websocket's stdin cannot always be closed (only the v5 protocol can), so a command
 that reads a part is given one that stops by itself (`head -c SIZE`, see records/backup.py).
@@ -8,13 +8,24 @@ that reads a part is given one that stops by itself (`head -c SIZE`, see records
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from kubernetes.stream import stream
 
 from devkit.errors import EngineError
+from devkit.render.labels import fit
 from devkit.targets.kubernetes.api import KubeApi
+from devkit.targets.kubernetes.port_forward import ready_pods
+from devkit.targets.kubernetes.spec import (
+    one_off_labels,
+    one_off_spec,
+    pod_problem,
+    service_selector,
+)
+from devkit.targets.outcome import Progress
 
 _STDOUT, _STDERR = 1, 2
 _STDERR_KEPT = 4096
@@ -114,3 +125,112 @@ def exec_load(
             ws.update(timeout=1)
             take()
         take()
+
+
+# --- a stopped service's volumes -------------------------------------------------------------
+SCALER = "devkit-backup"
+"""The field manager that scales a StatefulSet down and back; its ownership of the replicas is
+dropped afterwards, so devkit's next apply meets no conflict."""
+_HELPER_LIFETIME = "21600"  # seconds: a helper left by a killed devkit ends by itself
+
+
+class PodVolumes:
+    """Commands in a helper pod with a stopped service's volume claims (VolumeAccess)."""
+
+    def __init__(self, kube: KubeApi, namespace: str, pod: str, service: str) -> None:
+        self.kube, self.namespace, self.pod, self.service = kube, namespace, pod, service
+
+    def dump(self, command: Sequence[str]) -> Iterator[bytes]:
+        return exec_dump(self.kube, self.namespace, self.pod, command,
+                         f'service "{self.service}" ({self.pod})')  # fmt: skip
+
+    def load(self, command: Sequence[str], chunks: Iterable[bytes]) -> None:
+        exec_load(self.kube, self.namespace, self.pod, command, chunks,
+                  what=f'service "{self.service}" ({self.pod})')  # fmt: skip
+
+
+def _wait(what: str, done: Callable[[], bool], timeout: float) -> None:
+    began = time.monotonic()
+    while not done():
+        if time.monotonic() - began > timeout:
+            raise EngineError(f"{what} did not happen within {timeout:g}s")
+        time.sleep(0.5)
+
+
+def _scale(kube: KubeApi, namespace: str, service: str, replicas: int) -> None:
+    kube.patch("apps/v1", "StatefulSet", service, namespace, {"spec": {"replicas": replicas}},
+               field_manager=SCALER)  # fmt: skip
+
+
+def _release(kube: KubeApi, namespace: str, service: str) -> None:
+    """Drop the scaler's entry from the StatefulSet's managed fields."""
+    live = kube.get("apps/v1", "StatefulSet", service, namespace) or {}
+    fields = (live.get("metadata") or {}).get("managedFields") or []
+    kept = [entry for entry in fields if entry.get("manager") != SCALER]
+    if len(kept) != len(fields):
+        kube.patch("apps/v1", "StatefulSet", service, namespace,
+                   {"metadata": {"managedFields": kept}})  # fmt: skip
+
+
+@contextlib.contextmanager
+def stopped_with_helper(
+    kube: KubeApi, namespace: str, instance: str, service: str, progress: Progress
+) -> Iterator[PodVolumes]:
+    """The service's StatefulSet scaled to 0 while inside, and a helper pod from its pod
+    template (its image, user, security context) with the claims of its first replica; after:
+    the helper deleted, the StatefulSet scaled back and waited for until its pods are ready."""
+    workload = kube.get("apps/v1", "StatefulSet", service, namespace)
+    if workload is None:
+        raise EngineError(
+            f'service "{service}" has no StatefulSet in namespace {namespace}: only a service '
+            "with volumes has its volumes copied"
+        )
+    replicas = int(workload["spec"].get("replicas", 1))
+    claims = [t["metadata"]["name"] for t in workload["spec"].get("volumeClaimTemplates") or []]
+    selector = service_selector(instance, service)
+    if replicas:
+        progress(service, "stop", "scaled to 0 for a consistent copy of its volumes")
+        _scale(kube, namespace, service, 0)
+    name = fit(f"devkit-backup-{service}-{uuid.uuid4().hex[:6]}")
+    created = False
+    try:
+        _wait(f'service "{service}" stopping',
+              lambda: not kube.list("v1", "Pod", namespace, selector), 180)  # fmt: skip
+        template = workload["spec"]["template"]
+        spec = one_off_spec(template, "backup", template["spec"]["containers"][0]["image"],
+                            ["sleep", _HELPER_LIFETIME])  # fmt: skip
+        spec["volumes"] = [
+            *spec.get("volumes", []),
+            *({"name": c, "persistentVolumeClaim": {"claimName": f"{c}-{service}-0"}}
+              for c in claims),
+        ]  # fmt: skip
+        spec["terminationGracePeriodSeconds"] = 1
+        kube.create({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace,
+                         "labels": one_off_labels(instance, "backup", service)},
+            "spec": spec,
+        })  # fmt: skip
+        created = True
+
+        def running() -> bool:
+            pod = kube.get("v1", "Pod", name, namespace) or {}
+            problem = pod_problem(pod) if pod else None
+            if problem and ("ErrImage" in problem or "Config" in problem):
+                raise EngineError(f"the helper with {service}'s volumes cannot start: {problem}")
+            return (pod.get("status") or {}).get("phase") == "Running"
+
+        _wait(f"the helper with {service}'s volumes starting", running, 180)
+        yield PodVolumes(kube, namespace, name, service)
+    finally:
+        if created:
+            kube.delete("v1", "Pod", name, namespace)
+            _wait(f"the helper {name} going away",
+                  lambda: kube.get("v1", "Pod", name, namespace) is None, 120)  # fmt: skip
+        if replicas:
+            progress(service, "start", "")
+            _scale(kube, namespace, service, replicas)
+            _release(kube, namespace, service)
+            _wait(f'service "{service}" ready again',
+                  lambda: len(ready_pods(kube, namespace, instance, service)) >= replicas,
+                  300)  # fmt: skip

@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,12 @@ from devkit.project.cache import cache_dir
 from devkit.targets.base import BuildLine, ForwardSet, ServiceStatus, SyncSession, UpResult
 from devkit.targets.kubernetes import kind
 from devkit.targets.kubernetes.api import KubeApi, connect_context
-from devkit.targets.kubernetes.backup import exec_dump, exec_load
+from devkit.targets.kubernetes.backup import (
+    PodVolumes,
+    exec_dump,
+    exec_load,
+    stopped_with_helper,
+)
 from devkit.targets.kubernetes.logs import pod_logs
 from devkit.targets.kubernetes.port_forward import PortForwarder, free_port, ready_pod
 from devkit.targets.kubernetes.spec import INSTANCE, ROLE
@@ -126,6 +131,10 @@ class ClusterTarget(KubernetesTarget):
             yield forwarder.start(service, "backup", port, free_port()).local_port
         finally:
             forwarder.stop()
+
+    def stopped(self, service: str, progress: Progress) -> AbstractContextManager[PodVolumes]:
+        """Its StatefulSet scaled to 0 while inside, a helper pod with its claims."""
+        return stopped_with_helper(self.kube, self.namespace, self.instance, service, progress)
 
     def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
         """Run `command` in a ready pod of the service; its output here, its exit code back."""

@@ -69,12 +69,12 @@ def test_a_target_that_cannot_copy_volumes_leaves_them_out_with_a_warning() -> N
         select(plan(shop(), "prod"), ["files"], copies_volumes=False)
 
 
-def test_docker_kind_and_kubernetes_back_up_swarm_does_not_and_only_docker_copies_volumes() -> None:
+def test_docker_kind_and_kubernetes_back_up_and_copy_volumes_swarm_does_not() -> None:
     app = shop()
     app.environment("dev", Kind("shop-dev"))
     app.environment("swarm", Swarm())
     assert capable(app, BacksUp) == ["local", "prod", "dev"]
-    assert capable(app, CopiesVolumes) == ["local"]
+    assert capable(app, CopiesVolumes) == ["local", "prod", "dev"]
 
 
 def test_unknown_services_and_services_without_data_are_refused() -> None:
