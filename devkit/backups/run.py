@@ -49,8 +49,8 @@ def last_release(target: object) -> int | None:
     """The number of the environment's last healthy release, where its target keeps them."""
     if not supports(target, Releases):
         return None
-    records = target.records  # type: ignore[attr-defined]
-    healthy = [r.number for r in records.releases() if r.status == "healthy"]
+    assert isinstance(target, Releases)
+    healthy = [r.number for r in target.records.releases() if r.status == "healthy"]
     return max(healthy) if healthy else None
 
 

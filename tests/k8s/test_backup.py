@@ -28,7 +28,8 @@ app = Blueprint("{name}")
 app.use(postgres(database="shop", user="shop", password=Secret("SHOP_DB_PASSWORD")))
 app.use(redis(password=Secret("CACHE_PASSWORD")))
 app.service("notes", image="python:3.11-slim", run_as_user=1000,
-            command=["python3", "-c", "import time; time.sleep(10**6)"],
+            command=["python3", "-c", "import signal, sys, time; "
+                     "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); time.sleep(10**6)"],
             volumes={{"files": "/files"}})
 app.environment("dev", Kind("{cluster}"))
 """
