@@ -234,6 +234,14 @@ def test_a_corrupted_partial_or_wrong_backup_is_refused_and_nothing_changes(proj
     assert result.code == 2 and "holds no 'redis'" in result.stderr
     assert len(orders(p, where["postgres"])) == 11
 
+    # on purpose, into another environment (a recovery elsewhere): --from OTHER_ENV/ID
+    other = up(p, "other")
+    assert orders(p, other["postgres"]) == []
+    result = p.devkit("restore", "other", "--from", f"local/{second['id']}", "--json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["from_environment"] == "local"
+    assert len(orders(p, other["postgres"])) == 11
+
 
 def test_an_interrupted_backup_leaves_nothing_that_looks_complete(project) -> None:
     p = stack(project)
