@@ -220,11 +220,13 @@ def _password(env: str | None, variable: str) -> str:
 
 
 def pg_dump(method: PgDump) -> tuple[str, ...]:
-    """pg_dump in custom format (compressed, restorable table by table) to stdout."""
+    """pg_dump in custom format (compressed, restorable table by table) to stdout; it gives up
+    (and says so) when a table stays locked against it for 5 minutes, instead of waiting."""
     return (
         "sh", "-c",
         f"{_password(method.password_env, 'PGPASSWORD')}exec pg_dump --format=custom "
-        f'--no-password -h 127.0.0.1 -U "${method.user_env}" -d "${method.database_env}"',
+        "--lock-wait-timeout=300s --no-password -h 127.0.0.1 "
+        f'-U "${method.user_env}" -d "${method.database_env}"',
     )  # fmt: skip
 
 
