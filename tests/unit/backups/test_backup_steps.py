@@ -11,8 +11,8 @@ import pytest
 
 from blueprints import minio, postgres, redis
 from devkit import Blueprint, Docker, Kind, Kubernetes, PgDump, Secret, Swarm, VolumeCopy, plan
-from devkit.backups.store import DirectoryStore, measure
-from devkit.errors import BlueprintError, UserError
+from devkit.backups.store import DirectoryStore, measure, open_store
+from devkit.errors import BlueprintError, ConfigError, UserError
 from devkit.records.backup import (
     BackupRefusedError,
     Manifest,
@@ -155,3 +155,17 @@ def test_a_directory_backup_is_listed_only_once_its_manifest_is_written(tmp_path
     store.write_part("b2", "x", [b"1"])
     store.discard("b2")
     assert sorted(p.name for p in (tmp_path / "shop" / "local").iterdir()) == ["b1"]
+
+
+def test_an_s3_store_needs_its_endpoint_and_credentials_and_never_shows_them(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError) as missing:
+        open_store("s3://team/dk", tmp_path, "shop", "local", environ={"AWS_ACCESS_KEY_ID": "k"})
+    assert "DEVKIT_S3_ENDPOINT, AWS_SECRET_ACCESS_KEY not set" in missing.value.message
+    store = open_store("s3://team/dk", tmp_path, "shop", "local", environ={
+        "DEVKIT_S3_ENDPOINT": "http://127.0.0.1:9000", "AWS_ACCESS_KEY_ID": "key-id",
+        "AWS_SECRET_ACCESS_KEY": "the-secret",
+    })  # fmt: skip
+    assert store.where == "s3://team/dk/shop/local at 127.0.0.1:9000"
+    assert isinstance(open_store("backups", tmp_path, "shop", "local"), DirectoryStore)
