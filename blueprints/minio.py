@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from devkit.errors import BlueprintError
+from devkit.model.backup import S3Objects
 from devkit.model.blueprint import declare_service
 from devkit.model.health import Http
 from devkit.model.refs import Secret
@@ -49,6 +50,7 @@ def minio(
             # MinIO's own readiness endpoint: 200 once it serves requests.
             "health": Http("/minio/health/ready", port="s3"),
             "volumes": {"data": {"path": "/data", "size": storage}},
+            "backup": S3Objects(),  # every object of every bucket, over its S3 API
             "stateful": True,
             "run_as_user": 1000,
             "resources": resources or Resources(cpu="250m", memory="512Mi", memory_limit="1Gi"),

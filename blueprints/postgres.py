@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devkit.model.backup import PgDump
 from devkit.model.blueprint import declare_service
 from devkit.model.health import Command
 from devkit.model.refs import Secret
@@ -55,6 +56,7 @@ def postgres(
                     "init_env": ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"),
                 }
             },
+            "backup": PgDump(),  # pg_dump -Fc, restored by pg_restore (docs/backups.md)
             "stateful": True,
             "run_as_user": 999,
             "scratch": ("/var/run/postgresql",),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from devkit.model.backup import RedisSnapshot
 from devkit.model.blueprint import declare_service
 from devkit.model.health import Command
 from devkit.model.refs import Secret
@@ -36,6 +37,8 @@ def redis(
                 if auth
                 else Command("redis-cli", "ping")
             ),
+            # its RDB snapshot (BGSAVE), restored by replication (docs/backups.md)
+            "backup": RedisSnapshot(password_env="REDIS_PASSWORD" if auth else None),
             "stateful": True,  # replicas would be separate stores, not copies
             "run_as_user": 999,
             "scratch": ("/data",),

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         Verify,
         Volume,
     )  # fmt: skip
+    from devkit.model.backup import PgDump, RedisSnapshot, S3Objects, VolumeCopy
     from devkit.planning.planner import Plan, plan
     from devkit.project.load import load_blueprint
 
@@ -65,6 +66,7 @@ _EXPORTS = {
         "Restart", "Route", "Run", "Scraper", "ScrapeTargets", "Secret", "Service", "Swarm",
         "Sync", "Tcp", "Tenant", "Tier", "TLS", "Uptime", "Verify", "Volume",
     ),
+    "devkit.model.backup": ("PgDump", "RedisSnapshot", "S3Objects", "VolumeCopy"),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
     "devkit.planning.planner": ("Plan", "plan"),
@@ -94,16 +96,19 @@ __all__ = [
     "Kind",
     "Kubernetes",
     "Metrics",
+    "PgDump",
     "Plan",
     "Policy",
     "Port",
     "Profile",
+    "RedisSnapshot",
     "Ref",
     "RefusedError",
     "Resources",
     "Restart",
     "Route",
     "Run",
+    "S3Objects",
     "ScrapeTargets",
     "Scraper",
     "Secret",
@@ -117,6 +122,7 @@ __all__ = [
     "UserError",
     "Verify",
     "Volume",
+    "VolumeCopy",
     "load_blueprint",
     "plan",
 ]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from devkit.cli import (
+    backup_cmd,
     build_cmd,
     check_cmd,
     cluster_cmd,
@@ -30,8 +31,9 @@ from devkit.cli import (
 from devkit.cli.app import app
 
 __all__ = [
-    "app", "build_cmd", "check_cmd", "cluster_cmd", "cost_cmd", "deploy_cmd", "diff_cmd",
-    "doctor_cmd", "down_cmd", "envs_cmd", "exec_cmd", "explain_cmd", "init_cmd", "logs_cmd", "main",
+    "app", "backup_cmd", "build_cmd", "check_cmd", "cluster_cmd", "cost_cmd", "deploy_cmd",
+    "diff_cmd", "doctor_cmd", "down_cmd", "envs_cmd", "exec_cmd", "explain_cmd", "init_cmd",
+    "logs_cmd", "main",
     "plan_cmd", "promote_cmd", "releases_cmd", "render_cmd", "rollback_cmd", "status_cmd",
     "ui_cmd", "up_cmd", "validate_cmd", "watch_cmd",
 ]  # fmt: skip

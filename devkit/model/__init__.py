@@ -1,5 +1,6 @@
 """What users write: the blueprint model (pydantic v2, frozen, no I/O)."""
 
+from devkit.model.backup import PgDump, RedisSnapshot, S3Objects, VolumeCopy
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
 from devkit.model.egress import Egress
@@ -52,14 +53,17 @@ __all__ = [
     "Kind",
     "Kubernetes",
     "Metrics",
+    "PgDump",
     "Policy",
     "Port",
     "Profile",
+    "RedisSnapshot",
     "Ref",
     "Resources",
     "Restart",
     "Route",
     "Run",
+    "S3Objects",
     "ScrapeTargets",
     "Scraper",
     "Secret",
@@ -73,4 +77,5 @@ __all__ = [
     "Uptime",
     "Verify",
     "Volume",
+    "VolumeCopy",
 ]  # fmt: skip

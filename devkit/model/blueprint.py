@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from devkit.errors import BlueprintError
+from devkit.model.backup import BackupMethod
 from devkit.model.base import Name
 from devkit.model.build import Build
 from devkit.model.egress import Egress
@@ -119,6 +120,7 @@ class Blueprint:
         connection_pool: ConnectionPool | None = None,
         egress: Sequence[Egress | str] = (),
         metrics: Metrics | None = None,
+        backup: BackupMethod | None = None,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
         location = caller_location()
@@ -132,6 +134,7 @@ class Blueprint:
             "service_account_token": service_account_token, "egress": egress,
             "circuit_breaker": circuit_breaker, "connection_pool": connection_pool,
             "entrypoint": entrypoint, "metrics": metrics,
+            "backup": backup,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

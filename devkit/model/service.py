@@ -9,6 +9,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from devkit.errors import BlueprintError
+from devkit.model.backup import BackupMethod, PgDump, RedisSnapshot, S3Objects
 from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
 from devkit.model.egress import Egress
@@ -36,7 +37,7 @@ OVERRIDABLE = frozenset(
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
         "run_as_user", "scratch", "capabilities", "service_account_token", "circuit_breaker",
-        "connection_pool", "egress", "entrypoint", "metrics",
+        "connection_pool", "egress", "entrypoint", "metrics", "backup",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -92,6 +93,10 @@ class Service(Model):
     )
     metrics: Metrics | None = Field(
         default=None, description="Prometheus metrics the service serves on one of its ports"
+    )
+    backup: BackupMethod | None = Field(
+        default=None,
+        description="how its data is backed up consistently (default: a copy of its volumes)",
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
@@ -174,11 +179,30 @@ class Service(Model):
                     f"volumes.{volume_name}.init_env names {', '.join(unknown)}, which env does "
                     f"not set; env: {', '.join(sorted(self.env)) or '(none)'}"
                 )
+        self._check_backup()
         kept = {volume.path for volume in self.volumes.values()}
         for path in self.scratch:
             if path in kept:
                 raise ValueError(f'scratch path "{path}" is also a volume; keep one of them')
         return self
+
+    def _check_backup(self) -> None:
+        method = self.backup
+        names: list[str | None] = []
+        if isinstance(method, PgDump):
+            names = [method.user_env, method.database_env, method.password_env]
+        elif isinstance(method, RedisSnapshot):
+            names = [method.password_env]
+        elif isinstance(method, S3Objects):
+            names = [method.access_key_env, method.secret_key_env]
+            self._check_port_name(method.port, "its backup")
+        unknown = [name for name in names if name is not None and name not in self.env]
+        if unknown:
+            declared = ", ".join(sorted(self.env)) or "(none)"
+            raise ValueError(
+                f"backup reads {', '.join(unknown)} from the service's env, which does not set "
+                f"{'it' if len(unknown) == 1 else 'them'}; env: {declared}"
+            )
 
     def _check_port_name(self, port: str, user: str) -> None:
         if port not in self.ports:

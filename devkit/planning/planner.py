@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from devkit.errors import BlueprintError, UnknownEnvironmentError, UnknownTenantError, UserError
+from devkit.model.backup import BackupMethod
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
@@ -124,7 +125,10 @@ class PlannedService(Model):
         default=None, description="replaces the image's entrypoint"
     )
     metrics: Metrics | None = Field(default=None, description="the Prometheus metrics it serves")
-    spec_hash: str = Field(description="content hash of everything above")
+    backup: BackupMethod | None = Field(
+        default=None, description="how its data is backed up (not part of spec_hash)"
+    )
+    spec_hash: str = Field(description="content hash of everything else")
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
     """Where the blueprint declared the service (not part of any hash)."""
 
@@ -495,11 +499,12 @@ def _plan_service(
         "entrypoint": service.entrypoint,
         "metrics": service.metrics,
     }
-    planned = PlannedService(**fields, spec_hash="", source=service.source)
-    form = planned.model_dump(mode="json", exclude={"spec_hash"})
+    planned = PlannedService(**fields, backup=service.backup, spec_hash="", source=service.source)
+    form = planned.model_dump(mode="json", exclude={"spec_hash", "backup"})
     if not planned.egress:
         del form["egress"]  # services that declare none keep the hashes they had before it
     form["spec_hash"] = content_hash(form)
+    form["backup"] = planned.model_dump(mode="json", include={"backup"})["backup"]
     work.dumped.append(form)
     return planned.model_copy(update={"spec_hash": form["spec_hash"]})
 

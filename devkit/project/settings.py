@@ -15,7 +15,7 @@ from typing import Any
 from devkit.errors import ConfigError
 from devkit.planning.images import ImageMap, parse_rules
 
-_KEYS = {"file", "default_env", "image_map"}
+_KEYS = {"file", "default_env", "image_map", "backup_store"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Settings:
     file: Path | None = None
     default_env: str = "local"
     image_map: ImageMap = field(default_factory=lambda: ImageMap(exact={}))
+    backup_store: str = "backups"
+    """Where backups are kept: a directory (relative to the project) or s3://BUCKET/PREFIX."""
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -78,4 +80,6 @@ def load_settings(
     rules = dict(table.get("image_map", {}))
     if environ.get("DEVKIT_IMAGE_MAP"):
         rules.update(parse_rules(environ["DEVKIT_IMAGE_MAP"], source="DEVKIT_IMAGE_MAP"))
-    return Settings(file=file, default_env=default_env, image_map=ImageMap.from_rules(rules))
+    backup_store = environ.get("DEVKIT_BACKUP_STORE") or str(table.get("backup_store", "backups"))
+    return Settings(file=file, default_env=default_env, image_map=ImageMap.from_rules(rules),
+                    backup_store=backup_store)  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,6 +355,49 @@ class GrantsAccess(Protocol):
     def access(self, sources: Mapping[str, str], kube_version: str) -> AccessObjects:
         """The access of its deploy account; `sources`: environment -> namespace it promotes
         from."""
+
+
+@runtime_checkable
+class BacksUp(Protocol):
+    """Reads and writes a service's data where it runs: `devkit backup` and `restore`.
+
+    The commands come from the backup's steps (devkit/records/backup.py); the engine only
+    carries them and their bytes."""
+
+    def running(self, service: str) -> bool:
+        """Whether the service runs (a ready container or pod), so commands can run in it."""
+        ...
+
+    def dump(self, service: str, command: Sequence[str]) -> Iterator[bytes]:
+        """Run `command` where the service runs; its stdout, as it comes. An exit other than 0
+        raises EngineError with the command's last stderr lines."""
+        ...
+
+    def load(self, service: str, command: Sequence[str], chunks: Iterable[bytes]) -> None:
+        """Run `command` where the service runs with `chunks` on its stdin (the command stops
+        reading by itself: stdin may not be closed). EngineError as for dump."""
+        ...
+
+    def reach(self, service: str, port: int) -> AbstractContextManager[int]:
+        """A 127.0.0.1 port that reaches the service's container port while inside."""
+        ...
+
+
+class VolumeAccess(Protocol):
+    """Commands beside a stopped service, with its volumes mounted where it has them."""
+
+    def dump(self, command: Sequence[str]) -> Iterator[bytes]: ...
+    def load(self, command: Sequence[str], chunks: Iterable[bytes]) -> None: ...
+
+
+@runtime_checkable
+class CopiesVolumes(Protocol):
+    """Copies a stopped service's volumes at file level (the fallback for data without a
+    backup method)."""
+
+    def stopped(self, service: str, progress: Progress) -> AbstractContextManager[VolumeAccess]:
+        """The service stopped while inside (and started again after, waiting until it is
+        healthy, if it ran before), with a helper that has its volumes."""
         ...
 
 
@@ -382,6 +425,11 @@ CAPABILITY_NAMES: dict[type, tuple[str, str]] = {
         "environments that deploy",
     ),
     DiffsLive: ("compare with what runs (devkit diff --live)", "environments that can"),
+    BacksUp: (
+        "back up or restore services' data (devkit backup, restore)",
+        "environments that can",
+    ),
+    CopiesVolumes: ("copy a stopped service's volumes", "environments that can"),
     Namespaced: ("live in a namespace (--namespace)", "environments that can"),
     GrantsAccess: ("render a least-privilege deploy account (--access)", "environments that can"),
 }

@@ -89,6 +89,16 @@ def test_the_commands_explain_themselves(devkit: Callable[..., Run]) -> None:
             "cannot deploy releases",
             "environments that deploy: cluster, staging",
         ),
+        (
+            ["backup", "staging"],
+            "cannot back up or restore services' data",
+            "environments that can: local, cluster",
+        ),
+        (
+            ["restore", "staging", "--from", "latest"],
+            "cannot back up or restore",
+            "environments that can: local, cluster",
+        ),
     ],
 )
 def test_a_capability_the_target_lacks_is_bad_input_naming_the_environment(

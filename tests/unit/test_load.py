@@ -106,6 +106,14 @@ def test_settings_precedence_flag_then_variable_then_pyproject(tmp_path: Path) -
     assert from_flag.file == Path("flag.py")
 
 
+def test_the_backup_store_comes_from_the_variable_then_pyproject(tmp_path: Path) -> None:
+    assert load_settings(cwd=tmp_path, environ={}).backup_store == "backups"
+    (tmp_path / "pyproject.toml").write_text('[tool.devkit]\nbackup_store = "s3://team/dk"\n')
+    assert load_settings(cwd=tmp_path, environ={}).backup_store == "s3://team/dk"
+    chosen = load_settings(cwd=tmp_path, environ={"DEVKIT_BACKUP_STORE": "/srv/backups"})
+    assert chosen.backup_store == "/srv/backups"
+
+
 def test_unknown_pyproject_keys_are_refused(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.devkit]\nfiel = "bp.py"\n')
     with pytest.raises(UserError, match=r"unknown keys: fiel"):

@@ -15,8 +15,9 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from devkit.planning.planner import Plan
 from devkit.render.healthcheck import probe_command
 from devkit.targets import labels
 from devkit.targets.base import BuildLine, ServiceStatus, ServiceUsage, SyncSession, UpResult
+from devkit.targets.docker.backup import DockerVolumes, exec_dump, exec_load, stopped_with_helper
 from devkit.targets.docker.spec import (
     ActualContainer,
     Changes,
@@ -146,6 +148,82 @@ class DockerTarget:
                 client.close()
 
         return DockerSyncSession(connect(), plan, bring_up)
+
+    # --- backups ---------------------------------------------------------------------------
+    def _service_container(self, service: str) -> Container:
+        for container in self.containers():
+            found = container.labels
+            if found.get(labels.SERVICE) == service and labels.ROLE not in found:
+                return container
+        raise EngineError(
+            f'service "{service}" has no container in {self.project}/{self.env}',
+            details=[f"start it with `devkit up -e {self.env}`; nothing was changed"],
+        )
+
+    def _running(self, service: str) -> Container:
+        container = self._service_container(service)
+        if container.status != "running":
+            raise EngineError(
+                f'service "{service}" is not running in {self.project}/{self.env}',
+                details=[f"start it with `devkit up -e {self.env} {service}`"],
+            )
+        return container
+
+    def running(self, service: str) -> bool:
+        try:
+            return bool(self._service_container(service).status == "running")
+        except EngineError:
+            return False
+
+    def dump(self, service: str, command: Sequence[str]) -> Iterator[bytes]:
+        container = self._running(service)
+        return exec_dump(self.client, container.id or "", command, f'service "{service}"')
+
+    def load(self, service: str, command: Sequence[str], chunks: Iterable[bytes]) -> None:
+        container = self._running(service)
+        exec_load(self.client, container.id or "", command, chunks, f'service "{service}"')
+
+    @contextmanager
+    def reach(self, service: str, port: int) -> Iterator[int]:
+        """The host port the service's container port is published on (127.0.0.1)."""
+        published = _host_ports(self._running(service)).get(f"{port}/tcp")
+        if published is None:
+            raise EngineError(f'service "{service}": port {port} is not published on 127.0.0.1')
+        yield published
+
+    def stopped(self, service: str, progress: Progress) -> AbstractContextManager[DockerVolumes]:
+        return stopped_with_helper(
+            self.client, self._service_container(service), (self.project, self.env),
+            progress=progress, wait_ready=self._wait_started,
+        )  # fmt: skip
+
+    def _wait_started(self, container: Container, timeout: float = 120.0) -> None:
+        """Until the restarted container is healthy (or has run a moment, without a check)."""
+        began = time.monotonic()
+        while time.monotonic() - began < timeout:
+            container.reload()
+            state = container.attrs.get("State", {})
+            if state.get("Status") in ("exited", "dead"):
+                raise ServiceFailedError(
+                    f'service "{container.labels.get(labels.SERVICE)}" exited with code '
+                    f"{state.get('ExitCode')} when started again",
+                    details=self._tail(container),
+                )
+            health = (state.get("Health") or {}).get("Status")
+            if health == "healthy" or (health is None and _running_for(state) >= _SETTLE):
+                return
+            check = container.attrs.get("Config", {}).get("Healthcheck") or {}
+            if health and check.get("Test") and state.get("Status") == "running":
+                # Docker checks only every interval; probing now is as good an answer
+                code, _ = container.exec_run(probe_command(check))
+                if code == 0:
+                    return
+            time.sleep(_POLL)
+        raise ServiceFailedError(
+            f'service "{container.labels.get(labels.SERVICE)}" did not become healthy within '
+            f"{timeout:g}s after it was started again",
+            details=self._tail(container),
+        )
 
     # --- what runs -------------------------------------------------------------------------
     def containers(self) -> list[Container]:

@@ -183,15 +183,25 @@ class KubeApi:
         return _plain(made)
 
     def patch(
-        self, api_version: str, kind: str, name: str, namespace: str | None, patch: dict[str, Any]
-    ) -> None:
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None,
+        patch: dict[str, Any],
+        *,
+        field_manager: str | None = None,
+    ) -> dict[str, Any]:
+        """A JSON merge patch; the object as it is after it."""
         with _translated(f"updating {kind}/{name}"):
-            self._resource(api_version, kind).patch(
+            done = self._resource(api_version, kind).patch(
                 name=name,
                 namespace=namespace,
                 body=patch,
                 content_type="application/merge-patch+json",
+                field_manager=field_manager,
             )
+        return _plain(done)
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None) -> bool:
         """Delete (background propagation); False when it was not there."""

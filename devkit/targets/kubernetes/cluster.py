@@ -8,7 +8,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,14 @@ from devkit.targets.base import (
 )
 from devkit.targets.kubernetes import kind
 from devkit.targets.kubernetes.api import KubeApi, KubeError, connect_context
+from devkit.targets.kubernetes.backup import (
+    PodVolumes,
+    exec_dump,
+    exec_load,
+    stopped_with_helper,
+)
 from devkit.targets.kubernetes.logs import pod_logs
-from devkit.targets.kubernetes.port_forward import ready_pod
+from devkit.targets.kubernetes.port_forward import PortForwarder, free_port, ready_pod
 from devkit.targets.kubernetes.spec import INSTANCE, ROLE
 from devkit.targets.kubernetes.stack import start_forwards, up_on_cluster
 from devkit.targets.kubernetes.status import service_statuses, service_usage
@@ -125,6 +132,32 @@ class ClusterTarget(KubernetesTarget):
         later are followed too."""
         return pod_logs(self.core, self.namespace, self._service_pods, services,
                         follow=follow, since=since, tail=tail)  # fmt: skip
+
+    # --- backups: commands in a ready pod ------------------------------------------------------
+    def running(self, service: str) -> bool:
+        return ready_pod(self.kube, self.namespace, self.instance, service) is not None
+
+    def dump(self, service: str, command: Sequence[str]) -> Iterator[bytes]:
+        pod = self._ready_pod(service)
+        return exec_dump(self.kube, self.namespace, pod, command, f'service "{service}" ({pod})')
+
+    def load(self, service: str, command: Sequence[str], chunks: Iterable[bytes]) -> None:
+        pod = self._ready_pod(service)
+        exec_load(self.kube, self.namespace, pod, command, chunks,
+                  what=f'service "{service}" ({pod})')  # fmt: skip
+
+    @contextmanager
+    def reach(self, service: str, port: int) -> Iterator[int]:
+        """A port-forward from 127.0.0.1 to the service's ready pods, while inside."""
+        forwarder = PortForwarder(self.kube, self.namespace, self.instance, lambda *_: None)
+        try:
+            yield forwarder.start(service, "backup", port, free_port()).local_port
+        finally:
+            forwarder.stop()
+
+    def stopped(self, service: str, progress: Progress) -> AbstractContextManager[PodVolumes]:
+        """Its StatefulSet scaled to 0 while inside, a helper pod with its claims."""
+        return stopped_with_helper(self.kube, self.namespace, self.instance, service, progress)
 
     def _ready_pod(self, service: str) -> str:
         pod = ready_pod(self.kube, self.namespace, self.instance, service)

@@ -1,0 +1,1 @@
+"""Backups and restores of an environment's data, over the targets' capabilities."""
