@@ -6,6 +6,8 @@ burn stops it scales back in to its minimum. Real kind, real metrics-server, no 
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from tests.conftest import run_devkit
 from tests.k8s.conftest import K8sTestbed, wait_for
 from tests.k8s.test_stack_commands import up_remote, web_project
 
@@ -119,6 +122,15 @@ def test_the_autoscaler_scales_out_under_cpu_load_within_its_maximum_and_back_in
             print(f"[autoscale] scaled out to {watch.replicas()[0]} in {out:.0f} s")
             full = watch.until("3 ready pods", lambda desired, ready: ready == 3, 120)
             print(f"[autoscale] 3 pods ready {full:.0f} s later")
+            # `devkit status` reports the burn, summed over the service's pods, from the same API
+            status = run_devkit("status", "-e", "remote", "--json", cwd=root, env=env)
+            assert status.code == 0, status.stderr
+            report = json.loads(status.stdout)
+            assert report["usage_unavailable"] is None
+            (web,) = report["usage"]
+            assert web["service"] == "web" and web["cpu"] > 0.1 and web["memory"] > 2**20, web
+            table = run_devkit("status", "-e", "remote", cwd=root, env=env).stdout
+            assert re.search(r"^web .* \d+\.\d+ CPU +\d+\.\d MiB ", table, re.MULTILINE), table
         finally:
             ask("stop")
         back = watch.until("the scale-in to 1", lambda desired, ready: desired == 1, 240)
