@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from devkit.model.base import Model
 from devkit.model.quantity import Cpu, Memory, cpu_millicores, memory_bytes
@@ -35,15 +35,35 @@ class Resources(Model):
         return self
 
 
+STABILISATION_MAX = 3600
+"""The longest stabilisation window Kubernetes accepts (seconds)."""
+
+
 class Autoscale(Model):
-    """Horizontal autoscaling between `min` and `max` replicas at a target CPU utilisation (%)."""
+    """Horizontal autoscaling between `min` and `max` replicas at a target CPU utilisation (%).
+
+    `scale_down_window` and `scale_up_window` (seconds, 0 to 3600) are the autoscaler's
+    stabilisation windows: it scales down (up) only to the highest (lowest) count it computed
+    within that window, so short dips and spikes do not flap the replica count. Unset, the
+    cluster's defaults hold (Kubernetes: 300 s down, 0 s up)."""
 
     min: int = Field(default=1, ge=0)
     max: int = Field(ge=1)
     cpu: int = Field(default=80, ge=1, le=100)
+    scale_down_window: int | None = Field(default=None, ge=0, le=STABILISATION_MAX)
+    scale_up_window: int | None = Field(default=None, ge=0, le=STABILISATION_MAX)
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"autoscale min {self.min} is above max {self.max}")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_windows(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Unset windows are left out, so plans and spec hashes made before they existed keep."""
+        data: dict[str, Any] = handler(self)
+        for name in ("scale_down_window", "scale_up_window"):
+            if data.get(name, 0) is None:
+                del data[name]
+        return data

@@ -69,11 +69,17 @@ def workload(
 
 
 def autoscaler(plan: Plan, namespace: str, service: PlannedService) -> dict[str, Any] | None:
-    """An autoscaling/v2 HorizontalPodAutoscaler on CPU utilisation, when autoscale is set."""
+    """An autoscaling/v2 HorizontalPodAutoscaler on CPU utilisation, when autoscale is set; its
+    `behavior` holds the stabilisation windows the service declares (none: the cluster's)."""
     scale = service.autoscale
     if scale is None:
         return None
-    return {
+    behavior: dict[str, Any] = {}
+    if scale.scale_up_window is not None:
+        behavior["scaleUp"] = {"stabilizationWindowSeconds": scale.scale_up_window}
+    if scale.scale_down_window is not None:
+        behavior["scaleDown"] = {"stabilizationWindowSeconds": scale.scale_down_window}
+    hpa: dict[str, Any] = {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
         "metadata": labels.metadata(service.name, namespace, labels.of_service(plan, service.name)),
@@ -96,6 +102,9 @@ def autoscaler(plan: Plan, namespace: str, service: PlannedService) -> dict[str,
             ],
         },
     }
+    if behavior:
+        hpa["spec"]["behavior"] = behavior
+    return hpa
 
 
 def disruption_budget(plan: Plan, namespace: str, service: PlannedService) -> dict[str, Any] | None:

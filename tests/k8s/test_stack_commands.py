@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from kubernetes import client
@@ -55,13 +56,15 @@ app.environment("remote", Kubernetes(context="a-context-this-machine-lacks", reg
 """
 
 
-def web_project(root: Path, blueprint: str, testbed: K8sTestbed, tmp_path: Path) -> dict[str, str]:
-    """A project in `root` of one service, web (WEB_APP, built from web/), declared by `blueprint`
+def web_project(
+    root: Path, blueprint: str, testbed: K8sTestbed, tmp_path: Path, app: str = WEB_APP
+) -> dict[str, str]:
+    """A project in `root` of one service, web (`app`, built from web/), declared by `blueprint`
     (REG: the testbed's registry); the environment devkit runs in for it on the testbed."""
     (root / "web" / "app").mkdir(parents=True)
     text = blueprint.replace("REG", testbed.registry)
     (root / "blueprint.py").write_text(textwrap.dedent(text).lstrip())
-    (root / "web" / "app" / "app.py").write_text(textwrap.dedent(WEB_APP).lstrip())
+    (root / "web" / "app" / "app.py").write_text(textwrap.dedent(app).lstrip())
     (root / "web" / "Dockerfile").write_text(
         "FROM python:3.11-slim\nCOPY --chown=10001:10001 app/ /app/\nUSER 10001:10001\n"
         'CMD ["python", "-u", "/app/app.py"]\n'
@@ -70,6 +73,21 @@ def web_project(root: Path, blueprint: str, testbed: K8sTestbed, tmp_path: Path)
         **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
         "KUBECONFIG": str(testbed.kubeconfig), "DEVKIT_CACHE": str(tmp_path / "cache"),
     }  # fmt: skip
+
+
+@contextlib.contextmanager
+def up_remote(root: Path, env: dict[str, str], testbed: K8sTestbed) -> Iterator[str]:
+    """`devkit up -e remote --detach` of the project in `root` (web_project's); yields the
+    environment's namespace; at the end `devkit down` and the namespace deleted."""
+    namespace = f"{root.name}-remote"
+    try:
+        up = run_devkit("up", "-e", "remote", "--detach", cwd=root, env=env, timeout=600)
+        assert up.code == 0, up.stdout + up.stderr
+        yield namespace
+    finally:
+        run_devkit("down", "-e", "remote", cwd=root, env=env, timeout=300)
+        with contextlib.suppress(client.exceptions.ApiException):
+            client.CoreV1Api(testbed.api).delete_namespace(namespace)
 
 
 def _popen(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:

@@ -115,14 +115,26 @@ class ClusterTarget(KubernetesTarget):
 
     def usage(self) -> list[ServiceUsage]:
         """CPU and memory per service from the cluster's metrics API (metrics.k8s.io, served by
-        metrics-server), summed over the service's pods; NoMetricsError where it is not served."""
+        metrics-server), summed over the service's pods; NoMetricsError where it is not served
+        or this account may not read it."""
         if not self.kube.serves(METRICS_API, "PodMetrics"):
             raise NoMetricsError(
                 f"the cluster serves no metrics API ({METRICS_API})",
                 details=["metrics-server serves it; devkit reads it when it is there"],
             )
-        metrics = self.kube.list(METRICS_API, "PodMetrics", self.namespace,
-                                 f"{INSTANCE}={self.instance}")  # fmt: skip
+        try:
+            metrics = self.kube.list(METRICS_API, "PodMetrics", self.namespace,
+                                     f"{INSTANCE}={self.instance}")  # fmt: skip
+        except KubeError as exc:
+            if not exc.denied:
+                raise
+            raise NoMetricsError(
+                f"this account may not list PodMetrics ({METRICS_API}) in {self.namespace}",
+                details=[
+                    "the cluster's `view` role includes them (metrics-server's "
+                    "system:aggregated-metrics-reader)"
+                ],
+            ) from None
         return service_usage([s.name for s in self.plan.services], self._service_pods(), metrics)
 
     def logs(

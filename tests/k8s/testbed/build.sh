@@ -2,7 +2,7 @@
 # Build the Kubernetes testbed, or find it built: the binaries (build-binaries.sh: Kubernetes,
 # etcd, CoreDNS, kind, kwok, pause from upstream Go sources), then the kind node image and the
 # registry image (build-node-image.sh), then the NetworkPolicy controller kube-router and its
-# image (build-kube-router.sh). Every step is cached under
+# image (build-kube-router.sh), metrics-server and its image (build-metrics-server.sh). Every step is cached under
 # ${DEVKIT_TESTBED_CACHE:-~/.cache/devkit-testbed}/<versions hash>/ and skipped when present, so a
 # second run takes a second. A cold build takes about 30 minutes on 2 cores (see README.md).
 #
@@ -39,5 +39,6 @@ bash "$HERE/build-node-image.sh" >/dev/null
 bash "$HERE/build-gateway.sh" >/dev/null   # Traefik, its image, the Gateway API CRDs (issue 16)
 bash "$HERE/build-istio.sh" >/dev/null     # the Istio CRDs (issue 16): checked against, never run
 bash "$HERE/build-kube-router.sh" >/dev/null
+bash "$HERE/build-metrics-server.sh" >/dev/null   # the resource metrics API (issue 16)
 bash "$HERE/monitoring.sh" crds-dir >/dev/null   # the Prometheus Operator's CRDs (issue 16)
 echo "[testbed] built in $((SECONDS - t0)) s; cache $OUT ($(du -sh "$OUT" | cut -f1))"

@@ -3,8 +3,8 @@
 #
 #   cluster.sh up           create the cluster and its registry, or reuse them when they run the
 #                           current images, and install the NetworkPolicy controller (netpol),
-#                           the gateway (gateway.sh), the Istio CRDs (istio.sh) and
-#                           Prometheus (monitoring.sh);
+#                           the gateway (gateway.sh), the Istio CRDs (istio.sh),
+#                           Prometheus (monitoring.sh) and metrics-server (metrics-server.sh);
 #                           prints KEY=VALUE lines (below) on stdout
 #   cluster.sh netpol       install kube-router's firewall (kube-router.yaml) as a DaemonSet, or
 #                           find it installed, and wait until it runs
@@ -171,8 +171,10 @@ up() {
       || die "the Istio CRDs were not installed (bash $HERE/istio.sh status)"
     KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/monitoring.sh" up \
       || die "Prometheus did not come up (bash $HERE/monitoring.sh status)"
+    KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/metrics-server.sh" up \
+      || die "metrics-server did not come up (bash $HERE/metrics-server.sh status)"
   else
-    log "DEVKIT_TESTBED_PLATFORM=0: no NetworkPolicy controller, gateway, Istio CRDs or Prometheus"
+    log "DEVKIT_TESTBED_PLATFORM=0: no NetworkPolicy controller, gateway, Istio CRDs, Prometheus or metrics-server"
   fi
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
   print_env

@@ -4,6 +4,7 @@ import pytest
 
 from blueprints import postgres, redis
 from devkit import (
+    Autoscale,
     Blueprint,
     Build,
     Command,
@@ -175,3 +176,14 @@ def test_capabilities_are_linux_names_kept_once_each() -> None:
         app.service("all", image="nginx:1", capabilities=["ALL"])
     with pytest.raises(BlueprintError, match=r'capability "net bind" is not'):
         app.service("odd", image="nginx:1", capabilities=["net bind"])
+
+
+def test_autoscale_windows_are_bounded_and_unset_ones_leave_the_plan_form_as_before() -> None:
+    with pytest.raises(BlueprintError, match="scale_down_window"):
+        Blueprint("shop").service("api", image="a", autoscale={"max": 3, "scale_down_window": -1})
+    with pytest.raises(BlueprintError, match="scale_up_window"):
+        Blueprint("shop").service("api", image="a", autoscale={"max": 3, "scale_up_window": 3601})
+    plain = Autoscale(max=3)
+    assert plain.model_dump(mode="json") == {"min": 1, "max": 3, "cpu": 80}  # hashes keep
+    quick = Autoscale(max=3, scale_down_window=15)
+    assert quick.model_dump(mode="json") == {"min": 1, "max": 3, "cpu": 80, "scale_down_window": 15}

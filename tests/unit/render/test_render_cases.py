@@ -271,6 +271,20 @@ def test_autoscale_from_zero_keeps_one_replica_as_an_hpa_must() -> None:
     app = one(autoscale=Autoscale(min=0, max=3), resources=Resources(cpu="100m"))
     hpa = find(render(plan(app, "k")).objects, "HorizontalPodAutoscaler", "web")
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 3)
+    assert "behavior" not in hpa["spec"]  # no windows declared: the cluster's defaults
+
+
+def test_autoscale_windows_render_as_the_autoscalers_behavior() -> None:
+    scale = Autoscale(max=3, cpu=50, scale_down_window=15, scale_up_window=0)
+    app = one(autoscale=scale, resources=Resources(cpu="100m"))
+    hpa = find(render(plan(app, "k")).objects, "HorizontalPodAutoscaler", "web")
+    assert hpa["spec"]["behavior"] == {
+        "scaleUp": {"stabilizationWindowSeconds": 0},
+        "scaleDown": {"stabilizationWindowSeconds": 15},
+    }
+    down_only = one(autoscale=Autoscale(max=3, scale_down_window=30), resources=Resources(cpu="1"))
+    hpa = find(render(plan(down_only, "k")).objects, "HorizontalPodAutoscaler", "web")
+    assert hpa["spec"]["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 30}}
 
 
 def test_image_for_an_unknown_service_is_refused() -> None:
