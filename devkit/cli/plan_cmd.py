@@ -59,6 +59,10 @@ def plan_command(
     out().print(table)
     for service in plan.services:
         _print_service(service)
+    if plan.canary is not None:
+        out().print()
+        for line in describe.canary(plan.canary):
+            out().print(line, markup=False)
 
 
 def _print_service(service: PlannedService) -> None:

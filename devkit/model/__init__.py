@@ -2,6 +2,17 @@
 
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
+from devkit.model.canary import (
+    Canary,
+    Cookie,
+    Header,
+    Hook,
+    Latency,
+    Prometheus,
+    Query,
+    Step,
+    SuccessRate,
+)
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
@@ -22,19 +33,26 @@ __all__ = [
     "Autoscale",
     "Blueprint",
     "Build",
+    "Canary",
     "Command",
+    "Cookie",
     "Docker",
     "Environment",
     "Gateway",
+    "Header",
     "HealthCheck",
+    "Hook",
     "Http",
     "Ingress",
     "Job",
     "Kind",
     "Kubernetes",
+    "Latency",
     "Policy",
     "Port",
     "Profile",
+    "Prometheus",
+    "Query",
     "Ref",
     "Resources",
     "Restart",
@@ -43,6 +61,8 @@ __all__ = [
     "Scraper",
     "Secret",
     "Service",
+    "Step",
+    "SuccessRate",
     "Swarm",
     "Sync",
     "Target",

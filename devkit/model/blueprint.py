@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from devkit.errors import BlueprintError
 from devkit.model.base import Name
 from devkit.model.build import Build
+from devkit.model.canary import Canary
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
@@ -162,6 +163,7 @@ class Blueprint:
         jobs: Sequence[Job] = (),
         rollout_timeout: float = 300.0,
         policy: Policy | None = None,
+        canary: Canary | None = None,
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
         location = caller_location()
@@ -182,7 +184,7 @@ class Blueprint:
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
                 overrides=by_name, verify=verify, jobs=tuple(jobs), rollout_timeout=rollout_timeout,
-                policy=policy, source=location,
+                policy=policy, canary=canary, source=location,
             ),
         )  # fmt: skip
         # Overrides of services already declared are checked now, so errors point here.
