@@ -9,7 +9,9 @@ import typer
 
 from devkit.cli.app import ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
+    AbortOption,
     BreakLockOption,
+    ContinueOption,
     ForceConflictsOption,
     JsonOption,
     cluster_plan,
@@ -36,6 +38,8 @@ def deploy_command(
     namespace: NamespaceOption = None,
     force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
+    resume: ContinueOption = False,
+    abort: AbortOption = False,
     json: JsonOption = False,
 ) -> None:
     """Deploy ENV: build and push its images (or take --images), run its pre-deploy jobs, apply
@@ -47,6 +51,12 @@ def deploy_command(
     previous healthy release, and the command exits 1 with the reason and the failing task's
     last log lines. Exit 3: the environment is locked by another deploy, or (Kubernetes) a
     field devkit applies is owned by another manager. `devkit releases ENV` shows the history.
+
+    \b
+    With a canary declared, the new version of its service first runs beside the stable one
+    and takes each step's share of the traffic, judged by its checks; a failed check aborts it
+    (exit 1). A manual pause ends the command with status paused (exit 0): --continue resumes
+    it, --abort rolls it back.
     """
     from devkit.build.engine import connect
     from devkit.cli.deploying import build_and_push, open_target, provenance, registry_of, unlock
@@ -55,6 +65,9 @@ def deploy_command(
     from devkit.project import imagesfile
     from devkit.project.secrets import local_secret_values
 
+    if resume or abort:
+        _resume(ctx, env, context, namespace, break_lock=break_lock, abort=abort, json=json)
+        return
     with json_errors(json, {"environment": env}):
         plan, root, image_map = cluster_plan(ctx, env, namespace)
         printer = ServicePrinter(s.name for s in plan.services)
@@ -77,4 +90,17 @@ def deploy_command(
                 plan, wanted, target, secrets=secrets, provenance=provenance(root, "deploy"),
                 root=root, progress=printer.step, say=say,
             )  # fmt: skip
+    show_result(result, env, json, {})
+
+
+def _resume(
+    ctx: typer.Context, env: str, context: str | None, namespace: str | None, *,
+    break_lock: bool, abort: bool, json: bool,
+) -> None:  # fmt: skip
+    """`deploy ENV --continue` or `--abort`: the paused (or interrupted) canary of ENV."""
+    from devkit.cli.deploying import resume_canary
+
+    with json_errors(json, {"environment": env}):
+        plan, root, _ = cluster_plan(ctx, env, namespace)
+        result = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
     show_result(result, env, json, {})

@@ -9,7 +9,9 @@ import typer
 
 from devkit.cli.app import app
 from devkit.cli.deploying import (
+    AbortOption,
     BreakLockOption,
+    ContinueOption,
     ForceConflictsOption,
     JsonOption,
     cluster_plan,
@@ -53,6 +55,8 @@ def promote_command(
         typer.Option("--namespace", "-n", metavar="NS",
                      help="Clusters: DST's namespace instead of its own."),
     ] = None,
+    resume: ContinueOption = False,
+    abort: AbortOption = False,
     json: JsonOption = False,
 ) -> None:  # fmt: skip
     """Promote SRC's last release to DST by image digest: nothing is built.
@@ -63,7 +67,9 @@ def promote_command(
     refused (exit 1, nothing deployed). Refused (exit 3) when SRC has never deployed, its last
     release is not healthy, or DST is locked by another deploy. When DST already runs those
     digests with the same plan, there is nothing to do (exit 0), so a re-run CI job passes.
-    DST's release is verified and rolled back on failure like any deploy.
+    DST's release is verified and rolled back on failure like any deploy; with a canary
+    declared for DST it goes out step by step (--continue resumes a paused one, --abort rolls it
+    back).
     """
     from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
@@ -71,6 +77,14 @@ def promote_command(
     from devkit.project.secrets import local_secret_values
 
     about = {"source": source, "environment": destination}
+    if resume or abort:
+        from devkit.cli.deploying import resume_canary
+
+        with json_errors(json, about):
+            plan, root, _ = cluster_plan(ctx, destination, namespace)
+            resumed = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
+        show_result(resumed, destination, json, about)
+        return
     with json_errors(json, about):
         src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
         plan, root, _ = cluster_plan(ctx, destination, namespace)

@@ -16,21 +16,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 from kubernetes.client import CoreV1Api, VersionApi
 from kubernetes.client.exceptions import ApiException
 
 from devkit.build.registry import check_images
 from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.model.canary import Prometheus
 from devkit.model.job import Job
 from devkit.planning.images import from_host
 from devkit.planning.planner import Plan
+from devkit.records.release import CanaryRecord
 from devkit.render import labels as render_labels
 from devkit.render.env import secret_object
 from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
-from devkit.targets.base import StackSpec
+from devkit.targets.base import LiveCanary, StackSpec, Traffic
+from devkit.targets.kubernetes import canary
 from devkit.targets.kubernetes.api import KubeApi, KubeError
 from devkit.targets.kubernetes.diff import LiveChange, compare, pruned
 from devkit.targets.kubernetes.records import KubeRecords
@@ -485,6 +491,74 @@ class KubernetesTarget:
                 template: dict[str, Any] = found["spec"]["template"]
                 return template
         raise EngineError(f'verify runs in service "{service}", which has no workload here')
+
+    # Canaries (devkit/delivery/canary.py decides the steps)
+
+    def canary_stack(
+        self, stable: Mapping[str, Any], new: Mapping[str, Any], traffic: Traffic, release: int
+    ) -> StackSpec:
+        """`stable`'s stack with the canary of `traffic.service` made from `new`'s objects and
+        the service's routes split (targets/kubernetes/canary.py)."""
+        objects = canary.with_canary(stable["objects"], new["objects"], traffic, release)
+        return {**stable, "objects": objects}
+
+    def shift(self, stack: Mapping[str, Any], service: str, progress: Progress) -> None:
+        """Apply only the service's HTTPRoutes of `stack`: the gateway moves the traffic."""
+        for route in canary.route_objects(stack["objects"], service):
+            try:
+                self.kube.apply(route, force=self.force_conflicts)
+            except KubeError as exc:
+                raise self._apply_error(route, exc) from None
+        progress(service, "routes", "weights applied")
+
+    def canary_differs(
+        self, before: Mapping[str, Any], after: Mapping[str, Any], service: str
+    ) -> bool:
+        return canary.differs(before["objects"], after["objects"], service)
+
+    def live_canary(self) -> LiveCanary | None:
+        """The canary this environment runs, if any (by its Deployment's labels)."""
+        selector = f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance},{canary.CANARY_OF}"
+        deployments = self.kube.list("apps/v1", "Deployment", self.namespace, selector)
+        if not deployments:
+            return None
+        routes = self.kube.list(
+            "gateway.networking.k8s.io/v1", "HTTPRoute", self.namespace,
+            f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance}",
+        )  # fmt: skip
+        return canary.live_canary(deployments, routes)
+
+    def record_canary(self, number: int, record: CanaryRecord) -> None:
+        self.records.set_canary(number, record)
+
+    def query(self, prometheus: Prometheus, promql: str) -> str:
+        """An instant query of Prometheus's HTTP API: by its URL, or through the API server's
+        proxy to its in-cluster Service."""
+        where = prometheus.where
+        if where is None:
+            assert prometheus.url is not None
+            url = f"{prometheus.url.rstrip('/')}/api/v1/query?{urlencode({'query': promql})}"
+            try:
+                with urlopen(url, timeout=15) as answer:  # noqa: S310 - the user's http(s) URL
+                    return str(answer.read().decode())
+            except HTTPError as exc:
+                return str(exc.read().decode(errors="replace"))
+            except OSError as exc:
+                raise EngineError(f"Prometheus at {prometheus.url} did not answer: {exc}") from None
+        namespace, name, port = where
+        try:
+            return self.kube.service_get(namespace, name, port, "api/v1/query", [("query", promql)])
+        except KubeError as exc:
+            if exc.status == 400 and exc.body:
+                return exc.body  # Prometheus's own error document (a bad query)
+            raise EngineError(
+                f"Prometheus ({prometheus.describe()}) did not answer: {exc.message}"
+            ) from None
+
+    def gateway_backend(self, service: str) -> str:
+        """Traefik names a route's backend `<router>-svc-<namespace>-<Service>-<n>`, with the
+        provider after an "@", in its metrics' `service` label."""
+        return f".*-svc-{re.escape(self.namespace)}-{re.escape(service)}-[0-9]+@kubernetesgateway"
 
     def published(self) -> dict[str, dict[int, int]]:
         """Nothing is published on this machine: clusters serve through Services and Ingress."""
