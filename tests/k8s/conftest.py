@@ -40,6 +40,9 @@ PYTHON = parse_rules(IMAGE_MAP_FILE.read_text(), source=str(IMAGE_MAP_FILE))["py
 FAKE_NODE_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
 FAKE_NODES = ("kwok-on-demand-0", "kwok-on-demand-1", "kwok-spot-0", "kwok-spot-1")
 TEST_LABEL = "devkit.dev/testbed-test"
+_CREATED: set[str] = set()
+"""The namespaces this session created: the only ones its end may delete (other sessions run
+their tests on the same cluster at the same time)."""
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
@@ -213,7 +216,8 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
         # kwok, the fake nodes and the cluster must never be left behind.
         with contextlib.suppress(Exception):
             for ns in core.list_namespace(label_selector=TEST_LABEL).items:
-                core.delete_namespace(ns.metadata.name)
+                if ns.metadata.name in _CREATED:
+                    core.delete_namespace(ns.metadata.name)
         if nodes_created:
             with contextlib.suppress(Exception, pytest.fail.Exception):
                 cluster_sh("nodes-delete", timeout=60)
@@ -295,6 +299,7 @@ def namespace(testbed: K8sTestbed, request: pytest.FixtureRequest) -> Iterator[s
     core.create_namespace(
         client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={TEST_LABEL: "1"}))
     )
+    _CREATED.add(name)
 
     def default_sa() -> bool:
         try:
