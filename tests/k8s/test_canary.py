@@ -310,13 +310,18 @@ def test_a_good_release_goes_10_50_100_with_each_steps_share_within_5_points(
         run = watched(project, "deploy", "staging")
     assert run.code == 0, run.stderr
     marks = [run.when(f"step {n}/3") for n in (1, 2, 3)] + [run.when("promoting")]
+    measured: list[tuple[int, int, float]] = []  # weight, requests, share of v2
     for (start, end), weight in zip(pairwise(marks), (10, 50, 100), strict=True):
         hits = running.between(start + 1.0, end)  # Traefik applies a weight in 0.4-0.7 s
+        measured.append((weight, len(hits), round(share(hits, "v2"), 2)))
         assert len(hits) >= 400, f"{weight}%: only {len(hits)} requests"
         assert abs(share(hits, "v2") - weight) <= 5, f"{weight}%: {share(hits, 'v2'):.1f}% v2"
         assert all(h.status == 200 for h in hits)
     after = running.between(run.lines[-1][0] + 1.0, time.monotonic())
     assert all(h.version == "v2" for h in after)
+    failed = [h for h in running.hits if h.status != 200]
+    assert not failed, f"{len(failed)} of {len(running.hits)} requests failed, first {failed[0]}"
+    print(f"canary shares: {measured}")
     assert "web-canary" not in deployments(testbed, project.namespace)
     newest = releases(project)[0]
     assert newest["status"] == "healthy"

@@ -63,6 +63,7 @@ from devkit.targets.outcome import Outcome, Progress
 
 _POLL = 0.5
 _TAIL = 20
+_SHIFT_WAIT = 10.0  # seconds a weight change waits for the gateway to report its routes
 _PROBLEM_GRACE = 10.0  # seconds a pod problem (image pull, crash loop) may last before it fails
 _WORKLOADS = ("Deployment", "StatefulSet", "Job")
 _CONFLICT = re.compile(r'conflicts? with "([^"]+)"')
@@ -503,13 +504,24 @@ class KubernetesTarget:
         return {**stable, "objects": objects}
 
     def shift(self, stack: Mapping[str, Any], service: str, progress: Progress) -> None:
-        """Apply only the service's HTTPRoutes of `stack`: the gateway moves the traffic."""
-        for route in canary.route_objects(stack["objects"], service):
+        """Apply only the service's HTTPRoutes of `stack`, and wait (bounded) until the gateway
+        reports them accepted for their new generation: then it moves the traffic."""
+        began = time.monotonic()
+        routes = canary.route_objects(stack["objects"], service)
+        for route in routes:
             try:
                 self.kube.apply(route, force=self.force_conflicts)
             except KubeError as exc:
                 raise self._apply_error(route, exc) from None
-        progress(service, "routes", "weights applied")
+        pending = {r["metadata"]["name"]: r for r in routes}
+        while pending and time.monotonic() - began < _SHIFT_WAIT:
+            for name, route in list(pending.items()):
+                live = self.kube.get(route["apiVersion"], "HTTPRoute", name, self.namespace)
+                if live is not None and route_status(live).state != "pending":
+                    del pending[name]
+            if pending:
+                time.sleep(0.1)
+        progress(service, "routes", f"weights applied ({time.monotonic() - began:.1f}s)")
 
     def canary_differs(
         self, before: Mapping[str, Any], after: Mapping[str, Any], service: str
