@@ -10,8 +10,9 @@ Each returns an ordinary `Service`; add it to a project with `app.use(...)`:
 from blueprints.minio import minio
 from blueprints.nginx import nginx
 from blueprints.postgres import postgres
+from blueprints.prometheus import prometheus
 from blueprints.rabbitmq import rabbitmq
 from blueprints.redis import redis
 from blueprints.web_service import web_service
 
-__all__ = ["minio", "nginx", "postgres", "rabbitmq", "redis", "web_service"]
+__all__ = ["minio", "nginx", "postgres", "prometheus", "rabbitmq", "redis", "web_service"]

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from devkit.model.blueprint import declare_service
 from devkit.model.build import Build
 from devkit.model.health import Command, Http, Tcp
+from devkit.model.metrics import Metrics
 from devkit.model.refs import Ref, Secret
 from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
@@ -31,6 +32,7 @@ def web_service(
     replicas: int | None = None,
     autoscale: Autoscale | None = None,
     run_as_user: int | None = None,
+    metrics: str | Metrics | None = None,
 ) -> Service:
     """An HTTP service on the port `http`; `url` is `http://NAME:PORT`.
 
@@ -38,6 +40,8 @@ def web_service(
     or None. The app is told its port in `PORT` unless `env` sets it. Give `image` or `build`.
     It runs as the image's `USER`, or as `run_as_user` for an image whose user is root (pods
     never run as root).
+    `metrics` is the path it serves Prometheus metrics at on that port (`"/metrics"`), or a full
+    declaration.
     """
     check: Http | Tcp | Command | None
     check = Http(health, port="http") if isinstance(health, str) else health
@@ -57,6 +61,7 @@ def web_service(
             "autoscale": autoscale,
             "run_as_user": run_as_user,
             "url_template": "http://{host}:{port.http}",
+            "metrics": Metrics("http", path=metrics) if isinstance(metrics, str) else metrics,
         },
         caller_location(),
     )

@@ -31,7 +31,7 @@ from devkit.render.version import KubeVersion, parse
 
 _SCHEMA_DIR = re.compile(r"^v(\d+)\.(\d+)\.\d+-local-strict$")
 _MAX_SHOWN = 5
-NOT_VALIDATED_GROUPS = frozenset({"gateway.networking.k8s.io"})
+NOT_VALIDATED_GROUPS = frozenset({"gateway.networking.k8s.io", "monitoring.coreos.com"})
 """API groups of CRD objects devkit renders but has no schemas for yet (issue 16, item 4): the
 API server validates them when they are applied."""
 

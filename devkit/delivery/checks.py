@@ -37,20 +37,27 @@ class Subject:
 def promql(check: Check, subject: Subject) -> str:
     """The instant query that answers the check with one number."""
     if isinstance(check, SuccessRate):
-        window = f"{round(check.window)}s"
-        match = f'service=~"{subject.backend}"'
-        total = f"sum(rate(traefik_service_requests_total{{{match}}}[{window}]))"
-        good = f'sum(rate(traefik_service_requests_total{{{match},code!~"5.."}}[{window}]))'
-        return f"{good} / {total}"
+        window = round(check.window)
+        total = _rate("traefik_service_requests_total", subject, "", window)
+        good = _rate("traefik_service_requests_total", subject, ',code!~"5.."', window)
+        return f"sum({good}) / sum({total})"
     if isinstance(check, Latency):
-        window = f"{round(check.window)}s"
-        buckets = f'traefik_service_request_duration_seconds_bucket{{service=~"{subject.backend}"}}'
-        return (
-            f"histogram_quantile({check.percentile / 100:g}, "
-            f"sum by (le) (rate({buckets}[{window}])))"
+        buckets = _rate(
+            "traefik_service_request_duration_seconds_bucket", subject, "", round(check.window)
         )
+        return f"histogram_quantile({check.percentile / 100:g}, sum by (le) ({buckets}))"
     return Template(check.query).safe_substitute(
         namespace=subject.namespace, service=subject.service, canary=subject.canary
+    )
+
+
+def _rate(metric: str, subject: Subject, more: str, window: int) -> str:
+    """The per-second rate of the gateway's `metric` for the canary's backend. The backend is in
+    the `service` label, or in `exported_service` where the scrape sets `service` itself (as
+    Prometheus Operator's ServiceMonitors do)."""
+    return " or ".join(
+        f'rate({metric}{{{label}=~"{subject.backend}"{more}}}[{window}s])'
+        for label in ("service", "exported_service")
     )
 
 

@@ -16,6 +16,7 @@ from devkit.model.canary import (
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile, Uptime
@@ -48,6 +49,7 @@ __all__ = [
     "Kind",
     "Kubernetes",
     "Latency",
+    "Metrics",
     "Policy",
     "Port",
     "Profile",
@@ -58,6 +60,7 @@ __all__ = [
     "Restart",
     "Route",
     "Run",
+    "ScrapeTargets",
     "Scraper",
     "Secret",
     "Service",

@@ -16,6 +16,7 @@ from devkit.model.canary import Canary
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
@@ -95,8 +96,9 @@ class Blueprint:
         image: str | None = None,
         build: Build | None = None,
         command: Sequence[str] | None = None,
+        entrypoint: Sequence[str] | None = None,
         ports: Mapping[str, int | Port] | None = None,
-        env: Mapping[str, str | int | float | bool | Ref | Secret] | None = None,
+        env: Mapping[str, str | int | float | bool | Ref | Secret | ScrapeTargets] | None = None,
         depends_on: Sequence[Service | str] = (),
         health: Http | Tcp | Command | None = None,
         sync: Sequence[Sync] = (),
@@ -111,6 +113,7 @@ class Blueprint:
         scratch: Sequence[str] = (),
         capabilities: Sequence[str] = (),
         service_account_token: bool = False,
+        metrics: Metrics | None = None,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
         location = caller_location()
@@ -121,7 +124,8 @@ class Blueprint:
             "volumes": volumes or {}, "stateful": stateful, "url_template": url_template,
             "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
             "scratch": scratch, "capabilities": capabilities,
-            "service_account_token": service_account_token,
+            "service_account_token": service_account_token, "entrypoint": entrypoint,
+            "metrics": metrics,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

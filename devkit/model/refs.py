@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BeforeValidator
 
 from devkit.model.base import EnvName, Model
+from devkit.model.metrics import ScrapeTargets
 
 
 class Ref(Model):
@@ -42,15 +43,18 @@ class Secret(Model):
 
 
 def _env_value(value: object) -> object:
-    if isinstance(value, str | int | float | bool | Ref | Secret | dict):
+    if isinstance(value, str | int | float | bool | Ref | Secret | ScrapeTargets | dict):
         return value
     raise ValueError(
-        "must be a string, number or boolean, a reference such as db.url, or Secret(NAME); "
+        "must be a string, number or boolean, a reference such as db.url, Secret(NAME) or "
+        "ScrapeTargets(); "
         f"got {type(value).__name__}"
     )
 
 
-EnvValue = Annotated[str | int | float | bool | Ref | Secret, BeforeValidator(_env_value)]
+EnvValue = Annotated[
+    str | int | float | bool | Ref | Secret | ScrapeTargets, BeforeValidator(_env_value)
+]
 """What an environment variable of a service may be set to."""
 
 T = TypeVar("T")

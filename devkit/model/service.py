@@ -12,6 +12,7 @@ from devkit.errors import BlueprintError
 from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
 from devkit.model.health import HealthCheck, Http, Tcp
+from devkit.model.metrics import Metrics
 from devkit.model.ports import Port
 from devkit.model.reference import check_reference
 from devkit.model.refs import (
@@ -32,7 +33,8 @@ OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
-        "run_as_user", "scratch", "capabilities", "service_account_token",
+        "run_as_user", "scratch", "capabilities", "service_account_token", "entrypoint",
+        "metrics",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -45,6 +47,10 @@ class Service(Model):
     image: str | None = None
     build: Build | None = None
     command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = Field(
+        default=None,
+        description="replaces the image's entrypoint (command then gives its arguments)",
+    )
     ports: dict[str, Port] = Field(default_factory=dict)
     env: dict[EnvName, EnvValue] = Field(default_factory=dict)
     depends_on: tuple[Name, ...] = ()
@@ -71,6 +77,9 @@ class Service(Model):
     )
     service_account_token: bool = Field(
         default=False, description="mount the Kubernetes API token (only for API clients)"
+    )
+    metrics: Metrics | None = Field(
+        default=None, description="Prometheus metrics the service serves on one of its ports"
     )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
@@ -124,6 +133,10 @@ class Service(Model):
             raise ValueError("give either replicas= or autoscale=, not both")
         if isinstance(self.health, Http | Tcp):
             self._check_port_name(self.health.port, "its health check")
+        if self.metrics is not None:
+            self._check_port_name(self.metrics.port, "metrics")
+            if self.ports[self.metrics.port].protocol != "tcp":
+                raise ValueError(f'metrics: port "{self.metrics.port}" is udp; metrics are HTTP')
         for name, value in self.env.items():
             if (
                 needs_secret(name)

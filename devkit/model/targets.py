@@ -40,11 +40,22 @@ class Ingress(Model):
 
 class Scraper(Model):
     """A metrics scraper (Prometheus, an OpenTelemetry collector, a cloud agent) running in
-    `namespace`: NetworkPolicies let it reach every service's ports named in `ports`.
+    `namespace`: NetworkPolicies let it reach every service's ports named in `ports` and the port
+    each service declares `metrics` on.
+
+    `discovery` is how it finds the services that declare metrics: `"annotations"` (the default,
+    and what is rendered without a Scraper) puts `prometheus.io/scrape`, `port` and `path` on
+    their pods; `"ServiceMonitor"` or `"PodMonitor"` renders that Prometheus Operator object per
+    service instead (the cluster must have the operator's CRDs), carrying `labels` so that the
+    operator's Prometheus selects it (kube-prometheus-stack selects `release: <its release>`).
     """
 
     namespace: Name
     ports: tuple[Name, ...] = ("metrics",)
+    discovery: Literal["annotations", "ServiceMonitor", "PodMonitor"] = "annotations"
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="labels on the monitors, for the operator's selector"
+    )
 
 
 class Docker(Model):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
 from devkit.model.base import Model
@@ -23,6 +23,7 @@ from devkit.model.canary import Canary, Query
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
 from devkit.model.job import Job
+from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
 from devkit.model.profile import Profile
@@ -112,9 +113,23 @@ class PlannedService(Model):
     placement: Placement | None = Field(
         default=None, description="capacity and node placement from the profile"
     )
+    entrypoint: tuple[str, ...] | None = Field(
+        default=None, description="replaces the image's entrypoint"
+    )
+    metrics: Metrics | None = Field(default=None, description="the Prometheus metrics it serves")
     spec_hash: str = Field(description="content hash of everything above")
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
     """Where the blueprint declared the service (not part of any hash)."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Fields added later are left out while unset, so plans and spec hashes that were
+        made before they existed stay the same."""
+        data: dict[str, Any] = handler(self)
+        for name in ("entrypoint", "metrics"):
+            if data.get(name, ...) is None:
+                del data[name]
+        return data
 
 
 class Plan(Model):
@@ -490,6 +505,8 @@ def _plan_service(
             service_account_token=service.service_account_token,
         ),
         "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
+        "entrypoint": service.entrypoint,
+        "metrics": service.metrics,
     }
     planned = PlannedService(**fields, spec_hash="", source=service.source)
     form = planned.model_dump(mode="json", exclude={"spec_hash"})
@@ -517,7 +534,7 @@ def _literal(value: str | int | float | bool) -> str:
 
 
 def _resolve(
-    value: str | int | float | bool | Ref | Secret,
+    value: str | int | float | bool | Ref | Secret | ScrapeTargets,
     owner: Service,
     var: str,
     services: Mapping[str, Service],
@@ -529,6 +546,8 @@ def _resolve(
     keeps each url reference filled in (by target and depth), for the next service naming it."""
     if isinstance(value, Secret):
         return EnvValue(parts=(SecretPart(secret=value.name),))
+    if isinstance(value, ScrapeTargets):
+        return scrape_targets(services.values())
     if not isinstance(value, Ref):
         return _literal(value)
     target = services.get(value.service)
@@ -567,6 +586,25 @@ def _resolve(
     if key not in urls:
         urls[key] = _expand_url(target, services, depth, urls)
     return urls[key]
+
+
+def scrape_targets(services: Iterable[Service]) -> str:
+    """Prometheus file-based service discovery JSON for the services that declare metrics: one
+    target group each, by service name and port (as the services reach each other), sorted."""
+    groups = []
+    for service in sorted(services, key=lambda s: s.name):
+        if service.metrics is None:
+            continue
+        port = service.ports[service.metrics.port].container
+        labels = {"job": service.name, "service": service.name}
+        labels["__metrics_path__"] = service.metrics.path
+        if service.metrics.duration:
+            labels["__scrape_interval__"] = service.metrics.duration
+            # a timeout longer than the interval is refused; Prometheus's default is 10 s
+            if service.metrics.interval is not None and service.metrics.interval < 10:
+                labels["__scrape_timeout__"] = service.metrics.duration
+        groups.append({"targets": [f"{service.name}:{port}"], "labels": labels})
+    return json.dumps(groups, sort_keys=True, separators=(",", ":"))
 
 
 def _expand_url(

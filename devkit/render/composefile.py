@@ -42,6 +42,10 @@ def _interpolated(value: str | EnvValue) -> str:
     return "".join(text)
 
 
+def _escaped(argv: tuple[str, ...] | None) -> list[str] | None:
+    return [arg.replace("$", "$$") for arg in argv] if argv else None
+
+
 def _ports(service: PlannedService) -> list[dict[str, Any]]:
     published = []
     for port in service.ports.values():
@@ -94,7 +98,9 @@ def _service(
             "dev.devkit.spec-hash": service.spec_hash,
         },
         "build": _build(service, context_root) if not given else None,
-        "command": list(service.command) if service.command else None,
+        # compose interpolates `$` in the whole file: a shell's own variables are escaped
+        "entrypoint": _escaped(service.entrypoint),
+        "command": _escaped(service.command),
         "environment": {name: _interpolated(v) for name, v in service.env.items()},
         "ports": _ports(service),
         "depends_on": {dep: {"condition": _condition(plan, dep)} for dep in service.depends_on},

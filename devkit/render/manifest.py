@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, network, pod, routes, workloads
+from devkit.render import emit, env, labels, monitoring, network, pod, routes, workloads
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
@@ -20,6 +20,7 @@ KubeObject = dict[str, Any]
 KIND_ORDER = (
     "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
+    "ServiceMonitor", "PodMonitor",
 )  # fmt: skip
 """The order objects are applied in (and numbered in file names): what others need comes first."""
 
@@ -147,7 +148,8 @@ def _service_objects(
     ):
         if extra:
             objects.append(extra)
-    return objects + routes.objects(plan, namespace, service)
+    monitor = monitoring.monitor(plan, namespace, service)
+    return objects + routes.objects(plan, namespace, service) + ([monitor] if monitor else [])
 
 
 __all__ = ["KIND_ORDER", "KubeObject", "Manifest", "render"]

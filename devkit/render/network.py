@@ -3,8 +3,8 @@
 Ingress traffic is denied by default in the namespace; each service admits, on its ports, only
 the services that declare a dependency on it and the one-off pods (verify steps, pre-deploy
 jobs) of those and of itself; on its public ports the entry point's namespace (ingress or
-gateway controller), and on its metrics ports the metrics scraper's namespace where the target
-declares one. Egress is not restricted.
+gateway controller), and on its metrics ports (those the scraper names, and the one its `metrics`
+declares) the metrics scraper's namespace where the target declares one. Egress is not restricted.
 """
 
 from __future__ import annotations
@@ -121,7 +121,12 @@ def network_policy(
             {"from": [_namespace_pods(entry)], "ports": _policy_ports(list(public.values()))}
         )
     scraper = scraper_settings(plan)
-    scraped = [p for name, p in service.ports.items() if scraper and name in scraper.ports]
+    metrics_port = service.metrics.port if service.metrics else None
+    scraped = [
+        p
+        for name, p in service.ports.items()
+        if scraper and (name in scraper.ports or name == metrics_port)
+    ]
     if scraper and scraped:
         rules.append(
             {"from": [_namespace_pods(scraper.namespace)], "ports": _policy_ports(scraped)}

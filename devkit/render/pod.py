@@ -15,7 +15,7 @@ from typing import Any
 from devkit.errors import RenderError
 from devkit.planning.placement import Placement
 from devkit.planning.planner import Plan, PlannedService
-from devkit.render import env, labels
+from devkit.render import env, labels, monitoring
 from devkit.render.probes import probes
 from devkit.render.version import KubeVersion
 
@@ -127,6 +127,8 @@ def container(
         },
         **probes(service.health),
     }
+    if service.entrypoint:
+        spec["command"] = list(service.entrypoint)  # like Docker's entrypoint
     if service.command:
         spec["args"] = list(service.command)  # like Docker's CMD: the image's entrypoint stays
     if service.ports:
@@ -236,6 +238,8 @@ def template(
     if pull_secrets:
         spec["imagePullSecrets"] = [{"name": name} for name in pull_secrets]
     meta: dict[str, Any] = {"labels": pod_labels}
-    if config_hash:
-        meta["annotations"] = {labels.CONFIG_HASH: config_hash}
+    annotations = {labels.CONFIG_HASH: config_hash} if config_hash else {}
+    annotations.update(monitoring.scrape_annotations(plan, service))
+    if annotations:
+        meta["annotations"] = annotations
     return {"metadata": meta, "spec": spec}

@@ -1,11 +1,11 @@
 """One testcontainers container per service of a test session, with helpers per kind of service.
 
 `ServiceContainer` starts what the Docker target would start for the service (image through the
-image map, command, environment with secrets composed in, health check, resource limits, init),
-published on 127.0.0.1 only, on the session's network under the service's name, labelled, with
-its volumes on tmpfs (test data is thrown away; tmpfs is fast). The kinds add what tests of that
-kind of service need: a fresh database per test for PostgreSQL, a flush for Redis, a fresh
-virtual host for RabbitMQ.
+image map, entrypoint and command, environment with secrets composed in, health check, resource
+limits, init), published on 127.0.0.1 only, on the session's network under the service's name,
+labelled, with its volumes on tmpfs (test data is thrown away; tmpfs is fast). The kinds add what
+tests of that kind of service need: a fresh database per test for PostgreSQL, a flush for Redis,
+a fresh virtual host for RabbitMQ.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class ServiceContainer(DockerContainer):
         for port in spec.ports:
             ports[f"{port.container}/{port.protocol}"] = ("127.0.0.1", None)
         self.with_kwargs(
+            entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
             labels=labels,
             healthcheck=spec.healthcheck,
             init=True,

@@ -16,6 +16,7 @@ from devkit import (
     Http,
     Kind,
     Kubernetes,
+    Metrics,
     Port,
     Resources,
     Restart,
@@ -40,6 +41,9 @@ api = app.service(
     env={"DATABASE_URL": db.url, "REDIS_URL": cache.url, "PORT": 8000},
     depends_on=[db, cache],
     health=Http("/healthz", port="http"),
+    # Prometheus metrics (prometheus-client) on the same port: scraped by blueprints.prometheus()
+    # locally, found through scrape annotations (or a ServiceMonitor) on clusters.
+    metrics=Metrics("http", path="/metrics"),
     # Code syncs live; a change to requirements.txt or the Dockerfile rebuilds the image.
     # Restarts fork from a process that already imported the heavy libraries (warm restarts).
     sync=[Sync("services/api/app", "/srv/app", then=Restart(preload=["psycopg", "redis"]))],

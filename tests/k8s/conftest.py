@@ -17,6 +17,8 @@ import contextlib
 import json
 import os
 import re
+import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -311,3 +313,145 @@ def namespace(testbed: K8sTestbed, request: pytest.FixtureRequest) -> Iterator[s
     wait_for(f"the default ServiceAccount of {name}", default_sa, 30)
     yield name
     core.delete_namespace(name)
+
+
+PROMETHEUS_NAMESPACE = "devkit-monitoring"
+PROMETHEUS_IN_CLUSTER = f"http://prometheus.{PROMETHEUS_NAMESPACE}.svc:9090"
+"""The testbed Prometheus's address for pods (testbed/monitoring.sh installs it at `cluster.sh
+up`): a Scraper(namespace=PROMETHEUS_NAMESPACE) lets it through an environment's
+NetworkPolicies."""
+PROMETHEUS_SCRAPE_INTERVAL = 2.0
+"""Seconds between its scrapes (testbed/monitoring/prometheus.yaml)."""
+
+
+@dataclass(frozen=True)
+class ClusterPrometheus:
+    """The testbed's Prometheus, queried from this host through the API server's service proxy
+    (no port-forward to start or stop). It scrapes, every 2 s, the pods annotated
+    `prometheus.io/scrape` (what devkit renders for a service that declares metrics) with labels
+    `namespace`, `pod`, `service` and `job` (both the devkit service's name), Traefik's metrics
+    (`job="traefik"`, e.g. `traefik_service_requests_total{exported_service=...}`) and itself."""
+
+    api: client.ApiClient
+    namespace: str = PROMETHEUS_NAMESPACE
+    in_cluster: str = PROMETHEUS_IN_CLUSTER
+    scrape_interval: float = PROMETHEUS_SCRAPE_INTERVAL
+
+    def get(self, path: str, **params: str) -> Any:
+        """GET an API path of Prometheus (e.g. "/api/v1/targets"): its `data`, or the test
+        fails with Prometheus's error."""
+        method, url, headers, _, _ = self.api.param_serialize(
+            method="GET",
+            resource_path=f"/api/v1/namespaces/{self.namespace}/services/prometheus:9090/proxy{path}",
+            query_params=list(params.items()),
+            auth_settings=["BearerToken"],
+        )
+        response = self.api.call_api(method, url, header_params=headers, _request_timeout=15)
+        response.read()
+        answer = json.loads(response.data)
+        assert answer.get("status") == "success", f"Prometheus {path} {params}: {answer}"
+        return answer["data"]
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        """An instant query: the result vector (each item's `metric` labels and `value`)."""
+        data = self.get("/api/v1/query", query=promql)
+        assert data["resultType"] == "vector", data
+        result: list[dict[str, Any]] = data["result"]
+        return result
+
+    def wait_for_series(self, promql: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Query until the result holds a series (returned); the test fails after `timeout`."""
+        found: list[dict[str, Any]] = wait_for(
+            f"a series for {promql}", lambda: self.query(promql), timeout, interval=1
+        )
+        return found
+
+    def wait_for_counts(
+        self, promql: str, least: dict[str, float], timeout: float = 60
+    ) -> list[dict[str, Any]]:
+        """Query until, among the series by `code`, each code in `least` counts at least that
+        much; the series then. The test fails after `timeout` with the last answer."""
+
+        def enough() -> list[dict[str, Any]] | None:
+            found = self.query(promql)
+            counts = {s["metric"].get("code"): float(s["value"][1]) for s in found}
+            return found if all(counts.get(c, 0) >= n for c, n in least.items()) else None
+
+        result: list[dict[str, Any]] = wait_for(f"{least} in {promql}", enough, timeout, interval=1)
+        return result
+
+
+@pytest.fixture(scope="session")
+def prometheus(testbed: K8sTestbed) -> ClusterPrometheus:
+    """The testbed's Prometheus (installed by cluster.sh up), answering queries."""
+    bed = ClusterPrometheus(testbed.api)
+    wait_for("the testbed Prometheus to answer", lambda: bed.query("up"), 60)
+    return bed
+
+
+GATEWAY_NS = "devkit-gateway"
+"""Where the testbed's Traefik runs (testbed/gateway.sh), serving the Gateway `testbed`."""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Traefik's entrypoints on 127.0.0.1: web (8000), websecure (8443), metrics (9100)."""
+
+    web: int
+    websecure: int
+    metrics: int
+
+
+@pytest.fixture(scope="module")
+def traefik(testbed: K8sTestbed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forward]:
+    """The testbed's Traefik, serving the Gateway devkit-gateway/testbed, port-forwarded."""
+    gateway = json.loads(
+        testbed.kubectl("get", "gateway", "testbed", "-n", GATEWAY_NS, "-o", "json").stdout
+    )
+    programmed = {c["type"]: c["status"] for c in gateway["status"]["conditions"]}
+    assert programmed.get("Programmed") == "True", gateway["status"]
+    log_path = tmp_path_factory.mktemp("traefik") / "port-forward.log"
+    with log_path.open("w") as log:
+        proc = testbed.kubectl_popen(
+            "port-forward", "-n", GATEWAY_NS, "svc/traefik", "--address", "127.0.0.1",
+            ":8000", ":8443", ":9100", stdout=log,
+        )  # fmt: skip
+    try:
+
+        def forwarded() -> dict[int, int] | None:
+            if proc.poll() is not None:
+                pytest.fail(f"kubectl port-forward exited:\n{log_path.read_text()}")
+            pairs = re.findall(r"127\.0\.0\.1:(\d+) -> (\d+)", log_path.read_text())
+            ports = {int(remote): int(local) for local, remote in pairs}
+            return ports if len(ports) == 3 else None
+
+        ports = wait_for("the port-forward to Traefik", forwarded, 30)
+        yield Forward(ports[8000], ports[8443], ports[9100])
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def http_get(
+    port: int, host: str, path: str, *, tls: ssl.SSLContext | None = None
+) -> tuple[int, str]:
+    """GET through Traefik on 127.0.0.1:port with a Host header (and SNI for TLS)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        conn: socket.socket = tls.wrap_socket(raw, server_hostname=host) if tls else raw
+        conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())  # no chunks
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(errors="replace")
+
+
+def served(port: int, host: str, path: str, **kw: Any) -> tuple[int, str] | None:
+    with contextlib.suppress(OSError):
+        status, body = http_get(port, host, path, **kw)
+        return (status, body) if status == 200 else None
+    return None

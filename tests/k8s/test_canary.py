@@ -26,9 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run, run_devkit
-from tests.k8s.conftest import K8sTestbed, wait_for
-from tests.k8s.test_gateway import Forward
-from tests.k8s.test_gateway import traefik as traefik_forward  # noqa: F401 - a fixture
+from tests.k8s.conftest import Forward, K8sTestbed, wait_for
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
 
@@ -212,12 +210,6 @@ def project(testbed: K8sTestbed, own_namespace: str, tmp_path: Path) -> Project:
     return p
 
 
-@pytest.fixture(scope="module")
-def gateway(traefik_forward: Forward) -> Forward:  # noqa: F811 - test_gateway's fixture
-    """Traefik's entrypoints, port-forwarded to 127.0.0.1 (test_gateway.py's fixture)."""
-    return traefik_forward
-
-
 def ok(run: Run) -> Run:
     assert run.code == 0, run.stderr
     return run
@@ -301,12 +293,12 @@ def share(hits: list[Hit], version: str) -> float:
 
 
 def test_a_good_release_goes_10_50_100_with_each_steps_share_within_5_points(
-    project: Project, gateway: Forward, testbed: K8sTestbed
+    project: Project, traefik: Forward, testbed: K8sTestbed
 ) -> None:
     ok(project.devkit("deploy", "staging"))  # v1: nothing to stand beside, out at once
-    wait_for("v1 through Traefik", lambda: serves(gateway.web, project.host, "v1"), 30)
+    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
     project.version("v2")
-    with load(gateway.web, project.host) as running:
+    with load(traefik.web, project.host) as running:
         run = watched(project, "deploy", "staging")
     assert run.code == 0, run.stderr
     marks = [run.when(f"step {n}/3") for n in (1, 2, 3)] + [run.when("promoting")]
@@ -335,10 +327,10 @@ def test_a_good_release_goes_10_50_100_with_each_steps_share_within_5_points(
 
 
 def test_the_ab_header_reaches_only_the_canary_while_everyone_else_stays_on_stable(
-    project: Project, gateway: Forward, testbed: K8sTestbed
+    project: Project, traefik: Forward, testbed: K8sTestbed
 ) -> None:
     ok(project.devkit("deploy", "staging"))
-    wait_for("v1 through Traefik", lambda: serves(gateway.web, project.host, "v1"), 30)
+    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
     project.version("v2")
     project.env.update({"TEST_AB": "1", "TEST_STEPS": "0:manual"})
     paused = ok(project.devkit("deploy", "staging", "--json"))
@@ -346,8 +338,8 @@ def test_the_ab_header_reaches_only_the_canary_while_everyone_else_stays_on_stab
     assert document["status"] == "paused" and document["ok"] is True
     time.sleep(1.0)  # Traefik applies the route 0.4-0.7 s after it is written
     with (
-        load(gateway.web, project.host, **{"x-canary": "yes"}) as chosen,
-        load(gateway.web, project.host) as everyone,
+        load(traefik.web, project.host, **{"x-canary": "yes"}) as chosen,
+        load(traefik.web, project.host) as everyone,
     ):
         time.sleep(4)
     assert len(chosen.hits) >= 100 and len(everyone.hits) >= 100
@@ -357,16 +349,16 @@ def test_the_ab_header_reaches_only_the_canary_while_everyone_else_stays_on_stab
     assert refused.code == 3, refused.stderr
     assert "is paused" in refused.stderr and "--continue" in refused.stderr
     ok(project.devkit("deploy", "staging", "--continue"))
-    wait_for("v2 for everyone", lambda: serves(gateway.web, project.host, "v2"), 10)
+    wait_for("v2 for everyone", lambda: serves(traefik.web, project.host, "v2"), 10)
     assert "web-canary" not in deployments(testbed, project.namespace)
     assert releases(project)[0]["status"] == "healthy"
 
 
 def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the_next_deploy(
-    project: Project, gateway: Forward, testbed: K8sTestbed
+    project: Project, traefik: Forward, testbed: K8sTestbed
 ) -> None:
     ok(project.devkit("deploy", "staging"))
-    wait_for("v1 through Traefik", lambda: serves(gateway.web, project.host, "v1"), 30)
+    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
 
     # killed at its second step: --continue resumes there
     project.version("v2")
@@ -379,7 +371,7 @@ def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the
     resumed = ok(project.devkit("deploy", "staging", "--continue"))
     assert "continuing its canary at step 2" in resumed.stderr
     assert "step 1/3" not in resumed.stderr
-    wait_for("v2 for everyone", lambda: serves(gateway.web, project.host, "v2"), 10)
+    wait_for("v2 for everyone", lambda: serves(traefik.web, project.host, "v2"), 10)
     second = releases(project)[0]
     assert second["number"] == 2 and second["status"] == "healthy"
 
@@ -388,7 +380,7 @@ def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the
     project.env["TEST_STEPS"] = "20:3,60:60,100:3"
     killed = watched(project, "deploy", "staging", kill_at="step 2/3")
     assert killed.code == -signal.SIGKILL
-    assert serves(gateway.web, project.host, "v3") or serves(gateway.web, project.host, "v2")
+    assert serves(traefik.web, project.host, "v3") or serves(traefik.web, project.host, "v2")
     project.env["TEST_STEPS"] = "100:0"
     project.version("v4")
     after = ok(project.devkit("deploy", "staging"))
@@ -397,5 +389,5 @@ def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the
     assert history[3]["status"] == "interrupted"
     assert "its canary was interrupted at 60%" in str(history[3]["reason"])
     assert history[4]["status"] == "healthy"
-    wait_for("v4 for everyone", lambda: serves(gateway.web, project.host, "v4"), 10)
+    wait_for("v4 for everyone", lambda: serves(traefik.web, project.host, "v4"), 10)
     assert "web-canary" not in deployments(testbed, project.namespace)

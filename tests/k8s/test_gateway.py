@@ -6,16 +6,12 @@ Gateway API implementation, the web app the deploy tests ship deployed by `devki
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
-import socket
 import ssl
 import subprocess
 import textwrap
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,11 +21,10 @@ from kubernetes import client
 
 from tests.conftest import Run, run_devkit
 from tests.docker.conftest import APP, IMAGE_MAP
-from tests.k8s.conftest import K8sTestbed, wait_for
+from tests.k8s.conftest import GATEWAY_NS, Forward, K8sTestbed, http_get, served, wait_for
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
 
-GATEWAY_NS = "devkit-gateway"
 HOST = "shop.gw.test"
 SECURE_HOST = "secure.gw.test"
 
@@ -60,49 +55,6 @@ app.environment(
     rollout_timeout=120,
 )
 """
-
-
-@dataclass(frozen=True)
-class Forward:
-    """Traefik's entrypoints on 127.0.0.1: web (8000), websecure (8443), metrics (9100)."""
-
-    web: int
-    websecure: int
-    metrics: int
-
-
-@pytest.fixture(scope="module")
-def traefik(testbed: K8sTestbed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Forward]:
-    """The testbed's Traefik, serving the Gateway devkit-gateway/testbed, port-forwarded."""
-    gateway = json.loads(
-        testbed.kubectl("get", "gateway", "testbed", "-n", GATEWAY_NS, "-o", "json").stdout
-    )
-    programmed = {c["type"]: c["status"] for c in gateway["status"]["conditions"]}
-    assert programmed.get("Programmed") == "True", gateway["status"]
-    log_path = tmp_path_factory.mktemp("traefik") / "port-forward.log"
-    with log_path.open("w") as log:
-        proc = testbed.kubectl_popen(
-            "port-forward", "-n", GATEWAY_NS, "svc/traefik", "--address", "127.0.0.1",
-            ":8000", ":8443", ":9100", stdout=log,
-        )  # fmt: skip
-    try:
-
-        def forwarded() -> dict[int, int] | None:
-            if proc.poll() is not None:
-                pytest.fail(f"kubectl port-forward exited:\n{log_path.read_text()}")
-            pairs = re.findall(r"127\.0\.0\.1:(\d+) -> (\d+)", log_path.read_text())
-            ports = {int(remote): int(local) for local, remote in pairs}
-            return ports if len(ports) == 3 else None
-
-        ports = wait_for("the port-forward to Traefik", forwarded, 30)
-        yield Forward(ports[8000], ports[8443], ports[9100])
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @dataclass
@@ -144,27 +96,6 @@ def project(testbed: K8sTestbed, namespace: str, tmp_path: Path) -> GatewayProje
     p.write("web/app.py", APP)
     p.write("web/VERSION", "v1")
     return p
-
-
-def http_get(
-    port: int, host: str, path: str, *, tls: ssl.SSLContext | None = None
-) -> tuple[int, str]:
-    """GET through Traefik on 127.0.0.1:port with a Host header (and SNI for TLS)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        conn: socket.socket = tls.wrap_socket(raw, server_hostname=host) if tls else raw
-        conn.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())  # no chunks
-        data = b""
-        while chunk := conn.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body.decode(errors="replace")
-
-
-def served(port: int, host: str, path: str, **kw: Any) -> tuple[int, str] | None:
-    with contextlib.suppress(OSError):
-        status, body = http_get(port, host, path, **kw)
-        return (status, body) if status == 200 else None
-    return None
 
 
 def ok(run: Run) -> Run:

@@ -9,6 +9,7 @@
 #   devkit-local/redis:7.0             + redis-server
 #   devkit-local/rabbitmq:3.10         + rabbitmq-server (Debian has 3.10)
 #   devkit-local/nginx:1.22            + nginx (Debian has 1.22)
+#   devkit-local/prometheus:2.42       + prometheus (Debian has 2.42)
 #   devkit-local/minio:$MINIO_TAG      + MinIO built from source with `go install`
 #
 # Idempotent and fast when warm: each final image carries a label
@@ -59,13 +60,14 @@ MINIO_MODULE=github.com/minio/minio
 MINIO_VERSION="${DEVKIT_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}"
 MINIO_TAG=$(echo "$MINIO_VERSION" | sed -E 's/^v0\.0\.0-([0-9]{8})[0-9]{6}-([0-9a-f]{8})[0-9a-f]*$/\1-\2/')
 
-IMAGES=(python postgres redis rabbitmq nginx minio)
+IMAGES=(python postgres redis rabbitmq nginx prometheus minio)
 declare -A TAG=(
   [python]=devkit-local/python:3.11-bookworm
   [postgres]=devkit-local/postgres:15
   [redis]=devkit-local/redis:7.0
   [rabbitmq]=devkit-local/rabbitmq:3.10
   [nginx]=devkit-local/nginx:1.22
+  [prometheus]=devkit-local/prometheus:2.42
   [minio]=devkit-local/minio:$MINIO_TAG
 )
 # shellcheck disable=SC2054  # commas: debootstrap's --include list
@@ -75,6 +77,7 @@ declare -A PKGS=(
   [redis]=redis-server
   [rabbitmq]=rabbitmq-server
   [nginx]=nginx
+  [prometheus]=prometheus
   [minio]=ca-certificates
 )
 # Imported rootfs that the Dockerfile builds FROM (python is imported as final).
@@ -84,6 +87,7 @@ declare -A BASE=(
   [redis]=devkit-local/redis-rootfs:7.0
   [rabbitmq]=devkit-local/rabbitmq-rootfs:3.10
   [nginx]=devkit-local/nginx-rootfs:1.22
+  [prometheus]=devkit-local/prometheus-rootfs:2.42
   [minio]=devkit-local/minio-rootfs:bookworm
 )
 declare -A CONTEXT=(
@@ -92,6 +96,7 @@ declare -A CONTEXT=(
   [redis]="$HERE/images/redis"
   [rabbitmq]="$HERE/images/rabbitmq"
   [nginx]="$HERE/images/nginx"
+  [prometheus]="$HERE/images/prometheus"
   [minio]="$HERE/images/minio"
 )
 # `docker import --change` lines of the python image (one per line). pip may
@@ -163,6 +168,11 @@ postprocess_rabbitmq() {
 postprocess_nginx() {
   local root=$1
   rm -f "$root"/var/log/nginx/*
+}
+postprocess_prometheus() {
+  local root=$1
+  # the package's postinst may have made its data directory and logs in the chroot
+  rm -rf "$root"/var/lib/prometheus/* "$root"/var/log/prometheus/*
 }
 postprocess_minio() { :; }
 

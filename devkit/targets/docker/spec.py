@@ -174,10 +174,12 @@ def container_specs(
         if services is not None and service.name not in services:
             continue
         res = service.resources
-        entrypoint, command = None, service.command
+        entrypoint, command = service.entrypoint, service.command
         variables = {name: env_value(value, secrets) for name, value in service.env.items()}
         if restarts_on_sync(service):
             own_entrypoint, own_cmd = (image_configs or {}).get(service.name, (None, None))
+            if service.entrypoint is not None:  # as in Docker: an entrypoint of its own drops CMD
+                own_entrypoint, own_cmd = list(service.entrypoint), None
             preload = preloaded(service)
             wrapped = supervised(own_entrypoint, own_cmd, service.command, preload)
             entrypoint, command = tuple(wrapped[0]), tuple(wrapped[1])

@@ -136,7 +136,8 @@ class KubeApi:
         except ResourceNotFoundError:
             raise KubeError(
                 f"{kind} ({api_version}): not a kind this cluster serves; a kind from a CRD "
-                "needs the CRD installed (HTTPRoute: the Gateway API standard channel's CRDs)",
+                "needs the CRD installed (HTTPRoute: the Gateway API standard channel's CRDs; "
+                "ServiceMonitor, PodMonitor: the Prometheus Operator's)",
                 status=404,
                 body="",
             ) from None

@@ -28,6 +28,8 @@ def supervise(
             service = plan.service(name)
             container = obj["spec"]["template"]["spec"]["containers"][0]
             entrypoint, cmd = image_configs.get(name, (None, None))
+            if service.entrypoint is not None:  # as in Docker: an entrypoint of its own drops CMD
+                entrypoint, cmd = list(service.entrypoint), None
             preload = preloaded(service)
             command, args = supervised(entrypoint, cmd, service.command, preload)
             container["command"], container["args"] = _literal(command), _literal(args)

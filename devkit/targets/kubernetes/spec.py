@@ -37,6 +37,8 @@ PRUNABLE: dict[str, str] = {
     "NetworkPolicy": "networking.k8s.io/v1",
     "Ingress": "networking.k8s.io/v1",
     "HTTPRoute": "gateway.networking.k8s.io/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
+    "PodMonitor": "monitoring.coreos.com/v1",
 }
 _ORDER = ("Namespace", "Secret", *KIND_ORDER[1:], "Job")
 

@@ -74,8 +74,13 @@ def _argv(
     """(Command, Args) for the container spec: the service's own, or wrapped to compose secrets."""
     composed = {k: v for k, v in service.env.items() if isinstance(v, EnvValue)}
     if not composed:
-        return None, list(service.command) if service.command else None
+        return (
+            list(service.entrypoint) if service.entrypoint else None,
+            list(service.command) if service.command else None,
+        )
     entrypoint, cmd = image_config or (None, None)
+    if service.entrypoint is not None:  # as in Docker: an entrypoint of its own drops CMD
+        entrypoint, cmd = list(service.entrypoint), None
     argv = [*(entrypoint or []), *(service.command if service.command else (cmd or []))]
     return ["/bin/sh", "-c", env_script(composed), _ENV_WRAPPER], argv
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -206,3 +207,22 @@ def test_sigterm_stops_the_api_promptly_with_exit_0(
     assert api.stop(signal.SIGTERM) == 0
     assert time.monotonic() - started < 5
     assert "received SIGTERM" in api.log()
+
+
+def test_metrics_count_requests_by_route_and_status_code(api: Api) -> None:
+    created = http("POST", f"{api.url}/orders", {"item": "kettle", "quantity": 1}).body["id"]
+    http("GET", f"{api.url}/orders/{created}")
+    http("GET", f"{api.url}/orders/987654322")
+    with urllib.request.urlopen(f"{api.url}/metrics", timeout=10) as reply:  # noqa: S310
+        assert reply.headers["Content-Type"].startswith("text/plain; version=")
+        text = reply.read().decode()
+    samples = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert float(samples['http_requests_total{code="201",method="POST",route="/orders"}']) >= 1
+    # one series per route template, not per order id
+    assert float(samples['http_requests_total{code="200",method="GET",route="/orders/{id}"}']) >= 1
+    assert float(samples['http_requests_total{code="404",method="GET",route="/orders/{id}"}']) >= 1
+    assert not [name for name in samples if f"/orders/{created}" in name]
+    bucket = 'http_request_duration_seconds_bucket{le="+Inf",method="POST",route="/orders"}'
+    assert float(samples[bucket]) >= 1

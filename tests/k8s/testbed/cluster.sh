@@ -2,7 +2,8 @@
 # The testbed's kind cluster, by hand or from the pytest fixture (tests/k8s/conftest.py).
 #
 #   cluster.sh up           create the cluster and its registry, or reuse them when they run the
-#                           current images, and install the NetworkPolicy controller (netpol);
+#                           current images, and install the NetworkPolicy controller (netpol),
+#                           the gateway (gateway.sh) and Prometheus (monitoring.sh);
 #                           prints KEY=VALUE lines (below) on stdout
 #   cluster.sh netpol       install kube-router's firewall (kube-router.yaml) as a DaemonSet, or
 #                           find it installed, and wait until it runs
@@ -149,6 +150,8 @@ up() {
   netpol
   KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/gateway.sh" up \
     || die "the gateway did not come up (bash $HERE/gateway.sh status)"
+  KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/monitoring.sh" up \
+    || die "Prometheus did not come up (bash $HERE/monitoring.sh status)"
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
   print_env
   echo "NETPOL_IMAGE=$NETPOL_IMAGE"

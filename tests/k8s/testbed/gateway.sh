@@ -18,20 +18,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NAMESPACE=devkit-gateway
 WAIT=${DEVKIT_GATEWAY_WAIT:-120}   # seconds for each wait below
 
-log() { printf '[gateway %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-if [[ -z "${KUBECONFIG:-}" || -z "${KUBECTL:-}" ]]; then
-  env_lines=$(bash "$HERE/cluster.sh" env)
-  KUBECONFIG=$(sed -n 's/^KUBECONFIG=//p' <<<"$env_lines")
-  KUBECTL=$(sed -n 's/^KUBECTL=//p' <<<"$env_lines")
-fi
-CLUSTER=${CLUSTER:-devkit-testbed}
-kubectl() { "$KUBECTL" --kubeconfig "$KUBECONFIG" --request-timeout=20s "$@"; }
-apply() { kubectl apply --server-side --force-conflicts --field-manager=devkit-testbed "$@"; }
+export ADDON=gateway
+# shellcheck source=tests/k8s/testbed/addon.sh
+source "$HERE/addon.sh"
 
 up() {
-  local t0=$SECONDS out image crds ref
+  local t0=$SECONDS out image crds
   out=$(bash "$HERE/build-gateway.sh" --print-dir)
   image=$(bash "$HERE/build-gateway.sh" --print-image 2>/dev/null) \
     || die "Traefik is not built: run bash $HERE/build.sh (or build-gateway.sh)"
@@ -46,16 +38,7 @@ up() {
     crd/httproutes.gateway.networking.k8s.io crd/referencegrants.gateway.networking.k8s.io \
     >/dev/null || die "the Gateway API CRDs were not Established within ${WAIT}s"
 
-  # containerd names a docker image docker.io/<name>; load only what the node lacks
-  ref=docker.io/$image
-  if docker exec "$CLUSTER-control-plane" ctr -n k8s.io images ls -q "name==$ref" 2>/dev/null \
-      | grep -qx "$ref"; then
-    log "the node holds $image"
-  else
-    local tl=$SECONDS
-    bash "$HERE/cluster.sh" load "$image" || die "kind load $image"
-    log "loaded $image into the node in $((SECONDS - tl)) s"
-  fi
+  in_node "$image"
 
   sed "s#@IMAGE@#$image#" "$HERE/gateway/traefik.yaml" | apply -f - >/dev/null \
     || die "applying $HERE/gateway/traefik.yaml"

@@ -25,22 +25,24 @@ def answer(name: str) -> str:
 
 def test_success_rate_asks_the_share_of_the_canarys_requests_without_a_5xx() -> None:
     query = promql(SuccessRate(min=0.99, window=30), SUBJECT)
+    b = SUBJECT.backend
     good = (
-        'sum(rate(traefik_service_requests_total{service=~"'
-        + SUBJECT.backend
-        + '",code!~"5.."}[30s]))'
+        f'rate(traefik_service_requests_total{{service=~"{b}",code!~"5.."}}[30s]) or '
+        f'rate(traefik_service_requests_total{{exported_service=~"{b}",code!~"5.."}}[30s])'
     )
-    assert (
-        query
-        == f'{good} / sum(rate(traefik_service_requests_total{{service=~"{SUBJECT.backend}"}}[30s]))'
+    total = (
+        f'rate(traefik_service_requests_total{{service=~"{b}"}}[30s]) or '
+        f'rate(traefik_service_requests_total{{exported_service=~"{b}"}}[30s])'
     )
+    assert query == f"sum({good}) / sum({total})"
 
 
 def test_latency_asks_the_percentile_of_the_canarys_duration_histogram() -> None:
     query = promql(Latency(max=0.3, percentile=95, window=20), SUBJECT)
+    metric = "traefik_service_request_duration_seconds_bucket"
     assert query == (
-        "histogram_quantile(0.95, sum by (le) (rate(traefik_service_request_duration_seconds_"
-        f'bucket{{service=~"{SUBJECT.backend}"}}[20s])))'
+        f'histogram_quantile(0.95, sum by (le) (rate({metric}{{service=~"{SUBJECT.backend}"}}'
+        f'[20s]) or rate({metric}{{exported_service=~"{SUBJECT.backend}"}}[20s])))'
     )
 
 

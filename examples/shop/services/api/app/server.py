@@ -17,7 +17,7 @@ from typing import Any, cast
 import psycopg
 import redis
 
-from app import db, jobs
+from app import db, jobs, metrics
 from app.config import ConfigError, Settings
 from app.orders import InvalidOrderError, parse_order
 from app.version import VERSION
@@ -57,6 +57,8 @@ class Handler(BaseHTTPRequestHandler):
             self._stats()
         elif path == "/version":
             self._send(HTTPStatus.OK, {"version": VERSION})
+        elif path == "/metrics":
+            self._metrics()
         elif match := ORDER_PATH.match(path):
             self._get_order(int(match.group(1)))
         else:
@@ -73,7 +75,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/orders":
             allow = "POST"
-        elif path in ("/healthz", "/stats", "/version") or ORDER_PATH.match(path):
+        elif path in ("/healthz", "/stats", "/version", "/metrics") or ORDER_PATH.match(path):
             allow = "GET"
         else:
             self._send(HTTPStatus.NOT_FOUND, {"error": f"no such path: {path}"})
@@ -105,6 +107,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"status": "unavailable", "failed": failed})
         else:
             self._send(HTTPStatus.OK, {"status": "ok"})
+
+    def _metrics(self) -> None:
+        body, content_type = metrics.exposition()
+        self._answer(HTTPStatus.OK, body, content_type)
 
     def _create_order(self) -> None:
         body = self._read_body()
@@ -205,14 +211,25 @@ class Handler(BaseHTTPRequestHandler):
         self, status: HTTPStatus, payload: object, headers: dict[str, str] | None = None
     ) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode() + b"\n"
+        self._answer(status, body, "application/json", headers)
+
+    def _answer(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+        elapsed = time.monotonic() - self._started if self._started else 0.0
+        metrics.observe(self.command or "-", self.path.split("?", 1)[0], status.value, elapsed)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # http.server's own errors (malformed request, unknown method...) as JSON too.

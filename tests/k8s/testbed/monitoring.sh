@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The testbed's Prometheus in the running cluster (issue 16): Debian's prometheus 2.42 (the
+# offline image devkit-local/prometheus:2.42 that tests/setup/images.sh builds) in the namespace
+# devkit-monitoring, finding pods by their prometheus.io/* annotations (through a discovery
+# sidecar on the python base image: Debian's build has no kubernetes_sd) and scraping Traefik's
+# metrics, every 2 s (monitoring/prometheus.yaml).
+#
+#   monitoring.sh up      install, or find installed and reuse; wait (bounded) until Prometheus
+#                         is ready. `cluster.sh up` runs it.
+#   monitoring.sh status  what runs (kubectl get)
+#
+# The image reaches the kind node by `kind load` (cluster.sh load), only when the node does not
+# hold it yet. Everything is applied server-side as the field manager devkit-testbed, so `up` on
+# an installed Prometheus changes nothing; a changed configuration rolls its pod (the pod
+# template carries the file's hash). Reads KUBECONFIG and KUBECTL from the environment
+# (cluster.sh up passes them), else from `cluster.sh env`. Progress goes to stderr.
+set -euo pipefail
+shopt -s inherit_errexit
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../../.." && pwd)
+NAMESPACE=devkit-monitoring
+IMAGE=devkit-local/prometheus:2.42
+PYTHON_IMAGE=devkit-local/python:3.11-bookworm
+MANIFEST=$HERE/monitoring/prometheus.yaml
+WAIT=${DEVKIT_MONITORING_WAIT:-120}   # seconds for the rollout
+
+export ADDON=monitoring
+# shellcheck source=tests/k8s/testbed/addon.sh
+source "$HERE/addon.sh"
+
+# node_image IMAGE NAME: IMAGE in the node under a tag of its image ID (devkit-testbed/NAME:<id>),
+# so a rebuilt image is loaded again; prints that tag.
+node_image() {
+  local image=$1 id tag
+  id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null) \
+    || die "the image $image is not in the engine: run bash $REPO/tests/setup/images.sh"
+  id=${id#sha256:}
+  tag=devkit-testbed/$2:${id:0:16}
+  docker tag "$image" "$tag"
+  in_node "$tag"
+  echo "$tag"
+}
+
+up() {
+  local t0=$SECONDS tag python hash
+  tag=$(node_image "$IMAGE" prometheus)
+  python=$(node_image "$PYTHON_IMAGE" python)
+  hash=$(sha256sum <"$MANIFEST" | cut -c1-16)
+  sed -e "s#@IMAGE@#$tag#" -e "s#@PYTHON_IMAGE@#$python#" -e "s#@CONFIG_HASH@#$hash#" "$MANIFEST" \
+    | apply -f - >/dev/null \
+    || die "applying $MANIFEST"
+  kubectl -n "$NAMESPACE" rollout status deployment/prometheus --timeout="${WAIT}s" >&2 \
+    || { kubectl -n "$NAMESPACE" describe pods -l app=prometheus | tail -n 30 >&2
+         kubectl -n "$NAMESPACE" logs -l app=prometheus --tail=30 >&2 || true
+         die "Prometheus did not become ready within ${WAIT}s"; }
+  log "Prometheus ($tag) ready in $((SECONDS - t0)) s: http://prometheus.$NAMESPACE.svc:9090"
+}
+
+case ${1:-} in
+  up) up ;;
+  status) kubectl -n "$NAMESPACE" get deployment,service,pods >&2 ;;
+  *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+esac
