@@ -26,7 +26,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run, run_devkit
-from tests.k8s.conftest import Forward, K8sTestbed, wait_for
+from tests.k8s.conftest import (
+    PROMETHEUS_NAMESPACE,
+    ClusterPrometheus,
+    Forward,
+    K8sTestbed,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
 
@@ -194,6 +200,7 @@ def project(testbed: K8sTestbed, own_namespace: str, tmp_path: Path) -> Project:
         **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1",
         "KUBECONFIG": str(testbed.kubeconfig), "TEST_NS": namespace, "TEST_HOST": host,
         "TEST_STEPS": "10:10,50:10,100:10",
+        "TEST_PROMETHEUS": f"{PROMETHEUS_NAMESPACE}/prometheus:9090",
     }  # fmt: skip
     root = tmp_path / "cn"
     (root / "web").mkdir(parents=True)
@@ -391,3 +398,63 @@ def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the
     assert history[4]["status"] == "healthy"
     wait_for("v4 for everyone", lambda: serves(traefik.web, project.host, "v4"), 10)
     assert "web-canary" not in deployments(testbed, project.namespace)
+
+
+def _aborted_by_a_check(
+    project: Project, traefik: Forward, testbed: K8sTestbed, version: str, checks: str
+) -> tuple[Watched, Load, float]:
+    """Deploy v1, then `version` as a canary judged by `checks` under load: the run (exit 1),
+    the load, and when the abort took effect (all traffic to stable applied by Traefik)."""
+    ok(project.devkit("deploy", "staging"))
+    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
+    project.version(version)
+    project.env.update({"TEST_CHECKS": checks, "TEST_INTERVAL": "2",
+                        "TEST_STEPS": "10:30,50:30,100:30"})  # fmt: skip
+    with load(traefik.web, project.host) as running:
+        run = watched(project, "deploy", "staging", "--json")
+        time.sleep(3)
+    assert run.code == 1, run.stderr
+    decided = run.when("aborting the canary")
+    shifted = next(at for at, line in run.lines if at >= decided and "weights applied" in line)
+    took_effect = shifted + 1.0  # Traefik applies a route 0.4-0.7 s after it reports it
+    assert "web-canary" not in deployments(testbed, project.namespace)
+    return run, running, took_effect
+
+
+def test_a_bad_release_is_aborted_at_its_first_step_by_the_success_rate(
+    project: Project, traefik: Forward, testbed: K8sTestbed, prometheus: ClusterPrometheus
+) -> None:
+    run, running, took_effect = _aborted_by_a_check(project, traefik, testbed, "v2-bad", "success")
+    assert "step 1 (10%): success-rate" in run.stderr and "FAILED" in run.stderr
+    assert "step 2/3" not in run.stderr
+    after = running.between(took_effect, time.monotonic())
+    assert len(after) >= 100
+    assert [h for h in after if h.status == 500] == []
+    assert {h.version for h in after} == {"v1"}
+    errors = [h for h in running.hits if h.status == 500]
+    assert errors, "the bad version answered no 500 before the abort"
+    error = json.loads(run.stdout)["error"]
+    assert error["type"] == "CanaryAbortedError" and error["exit_code"] == 1
+    (failing,) = error["failing"]
+    assert failing["name"] == "success-rate" and failing["value"] < 0.95
+    newest = releases(project)[0]
+    assert newest["status"] == "failed" and "success-rate" in str(newest["reason"])
+    text = ok(project.devkit("releases", "staging")).stdout
+    assert "step 1: 10% failed" in text and "success-rate (>= 0.95):" in text
+    print(
+        f"abort: last 500 sent {errors[-1].at - took_effect:+.2f}s from the abort taking "
+        f"effect; success rate {failing['value']:.3f}; {len(after)} requests after, all v1"
+    )
+
+
+def test_a_latency_regression_is_aborted_by_the_latency_check(
+    project: Project, traefik: Forward, testbed: K8sTestbed, prometheus: ClusterPrometheus
+) -> None:
+    run, running, took_effect = _aborted_by_a_check(project, traefik, testbed, "v2-slow", "latency")
+    assert "latency-p90" in run.stderr and "FAILED" in run.stderr
+    (failing,) = json.loads(run.stdout)["error"]["failing"]
+    assert failing["name"] == "latency-p90" and failing["value"] > 0.25
+    after = running.between(took_effect, time.monotonic())
+    assert after and {h.version for h in after} == {"v1"}
+    assert releases(project)[0]["status"] == "failed"
+    print(f"latency abort: p90 {failing['value']:.3f}s")

@@ -569,8 +569,9 @@ class KubernetesTarget:
 
     def gateway_backend(self, service: str) -> str:
         """Traefik names a route's backend `<router>-svc-<namespace>-<Service>-<n>`, with the
-        provider after an "@", in its metrics' `service` label."""
-        return f".*-svc-{re.escape(self.namespace)}-{re.escape(service)}-[0-9]+@kubernetesgateway"
+        provider after an "@", in its metrics' `service` label. (Names are DNS labels: nothing in
+        them needs escaping in a regular expression, nor in a PromQL string.)"""
+        return f".*-svc-{self.namespace}-{service}-[0-9]+@kubernetesgateway"
 
     def published(self) -> dict[str, dict[int, int]]:
         """Nothing is published on this machine: clusters serve through Services and Ingress."""
