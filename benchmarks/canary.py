@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import re
 import statistics
@@ -96,7 +97,7 @@ class Traffic:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         deadline = time.monotonic() + 900
         while not self.stop.is_set() and time.monotonic() < deadline:
-            sent = time.monotonic()
+            sent = time.time()
             try:
                 conn.request("GET", "/", headers={"Host": self.host})
                 response = conn.getresponse()
@@ -108,25 +109,26 @@ class Traffic:
                 time.sleep(0.05)
 
     def settled(self, version: str, after: float) -> float | None:
-        """When, after `after`, every later request was answered by `version`."""
+        """When, after `after`, every later request was answered by `version` (the sending
+        time of the first of them)."""
         last_other = max((at for at, v in self.hits if at >= after and v != version), default=after)
         later = [at for at, v in self.hits if at > last_other and v == version]
         return min(later) if later else None
 
 
-def devkit(root: Path, env: dict[str, str], *args: str) -> tuple[int, list[tuple[float, str]]]:
-    """Run devkit; its exit code and its stderr lines, each with when it came."""
+def devkit(root: Path, env: dict[str, str], *args: str) -> tuple[int, list[tuple[float, str]], str]:
+    """Run devkit; its exit code, its stderr lines (each with when it came), its stdout."""
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "devkit"), *args], cwd=root, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stderr is not None
-    lines = [(time.monotonic(), line.rstrip("\n")) for line in proc.stderr]
-    return proc.wait(timeout=900), lines
+    assert proc.stderr is not None and proc.stdout is not None
+    lines = [(time.time(), line.rstrip("\n")) for line in proc.stderr]
+    return proc.wait(timeout=900), lines, proc.stdout.read()  # one small JSON document
 
 
 def must(root: Path, env: dict[str, str], *args: str) -> list[tuple[float, str]]:
-    code, lines = devkit(root, env, *args)
+    code, lines, _ = devkit(root, env, *args)
     if code != 0:
         sys.exit(
             f"devkit {' '.join(args)} failed ({code}):\n"
@@ -164,9 +166,9 @@ def one_run(root: Path, env: dict[str, str], port: int, ns: str) -> dict[str, fl
     try:
         version.write_text("v2")
         must(root, env, "deploy", "staging")
-        began = time.monotonic()
+        began = time.time()
         lines = must(root, env, "promote", "staging", "prod")
-        ended = time.monotonic()
+        ended = time.time()
         full = when(lines, "step 2/2")
         seen = traffic.settled("v2", full)
         figures = {
@@ -178,13 +180,15 @@ def one_run(root: Path, env: dict[str, str], port: int, ns: str) -> dict[str, fl
         version.write_text(bad)
         env = {**env, "BENCH_BAD": "1"}
         must(root, env, "deploy", "staging")
-        began = time.monotonic()
-        code, lines = devkit(root, env, "promote", "staging", "prod")
-        ended = time.monotonic()
+        began = time.time()
+        code, lines, stdout = devkit(root, env, "promote", "staging", "prod", "--json")
+        ended = time.time()
         if code != 1:
             sys.exit(f"the bad promotion was not aborted (exit {code})")
-        decided = when(lines, "aborting the canary")
+        error = json.loads(stdout)["error"]
+        decided = float(error["decided_at"])
         back = traffic.settled("v2", decided)
+        figures["abort: decided -> routes reported"] = float(error["abort_seconds"])
         figures["abort: decided -> all requests on stable"] = (back or ended) - decided
         figures["abort: decided -> command ends"] = ended - decided
         figures["abort: promote start -> decided"] = decided - began

@@ -51,9 +51,11 @@ class CanaryAbortedError(EngineError):
 
     def __init__(
         self, message: str, *, release: Release, failing: tuple[CheckResult, ...],
-        abort_seconds: float | None, details: Sequence[str] = (),
+        abort_seconds: float | None, decided_at: float | None = None,
+        details: Sequence[str] = (),
     ) -> None:  # fmt: skip
         self.release, self.failing, self.abort_seconds = release, failing, abort_seconds
+        self.decided_at = decided_at
         super().__init__(message, details=details)
 
     def to_dict(self) -> dict[str, object]:
@@ -62,6 +64,7 @@ class CanaryAbortedError(EngineError):
             **super().to_dict(),
             "failing": [r.model_dump(mode="json") for r in self.failing],
             "abort_seconds": self.abort_seconds,
+            "decided_at": self.decided_at,
             "release": self.release.summary(),
         }
 
@@ -358,7 +361,7 @@ class CanaryRun:
 
     def _back_to_stable(self) -> float:
         """All traffic to the stable version at once (routes only), then the canary removed.
-        The seconds until the routes were written."""
+        The seconds until the gateway reported the routes (it applies them 0.4-0.7 s later)."""
         began = self.clock()
         self.target.shift(self.stable.spec, self.canary.service, self.progress)
         shifted = round(self.clock() - began, 2)
@@ -369,10 +372,9 @@ class CanaryRun:
         return shifted
 
     def _abort(self, why: str, failing: tuple[CheckResult, ...], logs: Sequence[str]) -> None:
+        decided = time.time()
         self.say(f"release #{self.release.number}: aborting the canary: {why}")
-        began = self.clock()
-        self._back_to_stable()
-        seconds = round(self.clock() - began, 2)
+        seconds = self._back_to_stable()
         reason = f"canary aborted: {why}; rolled back to #{self.stable.number}"
         aborted = finish(self.target.records, self.release, "failed", reason)
         details = [f"release #{self.stable.number} is serving again; the canary was removed"]
@@ -383,6 +385,7 @@ class CanaryRun:
             release=aborted.model_copy(update={"canary": self.record}),
             failing=failing,
             abort_seconds=seconds,
+            decided_at=decided,
             details=details,
         )
 
