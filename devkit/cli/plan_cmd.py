@@ -83,6 +83,11 @@ def _print_service(service: PlannedService) -> None:
         out().print(f"  placement  {placed}", markup=False)
     for name, volume in service.volumes.items():
         out().print(f"  volume     {name} at {volume.path} ({volume.size})", markup=False)
+    for egress in service.egress:
+        ports = (
+            f"{egress.protocol} {', '.join(map(str, egress.ports))}" if egress.ports else "any port"
+        )
+        out().print(f"  egress     {egress.cidr} {ports}", markup=False)
     for rule in service.sync:
         actions = ", ".join(describe.action(a) for a in rule.then) or "nothing"
         out().print(f"  sync       {rule.src} -> {rule.dest}, then {actions}", markup=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,9 @@ from devkit.cli.images import IMAGE_HELP, parse_images
 from devkit.cli.loading import blueprint
 from devkit.cli.output import err, print_warnings
 from devkit.render.version import DEFAULT
+
+if TYPE_CHECKING:
+    from devkit.planning.planner import Plan
 
 MARKER = "# Rendered by devkit"
 """The first line of every file devkit renders: such files in -o DIR are devkit's to replace."""
@@ -44,6 +47,14 @@ def render_command(
         Format, typer.Option("--format", help="yaml: Kubernetes objects; compose: a compose file.")
     ] = Format.yaml,
     image: Annotated[list[str] | None, typer.Option("--image", help=IMAGE_HELP)] = None,
+    dashboards: Annotated[
+        Path | None,
+        typer.Option(
+            "--dashboards",
+            metavar="DIR",
+            help="Also write a Grafana dashboard (JSON) per service with metrics into DIR.",
+        ),
+    ] = None,
 ) -> None:
     """Render ENV as Kubernetes objects, validated against the official schemas before writing.
 
@@ -56,6 +67,8 @@ def render_command(
     images = parse_images(image)
     if output_format is Format.compose and kube_version is not None:
         raise UserError("--kube-version applies to Kubernetes objects, not --format compose")
+    if output_format is Format.compose and dashboards is not None:
+        raise UserError("--dashboards goes with Kubernetes objects, not --format compose")
     loaded = blueprint(ctx)
     planned = plan(loaded, env)
     print_warnings(planned.environment, planned.warnings)
@@ -76,10 +89,15 @@ def render_command(
     manifest = render(planned, images, kube_version=str(version))
     schemas.validate(manifest.objects, version)
     _emit(manifest.files(), output, manifest.to_yaml())
+    if dashboards is not None:
+        _write_dashboards(planned, manifest.namespace, dashboards)
     if output is not None:
+        crds = schemas.crd_kinds(manifest.objects)
+        against = f"the Kubernetes {version} schemas" + (
+            f" and their CRDs' ({', '.join(crds)})" if crds else ""
+        )
         err().print(
-            f"wrote {len(manifest.objects)} objects to {output}/ "
-            f"(valid against the Kubernetes {version} schemas)",
+            f"wrote {len(manifest.objects)} objects to {output}/ (valid against {against})",
             markup=False,
             soft_wrap=True,
         )
@@ -102,6 +120,24 @@ def _emit(files: dict[str, str], output: Path | None, stream: str) -> None:
             stale.unlink()
     for name, text in files.items():
         (output / name).write_text(text)
+
+
+def _write_dashboards(planned: Plan, namespace: str, folder: Path) -> None:
+    from devkit.errors import UserError
+    from devkit.render import dashboards
+
+    boards = dashboards.dashboards(planned, namespace)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder} exists and is not a directory")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, board in boards.items():
+        (folder / dashboards.file_name(planned, name)).write_text(dashboards.to_json(board))
+    said = (
+        f"wrote {len(boards)} Grafana dashboards to {folder}/ ({', '.join(boards)})"
+        if boards
+        else "no dashboards: no service of this environment declares metrics"
+    )
+    err().print(said, markup=False, soft_wrap=True)
 
 
 def _rendered_by_devkit(path: Path) -> bool:

@@ -13,9 +13,11 @@ from devkit.model.canary import (
     Step,
     SuccessRate,
 )
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, HealthCheck, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool, Istio
 from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
@@ -35,9 +37,12 @@ __all__ = [
     "Blueprint",
     "Build",
     "Canary",
+    "CircuitBreaker",
     "Command",
+    "ConnectionPool",
     "Cookie",
     "Docker",
+    "Egress",
     "Environment",
     "Gateway",
     "Header",
@@ -45,6 +50,7 @@ __all__ = [
     "Hook",
     "Http",
     "Ingress",
+    "Istio",
     "Job",
     "Kind",
     "Kubernetes",

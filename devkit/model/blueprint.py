@@ -13,9 +13,11 @@ from devkit.errors import BlueprintError
 from devkit.model.base import Name
 from devkit.model.build import Build
 from devkit.model.canary import Canary
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
@@ -113,6 +115,9 @@ class Blueprint:
         scratch: Sequence[str] = (),
         capabilities: Sequence[str] = (),
         service_account_token: bool = False,
+        circuit_breaker: CircuitBreaker | None = None,
+        connection_pool: ConnectionPool | None = None,
+        egress: Sequence[Egress | str] = (),
         metrics: Metrics | None = None,
     ) -> Service:
         """Declare a service and return it, so others can depend on it and refer to it."""
@@ -124,8 +129,9 @@ class Blueprint:
             "volumes": volumes or {}, "stateful": stateful, "url_template": url_template,
             "read_only_root_filesystem": read_only_root_filesystem, "run_as_user": run_as_user,
             "scratch": scratch, "capabilities": capabilities,
-            "service_account_token": service_account_token, "entrypoint": entrypoint,
-            "metrics": metrics,
+            "service_account_token": service_account_token, "egress": egress,
+            "circuit_breaker": circuit_breaker, "connection_pool": connection_pool,
+            "entrypoint": entrypoint, "metrics": metrics,
         }  # fmt: skip
         return self._add(declare_service(fields, location))
 

@@ -11,7 +11,9 @@ from pydantic import Field, field_validator, model_validator
 from devkit.errors import BlueprintError
 from devkit.model.base import EnvName, Model, Name
 from devkit.model.build import Build
+from devkit.model.egress import Egress
 from devkit.model.health import HealthCheck, Http, Tcp
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.metrics import Metrics
 from devkit.model.ports import Port
 from devkit.model.reference import check_reference
@@ -33,8 +35,8 @@ OVERRIDABLE = frozenset(
     {
         "image", "build", "command", "ports", "env", "depends_on", "health", "sync",
         "resources", "replicas", "autoscale", "volumes", "read_only_root_filesystem",
-        "run_as_user", "scratch", "capabilities", "service_account_token", "entrypoint",
-        "metrics",
+        "run_as_user", "scratch", "capabilities", "service_account_token", "circuit_breaker",
+        "connection_pool", "egress", "entrypoint", "metrics",
     }
 )  # fmt: skip
 """Fields an environment may override per service; identity (name, url) stays fixed."""
@@ -78,6 +80,16 @@ class Service(Model):
     service_account_token: bool = Field(
         default=False, description="mount the Kubernetes API token (only for API clients)"
     )
+    egress: tuple[Egress, ...] = Field(
+        default=(),
+        description="destinations outside the environment it connects to (egress NetworkPolicy)",
+    )
+    circuit_breaker: CircuitBreaker | None = Field(
+        default=None, description="callers' proxies eject failing replicas (a mesh's)"
+    )
+    connection_pool: ConnectionPool | None = Field(
+        default=None, description="callers' proxies limit connections and requests (a mesh's)"
+    )
     metrics: Metrics | None = Field(
         default=None, description="Prometheus metrics the service serves on one of its ports"
     )
@@ -92,6 +104,12 @@ class Service(Model):
         if isinstance(value, Service | str):
             value = [value]
         return [item.name if isinstance(item, Service) else item for item in value]
+
+    @field_validator("egress", mode="before")
+    @classmethod
+    def _egress_list(cls, value: Any) -> Any:
+        items = [value] if isinstance(value, Egress | str | dict) else value
+        return [{"cidr": item} if isinstance(item, str) else item for item in items]
 
     @field_validator("image")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model, Name
+from devkit.model.mesh import Istio
 from devkit.model.reference import check_reference
 from devkit.model.routes import Gateway
 
@@ -48,6 +49,8 @@ class Scraper(Model):
     their pods; `"ServiceMonitor"` or `"PodMonitor"` renders that Prometheus Operator object per
     service instead (the cluster must have the operator's CRDs), carrying `labels` so that the
     operator's Prometheus selects it (kube-prometheus-stack selects `release: <its release>`).
+    `dashboards=True` adds a Grafana dashboard per service that declares metrics, as a ConfigMap
+    for Grafana's dashboard sidecar (docs/metrics.md).
     """
 
     namespace: Name
@@ -55,6 +58,11 @@ class Scraper(Model):
     discovery: Literal["annotations", "ServiceMonitor", "PodMonitor"] = "annotations"
     labels: dict[str, str] = Field(
         default_factory=dict, description="labels on the monitors, for the operator's selector"
+    )
+    dashboards: bool = Field(
+        default=False,
+        description="a Grafana dashboard per service with metrics, in a ConfigMap labelled "
+        'grafana_dashboard: "1" for Grafana\'s dashboard sidecar',
     )
 
 
@@ -112,6 +120,13 @@ class Kind(Model):
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
     )
+    restrict_egress: bool = Field(
+        default=True,
+        description="pods reach only DNS, their dependencies and declared Egress destinations",
+    )
+    mesh: Istio | None = Field(
+        default=None, description='the service mesh the cluster runs: "istio" (Istio objects)'
+    )
 
     def __init__(self, cluster: str, **fields: Any) -> None:
         super().__init__(**{"cluster": cluster, **fields})
@@ -141,7 +156,9 @@ class Kubernetes(Model):
     `registry`.
     `ingress.namespace` (the entry point: ingress or gateway controller) and `scraper` (the
     metrics scraper) are the only namespaces besides the environment's own whose pods the
-    NetworkPolicies admit.
+    NetworkPolicies admit. Pods send only to DNS, their dependencies and the `Egress`
+    destinations their service declares, unless `restrict_egress=False`. `mesh="istio"` renders
+    Istio's objects too (docs/traffic.md).
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -154,6 +171,13 @@ class Kubernetes(Model):
     scraper: Scraper | None = None
     gateway: Gateway | None = Field(
         default=None, description='route public ports by HTTPRoutes on this Gateway ("NS/NAME")'
+    )
+    restrict_egress: bool = Field(
+        default=True,
+        description="pods reach only DNS, their dependencies and declared Egress destinations",
+    )
+    mesh: Istio | None = Field(
+        default=None, description='the service mesh the cluster runs: "istio" (Istio objects)'
     )
 
     @model_validator(mode="after")
@@ -173,7 +197,8 @@ class Kubernetes(Model):
         registry = [f"registry {self.registry}"] if self.registry else []
         if self.registry_from_host:
             registry = [f"{registry[0]} (from this machine {self.registry_from_host})"]
-        return [f"context {self.context or '(current)'}", *registry]
+        mesh = [f"mesh {self.mesh.kind}"] if self.mesh else []
+        return [f"context {self.context or '(current)'}", *registry, *mesh]
 
 
 Target = Annotated[Docker | Swarm | Kind | Kubernetes, Field(discriminator="kind")]

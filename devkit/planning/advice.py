@@ -68,6 +68,45 @@ def autoscale_without_cpu_request(
     )
 
 
+def mesh_settings_without_mesh(
+    name: str, env: Environment, circuit_breaker: bool, connection_pool: bool
+) -> str | None:
+    """Circuit breaking and connection pools are a mesh's: without one they do nothing."""
+    if getattr(env.target, "mesh", None) is not None:
+        return None
+    what = [
+        field
+        for field, given in (
+            ("circuit_breaker", circuit_breaker),
+            ("connection_pool", connection_pool),
+        )
+        if given
+    ]
+    if not what:
+        return None
+    return (
+        f'service "{name}": {" and ".join(what)} take{"" if len(what) > 1 else "s"} effect only in '
+        f"a service mesh, and environment "
+        f'"{env.name}" declares none ({env.target.kind}): nothing of '
+        f'{"them" if len(what) > 1 else "it"} is rendered; declare the target with mesh="istio" '
+        "where the cluster runs Istio"
+    )
+
+
+def metrics_without_scraper(service: Service, env: Environment) -> str | None:
+    """On a cluster, the NetworkPolicies admit a scraper only from the namespace the target names:
+    metrics without a `Scraper` cannot be scraped. (A local kind cluster is left alone.)"""
+    if service.metrics is None or env.target.kind != "kubernetes":
+        return None
+    if getattr(env.target, "scraper", None) is not None:
+        return None
+    return (
+        f'service "{service.name}" declares metrics, but environment "{env.name}" names no '
+        "scraper: its NetworkPolicies admit no Prometheus to the metrics port; declare where it "
+        'runs, e.g. Kubernetes(scraper=Scraper(namespace="monitoring"))'
+    )
+
+
 def collect(*found: str | Sequence[str] | None) -> list[str]:
     """The messages found, flattened, without the checks that found nothing."""
     messages: list[str] = []

@@ -20,9 +20,11 @@ from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
 from devkit.model.canary import Canary, Query
+from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
 from devkit.model.job import Job
+from devkit.model.mesh import CircuitBreaker, ConnectionPool
 from devkit.model.metrics import Metrics, ScrapeTargets
 from devkit.model.policy import Policy
 from devkit.model.ports import Port
@@ -110,9 +112,14 @@ class PlannedService(Model):
     volumes: dict[str, Volume]
     stateful: bool
     security: Security
+    egress: tuple[Egress, ...] = Field(
+        default=(), description="destinations outside the environment its pods may reach"
+    )
     placement: Placement | None = Field(
         default=None, description="capacity and node placement from the profile"
     )
+    circuit_breaker: CircuitBreaker | None = None
+    connection_pool: ConnectionPool | None = None
     entrypoint: tuple[str, ...] | None = Field(
         default=None, description="replaces the image's entrypoint"
     )
@@ -122,13 +129,14 @@ class PlannedService(Model):
     """Where the blueprint declared the service (not part of any hash)."""
 
     @model_serializer(mode="wrap")
-    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Fields added later are left out while unset, so plans and spec hashes that were
-        made before they existed stay the same."""
-        data: dict[str, Any] = handler(self)
-        for name in ("entrypoint", "metrics"):
-            if data.get(name, ...) is None:
-                del data[name]
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Fields added later are left out while unset (mesh settings, entrypoint, metrics), so
+        plans and spec hashes made before they existed stay the same."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("circuit_breaker", "connection_pool", "entrypoint", "metrics"):
+                if data.get(name, 0) is None:
+                    del data[name]
         return data
 
 
@@ -446,6 +454,13 @@ def _warnings(
                 service.autoscale is not None,
                 service.resources.cpu if service.resources else None,
             ),
+            advice.mesh_settings_without_mesh(
+                service.name,
+                env,
+                service.circuit_breaker is not None,
+                service.connection_pool is not None,
+            ),
+            advice.metrics_without_scraper(declared, env),
         )
     return found
 
@@ -504,12 +519,17 @@ def _plan_service(
             capabilities=service.capabilities,
             service_account_token=service.service_account_token,
         ),
+        "egress": service.egress,
         "placement": _placement(env.profile, service.stateful, work) if env.profile else None,
+        "circuit_breaker": service.circuit_breaker,
+        "connection_pool": service.connection_pool,
         "entrypoint": service.entrypoint,
         "metrics": service.metrics,
     }
     planned = PlannedService(**fields, spec_hash="", source=service.source)
     form = planned.model_dump(mode="json", exclude={"spec_hash"})
+    if not planned.egress:
+        del form["egress"]  # services that declare none keep the hashes they had before it
     form["spec_hash"] = content_hash(form)
     work.dumped.append(form)
     return planned.model_copy(update={"spec_hash": form["spec_hash"]})

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
-from devkit.render import emit, env, labels, monitoring, network, pod, routes, workloads
+from devkit.render import (
+    dashboards,
+    emit,
+    env,
+    labels,
+    mesh,
+    monitoring,
+    network,
+    pod,
+    routes,
+    workloads,
+)
 from devkit.render.images import image_refs, tag
 from devkit.render.version import DEFAULT, KubeVersion, parse
 
@@ -20,7 +31,7 @@ KubeObject = dict[str, Any]
 KIND_ORDER = (
     "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
-    "ServiceMonitor", "PodMonitor",
+    "PeerAuthentication", "DestinationRule", "VirtualService", "ServiceMonitor", "PodMonitor",
 )  # fmt: skip
 """The order objects are applied in (and numbered in file names): what others need comes first."""
 
@@ -72,12 +83,17 @@ def render(
         pod.check_names(service)
     objects: list[KubeObject] = [_namespace(plan, namespace)]
     dependents = _dependents(plan)
+    by_name = {service.name: service for service in plan.services}
     for service in plan.services:
         objects += _service_objects(plan, namespace, service, refs[service.name], version)
-        policy = network.network_policy(plan, namespace, service, dependents[service.name])
-        if policy:
-            objects.append(policy)
-    objects.append(network.default_deny(plan, namespace))
+        dependencies = [by_name[name] for name in service.depends_on]
+        objects += network.network_policies(
+            plan, namespace, service, dependents[service.name], dependencies
+        )
+    objects += network.default_deny(plan, namespace)
+    if mesh.mesh_of(plan) is not None:
+        objects.append(mesh.peer_authentication(plan, namespace))
+    objects += dashboards.config_maps(plan, namespace)
     objects.sort(key=lambda o: (KIND_ORDER.index(o["kind"]), o["metadata"]["name"]))
     return Manifest(plan.project, plan.environment, namespace, version, tuple(objects))
 
@@ -95,6 +111,7 @@ def _namespace(plan: Plan, namespace: str) -> KubeObject:
         **labels.common(plan),
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
+        **mesh.namespace_labels(plan),
     }
     uptime = plan.profile.uptime if plan.profile else None
     annotations = {UPTIME: uptime.downscaler()} if uptime else None
@@ -149,7 +166,12 @@ def _service_objects(
         if extra:
             objects.append(extra)
     monitor = monitoring.monitor(plan, namespace, service)
-    return objects + routes.objects(plan, namespace, service) + ([monitor] if monitor else [])
+    return (
+        objects
+        + routes.objects(plan, namespace, service)
+        + mesh.objects(plan, namespace, service)
+        + ([monitor] if monitor else [])
+    )
 
 
 __all__ = ["KIND_ORDER", "KubeObject", "Manifest", "render"]

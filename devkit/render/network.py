@@ -4,7 +4,10 @@ Ingress traffic is denied by default in the namespace; each service admits, on i
 the services that declare a dependency on it and the one-off pods (verify steps, pre-deploy
 jobs) of those and of itself; on its public ports the entry point's namespace (ingress or
 gateway controller), and on its metrics ports (those the scraper names, and the one its `metrics`
-declares) the metrics scraper's namespace where the target declares one. Egress is not restricted.
+declares) the metrics scraper's namespace where the target declares one. Egress is denied by
+default too (unless the target sets `restrict_egress=False`): a service's pods reach the
+cluster's DNS, the services it depends on, and the `Egress` destinations it declares; its one-off
+pods reach the same and the service itself.
 """
 
 from __future__ import annotations
@@ -15,10 +18,25 @@ from typing import Any
 from devkit.model.ports import Port
 from devkit.model.targets import Scraper
 from devkit.planning.planner import Plan, PlannedService
-from devkit.render import labels, routes
+from devkit.render import labels, mesh, routes
 from devkit.render.workloads import headless_name, kind
 
 DEFAULT_DENY = "default-deny-ingress"
+DEFAULT_DENY_EGRESS = "default-deny-egress"
+ONE_OFF_EGRESS = "{service}-one-off"
+"""The egress policy of a service's one-off pods (they never carry the service's selector)."""
+
+DNS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+"""The cluster's DNS: CoreDNS and kube-dns pods carry k8s-app=kube-dns on every distribution."""
+
+ISTIOD = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+    "podSelector": {"matchLabels": {"app": "istiod"}},
+}
+"""Istio's control plane, which every sidecar reaches for its configuration and certificates."""
 
 ONE_OFF_SERVICE = "devkit.dev/service"
 """Label of devkit's one-off pods (verify steps, pre-deploy jobs): the service whose pod template
@@ -71,14 +89,26 @@ def services(plan: Plan, namespace: str, service: PlannedService) -> list[dict[s
     return found
 
 
-def default_deny(plan: Plan, namespace: str) -> dict[str, Any]:
-    """The namespace's baseline: no pod admits ingress traffic unless a policy says so."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": labels.metadata(DEFAULT_DENY, namespace, labels.common(plan)),
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
-    }
+def restricts_egress(plan: Plan) -> bool:
+    """Whether the target confines pods to DNS, their dependencies and declared destinations."""
+    return bool(getattr(plan.target, "restrict_egress", True))
+
+
+def default_deny(plan: Plan, namespace: str) -> list[dict[str, Any]]:
+    """The namespace's baseline: no pod admits ingress traffic, nor sends any (where egress is
+    restricted), unless a policy says so."""
+    kinds = {DEFAULT_DENY: "Ingress", DEFAULT_DENY_EGRESS: "Egress"}
+    if not restricts_egress(plan):
+        del kinds[DEFAULT_DENY_EGRESS]
+    return [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": labels.metadata(name, namespace, labels.common(plan)),
+            "spec": {"podSelector": {}, "policyTypes": [kind]},
+        }
+        for name, kind in kinds.items()
+    ]
 
 
 def _policy_ports(ports: Sequence[Port]) -> list[dict[str, Any]]:
@@ -98,16 +128,37 @@ def one_off_pods(plan: Plan, service: str) -> dict[str, str]:
     return {"app.kubernetes.io/instance": labels.instance(plan), ONE_OFF_SERVICE: service}
 
 
-def network_policy(
-    plan: Plan, namespace: str, service: PlannedService, dependents: Sequence[str]
-) -> dict[str, Any] | None:
+def _egress_rules(
+    plan: Plan, service: PlannedService, dependencies: Sequence[PlannedService]
+) -> list[dict[str, Any]]:
+    """Where the service's pods may connect: DNS, each dependency's ports, declared blocks."""
+    dns_ports = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    rules: list[dict[str, Any]] = [{"to": [DNS], "ports": dns_ports}]
+    if mesh.mesh_of(plan) is not None:
+        rules.append({"to": [ISTIOD], "ports": [{"port": 15012, "protocol": "TCP"}]})
+    for dependency in dependencies:
+        if dependency.ports:
+            rules.append(
+                {
+                    "to": [_pods(labels.selector(plan, dependency.name))],
+                    "ports": _policy_ports(list(dependency.ports.values())),
+                }
+            )
+    for egress in service.egress:
+        rule: dict[str, Any] = {"to": [{"ipBlock": {"cidr": egress.cidr}}]}
+        if egress.ports:
+            rule["ports"] = [{"port": p, "protocol": egress.protocol.upper()} for p in egress.ports]
+        rules.append(rule)
+    return rules
+
+
+def _ingress_rules(
+    plan: Plan, service: PlannedService, dependents: Sequence[str]
+) -> list[dict[str, Any]]:
     """What may reach the service: on every port its own one-off pods (a verify step tests it; a
     pre-deploy job may read it), its dependents and their one-off pods (which run their pod
     templates and need what they need); the entry point's namespace on public ports; the metrics
-    scraper's namespace on the ports it scrapes. None when the service has no ports (the default
-    deny covers it)."""
-    if not service.ports:
-        return None
+    scraper's namespace on the ports it scrapes."""
     sources = [_pods(one_off_pods(plan, service.name))]
     for name in sorted(dependents):
         sources += [_pods(labels.selector(plan, name)), _pods(one_off_pods(plan, name))]
@@ -131,13 +182,56 @@ def network_policy(
         rules.append(
             {"from": [_namespace_pods(scraper.namespace)], "ports": _policy_ports(scraped)}
         )
+    return rules
+
+
+def _policy(
+    plan: Plan,
+    namespace: str,
+    name: str,
+    *,
+    service: str,
+    pods: dict[str, str],
+    rules: dict[str, Any],
+) -> dict[str, Any]:
+    """A NetworkPolicy of `service` that selects `pods`, with `rules` by direction."""
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": labels.metadata(service.name, namespace, labels.of_service(plan, service.name)),
+        "metadata": labels.metadata(name, namespace, labels.of_service(plan, service)),
         "spec": {
-            "podSelector": {"matchLabels": labels.selector(plan, service.name)},
-            "policyTypes": ["Ingress"],
-            "ingress": rules,
+            "podSelector": {"matchLabels": pods},
+            "policyTypes": [kind.capitalize() for kind in rules],
+            **rules,
         },
     }
+
+
+def network_policies(
+    plan: Plan,
+    namespace: str,
+    service: PlannedService,
+    dependents: Sequence[str],
+    dependencies: Sequence[PlannedService],
+) -> list[dict[str, Any]]:
+    """The service's policy (what reaches its ports; where its pods connect) and, where egress is
+    restricted, its one-off pods' (DNS, the service itself, its dependencies, its destinations).
+    Nothing for a service without ports where egress is open: the default deny covers it."""
+    rules: dict[str, Any] = {}
+    if service.ports:
+        rules["ingress"] = _ingress_rules(plan, service, dependents)
+    restricted = restricts_egress(plan)
+    if restricted:
+        rules["egress"] = _egress_rules(plan, service, dependencies)
+    found = []
+    if rules:
+        pods = labels.selector(plan, service.name)
+        found.append(
+            _policy(plan, namespace, service.name, service=service.name, pods=pods, rules=rules)
+        )
+    if restricted:
+        one_off = {"egress": _egress_rules(plan, service, [service, *dependencies])}
+        name = ONE_OFF_EGRESS.format(service=service.name)
+        pods = one_off_pods(plan, service.name)
+        found.append(_policy(plan, namespace, name, service=service.name, pods=pods, rules=one_off))
+    return found

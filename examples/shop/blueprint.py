@@ -12,6 +12,8 @@ from devkit import (
     Autoscale,
     Blueprint,
     Build,
+    CircuitBreaker,
+    ConnectionPool,
     Docker,
     Http,
     Kind,
@@ -20,6 +22,8 @@ from devkit import (
     Port,
     Resources,
     Restart,
+    Route,
+    Scraper,
     Secret,
     Swarm,
     Sync,
@@ -75,13 +79,30 @@ app.environment(
         config=os.environ.get("SHOP_KIND_CONFIG"),
     ),
 )
-app.environment("staging", Kubernetes(context="staging"), profile=spot(), replicas=2)
+# On the clusters, Prometheus runs in the namespace "monitoring" (kube-prometheus-stack's usual
+# one): the NetworkPolicies admit it to the api's metrics port (docs/metrics.md).
+app.environment(
+    "staging",
+    Kubernetes(context="staging", scraper=Scraper(namespace="monitoring")),
+    profile=spot(),
+    replicas=2,
+)
+# prod runs Istio: the api's route gets a timeout and retries (in the Ingress and, for calls inside
+# the mesh, a VirtualService), and callers eject a failing api replica and cap their connections
+# to it (a DestinationRule); mutual TLS is STRICT in the namespace (docs/traffic.md).
 app.environment(
     "prod",
-    Kubernetes(context="prod"),
+    Kubernetes(context="prod", mesh="istio", scraper=Scraper(namespace="monitoring")),
     profile=on_demand(),
     replicas=3,
-    overrides={api: {"autoscale": Autoscale(min=3, max=30, cpu=70)}},
+    overrides={
+        api: {
+            "autoscale": Autoscale(min=3, max=30, cpu=70),
+            "ports": {"http": Port(8000, routes=Route(timeout=15, retries=2))},
+            "circuit_breaker": CircuitBreaker(errors=5, interval=10, ejection=30),
+            "connection_pool": ConnectionPool(max_connections=200, max_pending_requests=100),
+        }
+    },
 )
 
 # Docker Swarm: images go to SHOP_REGISTRY; a release counts as healthy once the smoke test (an

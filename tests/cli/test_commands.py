@@ -83,6 +83,27 @@ def test_plan_shows_the_capabilities_a_service_keeps(tmp_path: Path) -> None:
     assert "relaxed    capabilities kept: NET_BIND_SERVICE\n" in result.stdout
 
 
+def test_plan_shows_egress_destinations_and_refuses_a_host_name(tmp_path: Path) -> None:
+    source = (
+        "from devkit import Blueprint, Egress, Kubernetes\n"
+        'app = Blueprint("calls")\n'
+        'app.service("worker", image="acme/worker:1", egress=[Egress("203.0.113.0/24", 443), DEST])\n'
+        'app.environment("prod", Kubernetes())\n'
+    )
+    (tmp_path / "blueprint.py").write_text(source.replace("DEST", '"198.51.100.7"'))
+    result = run_devkit("plan", "prod", cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    assert "  egress     203.0.113.0/24 tcp 443\n" in result.stdout
+    assert "  egress     198.51.100.7/32 any port\n" in result.stdout
+
+    (tmp_path / "blueprint.py").write_text(source.replace("DEST", '"api.example.com"'))
+    result = run_devkit("plan", "prod", cwd=tmp_path)
+    assert result.code == 2
+    assert 'blueprint.py:3: service "worker": egress[1].cidr: "api.example.com" is not an' in (
+        result.stderr
+    )
+
+
 def test_envs_lists_targets_and_profiles() -> None:
     result = run_devkit("envs", "--json", cwd=SHOP)
     assert result.code == 0, result.stderr

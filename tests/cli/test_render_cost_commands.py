@@ -34,8 +34,11 @@ def test_render_to_a_directory_replaces_only_its_own_stale_files(tmp_path: Path)
     result = run_devkit("render", "prod", "-o", str(out), cwd=SHOP)
     assert result.code == 0, result.stderr
     assert result.stdout == ""
-    assert "wrote 25 objects to" in result.stderr
-    assert "valid against the Kubernetes 1.33 schemas" in result.stderr
+    assert "wrote 34 objects to" in result.stderr  # prod runs Istio: 3 of them Istio's
+    assert (
+        "valid against the Kubernetes 1.33 schemas and their CRDs' (DestinationRule, "
+        "PeerAuthentication, VirtualService)"
+    ) in result.stderr
     names = sorted(p.name for p in out.iterdir())
     assert "99-deployment-gone.yaml" not in names
     assert "kustomization.yaml" in names
@@ -126,13 +129,24 @@ def test_diff_between_environments() -> None:
     assert "+++ prod/Deployment/api" in result.stdout
     assert "-  replicas: 2" in result.stdout
     assert result.stdout.rstrip().endswith(
-        "3 objects differ from staging to prod: 1 added, 0 removed, 2 changed"
+        "16 objects differ from staging to prod: 4 added, 0 removed, 12 changed"
     )
     machine = json.loads(run_devkit("diff", "staging", "prod", "--json", cwd=SHOP).stdout)
     assert [(c["kind"], c["name"], c["change"]) for c in machine["changes"]] == [
+        ("Namespace", "<namespace>", "changed"),  # prod runs Istio: sidecar injection
         ("Deployment", "api", "changed"),
         ("Deployment", "worker", "changed"),
         ("HorizontalPodAutoscaler", "api", "added"),
+        # prod's sidecars reach istiod: one more egress rule in every policy
+        *[
+            ("NetworkPolicy", f"{name}{suffix}", "changed")
+            for name in ("api", "postgres", "redis", "worker")
+            for suffix in ("", "-one-off")
+        ],
+        ("Ingress", "api", "changed"),  # prod's route: a timeout and retries
+        ("PeerAuthentication", "default", "added"),
+        ("DestinationRule", "api", "added"),
+        ("VirtualService", "api", "added"),
     ]
     same = run_devkit("diff", "prod", "prod", cwd=SHOP)
     assert same.stdout.strip() == "no differences between prod and prod"
@@ -283,3 +297,31 @@ def test_spot_with_one_replica_asked_explicitly_warns_and_says_why(tmp_path: Pat
     api = next(o for o in rendered if o["kind"] == "Deployment")
     assert api["spec"]["replicas"] == 1
     assert not any(o["kind"] == "PodDisruptionBudget" for o in rendered)
+
+
+def test_render_writes_a_grafana_dashboard_per_service_with_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "dashboards"
+    result = run_devkit("render", "staging", "--dashboards", str(out), cwd=SHOP)
+    assert result.code == 0, result.stderr
+    assert yaml.safe_load_all(result.stdout)  # the objects still go to stdout
+    assert "wrote 1 Grafana dashboards" in result.stderr
+    (written,) = out.glob("*.json")
+    assert written.name == "shop-staging-api.json"  # only the api declares metrics
+    board = json.loads(written.read_text())
+    assert board["uid"] == "devkit-shop-staging-api"
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    assert (
+        'sum by (code) (rate(http_requests_total{namespace="shop-staging", job="api"}'
+        "[$__rate_interval]))" in exprs
+    )
+    again = tmp_path / "again"
+    run_devkit("render", "staging", "--dashboards", str(again), cwd=SHOP)
+    assert (again / written.name).read_bytes() == written.read_bytes()
+
+
+def test_dashboards_go_with_kubernetes_objects_not_compose(tmp_path: Path) -> None:
+    result = run_devkit(
+        "render", "local", "--format", "compose", "--dashboards", str(tmp_path), cwd=SHOP
+    )
+    assert result.code == 2
+    assert "--dashboards goes with Kubernetes objects" in result.stderr

@@ -92,5 +92,6 @@ def test_stock_prometheus_scrapes_every_service_that_declares_metrics() -> None:
         samples = wait_for_series(base, 'app_requests_total{job="api",path="/orders"} >= 3')
         assert samples[0]["metric"]["service"] == "api"
         # only what declares metrics is scraped (and Prometheus itself)
+        wait_for_series(base, 'up{job="prometheus"} == 1')
         jobs = {s["metric"]["job"] for s in query(base, "up")}
         assert jobs == {"api", "prometheus"}

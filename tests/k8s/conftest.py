@@ -42,9 +42,9 @@ PYTHON = parse_rules(IMAGE_MAP_FILE.read_text(), source=str(IMAGE_MAP_FILE))["py
 FAKE_NODE_TAINT = {"key": "kwok.x-k8s.io/node", "value": "fake", "effect": "NoSchedule"}
 FAKE_NODES = ("kwok-on-demand-0", "kwok-on-demand-1", "kwok-spot-0", "kwok-spot-1")
 TEST_LABEL = "devkit.dev/testbed-test"
-_CREATED: set[str] = set()
-"""The namespaces this session created: the only ones its end may delete (other sessions run
-their tests on the same cluster at the same time)."""
+SESSION = uuid.uuid4().hex[:12]
+"""This session's value of TEST_LABEL on the namespaces it creates: at its end a session deletes
+its own, never those of a session running beside it on the same cluster."""
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
@@ -217,9 +217,8 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
         # Every step runs even when one before it fails (the API server may be gone already):
         # kwok, the fake nodes and the cluster must never be left behind.
         with contextlib.suppress(Exception):
-            for ns in core.list_namespace(label_selector=TEST_LABEL).items:
-                if ns.metadata.name in _CREATED:
-                    core.delete_namespace(ns.metadata.name)
+            for ns in core.list_namespace(label_selector=f"{TEST_LABEL}={SESSION}").items:
+                core.delete_namespace(ns.metadata.name)
         if nodes_created:
             with contextlib.suppress(Exception, pytest.fail.Exception):
                 cluster_sh("nodes-delete", timeout=60)
@@ -299,9 +298,8 @@ def namespace(testbed: K8sTestbed, request: pytest.FixtureRequest) -> Iterator[s
     slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"{slug}-{uuid.uuid4().hex[:6]}"
     core.create_namespace(
-        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={TEST_LABEL: "1"}))
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={TEST_LABEL: SESSION}))
     )
-    _CREATED.add(name)
 
     def default_sa() -> bool:
         try:

@@ -5,6 +5,8 @@ The testbed runs kube-router v2.1.0 in firewall-only mode beside its bridge CNI
 or Cilium: a service reaches what it declares in `depends_on` and nothing else in its namespace
 does; other namespaces are refused except the entry point's and the metrics scraper's, which the
 environment declares; devkit's verify and pre-deploy job pods reach what they need; DNS works.
+Egress too: a service's pods reach DNS, their dependencies and the destinations their service
+declares (`Egress`), and nothing else, inside the cluster or out.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from devkit import Blueprint, Ingress, Kubernetes, Port, Scraper, Tcp
+from devkit import Blueprint, Egress, Ingress, Kubernetes, Port, Scraper, Tcp
 from devkit.planning.planner import plan
 from devkit.render import labels, render
 from devkit.targets.kubernetes.spec import one_off_labels
 from tests.conftest import Run, run_devkit
 from tests.docker.conftest import IMAGE_MAP
-from tests.k8s.conftest import PYTHON, TEST_LABEL, K8sTestbed, wait_for
+from tests.k8s.conftest import PYTHON, SESSION, TEST_LABEL, K8sTestbed, wait_for
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]  # the testbed runs on the Docker engine
 
@@ -117,7 +119,9 @@ class Cluster:
 
     def create_namespace(self, name: str) -> str:
         self.core.create_namespace(
-            client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={TEST_LABEL: "1"}))
+            client.V1Namespace(
+                metadata=client.V1ObjectMeta(name=name, labels={TEST_LABEL: SESSION})
+            )
         )
         self.namespaces.append(name)
         return name
@@ -128,8 +132,10 @@ class Cluster:
             "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", str(path)
         )
 
-    def pod(self, namespace: str, name: str, pod_labels: dict[str, str]) -> str:
-        """A pod that only waits (probes run in it), restricted as devkit's own pods are."""
+    def pod(self, namespace: str, name: str, pod_labels: dict[str, str], *serves: int) -> str:
+        """A pod that waits (probes run in it), or serves TCP ports `serves`, restricted as
+        devkit's own pods are."""
+        command = ["python3", "-c", SERVE, *map(str, serves)] if serves else None
         body: Any = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -139,7 +145,7 @@ class Cluster:
                     {
                         "name": "probe",
                         "image": self.image,
-                        "command": ["python3", "-c", "import time; time.sleep(3600)"],
+                        "command": command or ["python3", "-c", "import time; time.sleep(3600)"],
                         "securityContext": {
                             "allowPrivilegeEscalation": False,
                             "capabilities": {"drop": ["ALL"]},
@@ -194,10 +200,16 @@ def cluster(testbed: K8sTestbed, image: str) -> Iterator[Cluster]:
 
 
 def blueprint(
-    image: str, namespace: str, entry: str, scraper: str, lonely_needs: tuple[str, ...] = ()
+    image: str,
+    namespace: str,
+    entry: str,
+    scraper: str,
+    *,
+    outside: str,
+    lonely_needs: tuple[str, ...] = (),
 ) -> Blueprint:
-    """back (a public port and a metrics port), front (depends on it) and lonely (does not,
-    unless `lonely_needs` says so)."""
+    """back (a public port and a metrics port), front (depends on it, and calls the address
+    `outside` on 8080) and lonely (neither, unless `lonely_needs` says so)."""
     app = Blueprint("np")
 
     def serve(*ports: int) -> tuple[str, ...]:
@@ -208,9 +220,12 @@ def blueprint(
         ports={"http": Port(8080, public=True), "metrics": Port(9100)},
         health=Tcp("http", interval=1),
     )  # fmt: skip
-    for name, deps in (("front", (back.name,)), ("lonely", lonely_needs)):
+    for name, deps, egress in (
+        ("front", (back.name,), [Egress(outside, 8080)]),
+        ("lonely", lonely_needs, []),
+    ):
         app.service(
-            name, image=image, command=serve(8080), run_as_user=UID,
+            name, image=image, command=serve(8080), run_as_user=UID, egress=egress,
             ports={"http": Port(8080)}, health=Tcp("http", interval=1), depends_on=deps,
         )  # fmt: skip
     target = Kubernetes(
@@ -259,12 +274,22 @@ def test_rendered_policies_admit_dependents_one_off_pods_entry_and_scraper_only(
     entry = cluster.create_namespace(f"{namespace}-entry")
     monitoring = cluster.create_namespace(f"{namespace}-metrics")
     other = cluster.create_namespace(f"{namespace}-other")
-    environment = plan(blueprint(cluster.image, namespace, entry, monitoring), "np")
+    # A listener in a namespace without policies stands for an address outside the environment.
+    cluster.pod(other, "outside", {"app": "outside"}, 8080)
+    cluster.running(other, "outside")
+    listener = cluster.core.read_namespaced_pod("outside", other)
+    outside_ip = str(listener.status.pod_ip if listener.status else "")
+    assert outside_ip, "the outside listener has no address"
+    outside = f"{outside_ip}:8080"
+    environment = plan(
+        blueprint(cluster.image, namespace, entry, monitoring, outside=outside_ip), "np"
+    )
     instance = labels.instance(environment)
     objects = [dict(o) for o in render(environment).objects]
     policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
     assert {p["metadata"]["name"] for p in policies} == {
-        "back", "front", "lonely", "default-deny-ingress",
+        "back", "front", "lonely", "back-one-off", "front-one-off", "lonely-one-off",
+        "default-deny-ingress", "default-deny-egress",
     }  # fmt: skip
 
     # Everything but the policies first: with nothing enforced every pod reaches every other.
@@ -297,6 +322,11 @@ def test_rendered_policies_admit_dependents_one_off_pods_entry_and_scraper_only(
     wait_for(
         "back's two ports to answer lonely before any policy",
         lambda: all(cluster.probe(lonely, f"{back}:8080", f"{back}:9100").values()),
+        30,
+    )
+    wait_for(
+        "the outside address to answer lonely before any policy",
+        lambda: cluster.probe(lonely, outside)[outside],
         30,
     )
     wait_for(
@@ -334,12 +364,26 @@ def test_rendered_policies_admit_dependents_one_off_pods_entry_and_scraper_only(
     assert reach(front, *names) == dict.fromkeys(names, True), "DNS"
     assert reach(lonely, *names) == dict.fromkeys(names, True), "DNS"
     assert reach((other, "other"), *names[1:]) == dict.fromkeys(names[1:], True), "DNS"
+    for name in ("job-front", "verify-back", "job-lonely"):
+        assert reach((namespace, name), *names) == dict.fromkeys(names, True), "DNS"
+
+    # Egress: only front declares the outside address; its one-off pods inherit it.
+    assert reach(front, outside) == {outside: True}, "a declared destination"
+    assert reach((namespace, "job-front"), outside) == {outside: True}
+    for where in (lonely, back_pod, (namespace, "job-lonely"), (namespace, "verify-back")):
+        assert reach(where, outside) == {outside: False}, f"{where[1]}: undeclared destination"
+    assert reach((entry, "entry"), outside) == {outside: True}, "other namespaces are untouched"
 
     # A dependency declared later is admitted as fast.
-    changed = plan(blueprint(cluster.image, namespace, entry, monitoring, ("back",)), "np")
+    changed = plan(
+        blueprint(
+            cluster.image, namespace, entry, monitoring, outside=outside_ip, lonely_needs=("back",)
+        ),
+        "np",
+    )
     policy = [
         dict(o) for o in render(changed).objects
-        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "back"
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] in ("back", "lonely")
     ]  # fmt: skip
     latency = Watch(cluster, lonely, f"{back}:8080", before=False).changed_after(
         lambda: cluster.apply(policy, tmp_path / "back-policy.json")

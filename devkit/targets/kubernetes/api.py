@@ -137,7 +137,8 @@ class KubeApi:
             raise KubeError(
                 f"{kind} ({api_version}): not a kind this cluster serves; a kind from a CRD "
                 "needs the CRD installed (HTTPRoute: the Gateway API standard channel's CRDs; "
-                "ServiceMonitor, PodMonitor: the Prometheus Operator's)",
+                "VirtualService, DestinationRule, PeerAuthentication: Istio's; ServiceMonitor, "
+                "PodMonitor: the Prometheus Operator's)",
                 status=404,
                 body="",
             ) from None

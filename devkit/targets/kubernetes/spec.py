@@ -37,6 +37,9 @@ PRUNABLE: dict[str, str] = {
     "NetworkPolicy": "networking.k8s.io/v1",
     "Ingress": "networking.k8s.io/v1",
     "HTTPRoute": "gateway.networking.k8s.io/v1",
+    "PeerAuthentication": "security.istio.io/v1",
+    "DestinationRule": "networking.istio.io/v1",
+    "VirtualService": "networking.istio.io/v1",
     "ServiceMonitor": "monitoring.coreos.com/v1",
     "PodMonitor": "monitoring.coreos.com/v1",
 }

@@ -27,5 +27,7 @@ if ! bash "$HERE/build-binaries.sh" 2>&1 | tee "$OUT/logs/binaries.log" | grep -
 fi
 bash "$HERE/build-node-image.sh" >/dev/null
 bash "$HERE/build-gateway.sh" >/dev/null   # Traefik, its image, the Gateway API CRDs (issue 16)
+bash "$HERE/build-istio.sh" >/dev/null     # the Istio CRDs (issue 16): checked against, never run
 bash "$HERE/build-kube-router.sh" >/dev/null
+bash "$HERE/monitoring.sh" crds-dir >/dev/null   # the Prometheus Operator's CRDs (issue 16)
 echo "[testbed] built in $((SECONDS - t0)) s; cache $OUT ($(du -sh "$OUT" | cut -f1))"

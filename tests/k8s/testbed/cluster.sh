@@ -3,7 +3,8 @@
 #
 #   cluster.sh up           create the cluster and its registry, or reuse them when they run the
 #                           current images, and install the NetworkPolicy controller (netpol),
-#                           the gateway (gateway.sh) and Prometheus (monitoring.sh);
+#                           the gateway (gateway.sh), the Istio CRDs (istio.sh) and
+#                           Prometheus (monitoring.sh);
 #                           prints KEY=VALUE lines (below) on stdout
 #   cluster.sh netpol       install kube-router's firewall (kube-router.yaml) as a DaemonSet, or
 #                           find it installed, and wait until it runs
@@ -74,10 +75,21 @@ kind() {
 }
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" --request-timeout=20s "$@"; }
 
-api_ready() {
-  kind get kubeconfig --name "$NAME" >"$KUBECONFIG_FILE.tmp" 2>/dev/null \
-    && mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE" \
-    && kubectl get --raw /readyz >/dev/null 2>&1
+api_ready() {  # api_ready [SECONDS]: whether the API answers /readyz within SECONDS (default 1 try)
+  local tmp deadline=$((SECONDS + ${1:-0}))
+  # A file of its own: sessions running `up` side by side must not move each other's halves.
+  tmp=$(mktemp "$KUBECONFIG_FILE.XXXXXX")
+  while :; do
+    if kind get kubeconfig --name "$NAME" >"$tmp" 2>/dev/null && mv "$tmp" "$KUBECONFIG_FILE" \
+      && kubectl get --raw /readyz >/dev/null 2>&1; then
+      rm -f "$tmp"
+      return 0
+    fi
+    (( SECONDS < deadline )) || break
+    sleep 2
+  done
+  rm -f "$tmp"
+  return 1
 }
 
 print_env() {
@@ -105,7 +117,7 @@ up() {
       log "cluster $NAME runs another node image: deleting it"
       kind delete cluster --name "$NAME" >&2
       docker rmi "$old" >/dev/null 2>&1 || true   # an older build's image, unless still in use
-    elif ! running "$node" || ! api_ready; then
+    elif ! running "$node" || ! api_ready 90; then  # a loaded machine answers late: not dead
       log "cluster $NAME is not running or its API does not answer: deleting it"
       kind delete cluster --name "$NAME" >&2
     else
@@ -150,6 +162,8 @@ up() {
   netpol
   KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/gateway.sh" up \
     || die "the gateway did not come up (bash $HERE/gateway.sh status)"
+  KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl bash "$HERE/istio.sh" up \
+    || die "the Istio CRDs were not installed (bash $HERE/istio.sh status)"
   KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/monitoring.sh" up \
     || die "Prometheus did not come up (bash $HERE/monitoring.sh status)"
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from blueprints import prometheus
-from devkit import Blueprint, Docker, Kubernetes, Metrics, Scraper
+from devkit import Blueprint, Docker, Kind, Kubernetes, Metrics, Scraper, schemas
 from devkit.errors import BlueprintError
 from devkit.planning.planner import plan
 from devkit.render import render
 from devkit.render.composefile import compose
+from devkit.render.version import DEFAULT
 from tests.unit.render.conftest import container, find
 
 
@@ -74,6 +75,8 @@ def test_an_operator_scraper_gets_a_monitor_per_service_and_no_annotations(kind:
     assert [o["metadata"]["name"] for o in objs if o["kind"] == kind] == ["api"]
     # the Service names the port the ServiceMonitor refers to
     assert "admin" in [p["name"] for p in find(objs, "Service", "api")["spec"]["ports"]]
+    # valid against the operator's CRD schema (vendored in devkit/schemas/crds)
+    schemas.validate([monitor], schemas.resolve(DEFAULT))
 
 
 def test_the_scraper_namespace_is_admitted_to_the_metrics_port_only() -> None:
@@ -155,3 +158,60 @@ def test_services_without_metrics_or_entrypoint_keep_their_plan_form_and_hash() 
     form = plan(shop(), "k").service("worker").model_dump(mode="json")
     assert "metrics" not in form and "entrypoint" not in form
     assert "metrics" in plan(shop(), "k").service("api").model_dump(mode="json")
+
+
+def test_a_dashboard_per_service_with_metrics_as_configmaps_only_when_the_scraper_asks() -> None:
+    assert not [o for o in objects(shop(Scraper(namespace="m"))) if o["kind"] == "ConfigMap"]
+    objs = objects(shop(Scraper(namespace="m", dashboards=True)))
+    (config,) = [o for o in objs if o["kind"] == "ConfigMap"]
+    assert config["metadata"]["name"] == "api-dashboard"
+    assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
+    board = json.loads(config["data"]["shop-k-api.json"])
+    assert board["uid"] == "devkit-shop-k-api"
+    assert board["templating"]["list"][0]["type"] == "datasource"
+    titles = [p["title"] for p in board["panels"]]
+    assert titles == [
+        "Requests per second by status code",
+        "Share of 5xx answers",
+        "Latency",
+        "CPU (cores) against request and limit",
+        "Memory (working set) against request and limit",
+        "Restarts in the last hour",
+    ]
+    for panel in board["panels"]:
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+        for target in panel["targets"]:
+            assert 'namespace="shop-k"' in target["expr"]
+
+
+def test_resource_panels_draw_the_planned_requests_and_limits() -> None:
+    from devkit import Resources
+    from devkit.render.dashboards import panels
+
+    app = shop()
+    app.environment(
+        "sized",
+        Kubernetes(),
+        overrides={"api": {"resources": Resources(cpu="250m", memory="256Mi", memory_limit="1Gi")}},
+    )
+    service = plan(app, "sized").service("api")
+    by_title = {p.title: dict(p.queries) for p in panels("ns", service)}
+    cpu = by_title["CPU (cores) against request and limit"]
+    assert cpu["request"] == "vector(0.25)" and "limit" not in cpu
+    memory = by_title["Memory (working set) against request and limit"]
+    assert memory == {
+        "{{pod}}": 'sum by (pod) (container_memory_working_set_bytes{namespace="ns", container="api"})',
+        "request": f"vector({256 * 2**20})",
+        "limit": f"vector({2**30})",
+    }
+
+
+def test_metrics_on_a_cluster_without_a_scraper_is_warned_about() -> None:
+    app = shop()
+    app.environment("dev", Kind("dev"))
+    (warning,) = plan(app, "k").warnings
+    assert 'service "api" declares metrics, but environment "k" names no scraper' in warning
+    assert 'Kubernetes(scraper=Scraper(namespace="monitoring"))' in warning
+    assert plan(shop(Scraper(namespace="monitoring")), "k").warnings == ()
+    assert plan(app, "local").warnings == ()  # Docker: the stock Prometheus reaches it
+    assert plan(app, "dev").warnings == ()  # a local kind cluster is left alone

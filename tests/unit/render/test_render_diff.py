@@ -21,8 +21,24 @@ def test_staging_to_prod(shop: Blueprint) -> None:
         ("Deployment", "api"),
         ("Deployment", "worker"),
         ("HorizontalPodAutoscaler", "api"),
+        ("Ingress", "api"),  # prod's route has a timeout and retries
+        ("Namespace", "<namespace>"),  # prod runs Istio: sidecar injection
+        ("PeerAuthentication", "default"),
+        ("DestinationRule", "api"),
+        ("VirtualService", "api"),
+        *[
+            ("NetworkPolicy", f"{name}{suffix}")  # prod's sidecars reach istiod
+            for name in ("api", "postgres", "redis", "worker")
+            for suffix in ("", "-one-off")
+        ],
     }  # the rest differ only in namespace and instance label
-    assert ("Namespace", "<namespace>") not in by_key
+    namespace = by_key[("Namespace", "<namespace>")]
+    assert namespace.change == "changed"
+    assert "+    istio-injection: enabled\n" in namespace.diff
+    assert {
+        by_key[("VirtualService", "api")].change,
+        by_key[("PeerAuthentication", "default")].change,
+    } == {"added"}
 
 
 def test_an_environment_against_itself_is_empty(shop: Blueprint) -> None:

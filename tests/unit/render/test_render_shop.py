@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import ValidationError
 
+from devkit.model import Egress, Kubernetes, Port
 from devkit.model.blueprint import Blueprint
 from devkit.planning.planner import plan
 from devkit.render import render
@@ -216,7 +218,9 @@ def test_prod_autoscales_api_without_a_fixed_replica_count(shop: Blueprint) -> N
     )
 
 
-def test_network_policies_admit_dependents_and_the_ingress_controller(shop: Blueprint) -> None:
+def test_network_policies_admit_dependents_the_ingress_controller_and_the_scraper(
+    shop: Blueprint,
+) -> None:
     objects = render(plan(shop, "prod")).objects
     deny = find(objects, "NetworkPolicy", "default-deny-ingress")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
@@ -250,10 +254,114 @@ def test_network_policies_admit_dependents_and_the_ingress_controller(shop: Blue
             ],
             "ports": [{"port": 8000, "protocol": "TCP"}],
         },
+        {  # the scraper, Prometheus in "monitoring", to the metrics port
+            "from": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+            ],
+            "ports": [{"port": 8000, "protocol": "TCP"}],
+        },
     ]  # fmt: skip
-    assert not any(
-        o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "worker" for o in objects
-    )
+    assert "ingress" not in find(objects, "NetworkPolicy", "worker")["spec"]  # no ports
+
+
+DNS = {
+    "to": [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ],
+    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+}
+
+
+ISTIOD = {
+    "to": [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "istio-system"}},
+            "podSelector": {"matchLabels": {"app": "istiod"}},
+        }
+    ],
+    "ports": [{"port": 15012, "protocol": "TCP"}],
+}
+
+
+def _to(service: str, port: int) -> dict[str, object]:
+    return {
+        "to": [{"podSelector": {"matchLabels": {INSTANCE: "shop-prod", NAME: service}}}],
+        "ports": [{"port": port, "protocol": "TCP"}],
+    }
+
+
+def test_egress_is_denied_but_dns_dependencies_and_declared_destinations(shop: Blueprint) -> None:
+    """A service's pods send to DNS, istiod (prod runs Istio) and what the service depends on;
+    its one-off pods to the service too; nothing else leaves the namespace."""
+    objects = render(plan(shop, "prod")).objects
+    deny = find(objects, "NetworkPolicy", "default-deny-egress")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Egress"]}
+    base = [DNS, ISTIOD]
+    worker = find(objects, "NetworkPolicy", "worker")["spec"]
+    assert worker["policyTypes"] == ["Egress"]
+    assert worker["egress"] == [*base, _to("postgres", 5432), _to("redis", 6379)]
+    api = find(objects, "NetworkPolicy", "api")["spec"]
+    assert api["policyTypes"] == ["Ingress", "Egress"]
+    assert api["egress"] == [*base, _to("postgres", 5432), _to("redis", 6379)]
+    one_off = find(objects, "NetworkPolicy", "api-one-off")["spec"]
+    assert one_off["podSelector"] == {"matchLabels": {INSTANCE: "shop-prod", SERVICE: "api"}}
+    assert one_off["policyTypes"] == ["Egress"]
+    assert one_off["egress"] == [
+        *base, _to("api", 8000), _to("postgres", 5432), _to("redis", 6379),
+    ]  # fmt: skip
+    assert find(objects, "NetworkPolicy", "postgres")["spec"]["egress"] == base
+    staging = render(plan(shop, "staging")).objects  # no mesh: DNS only
+    assert find(staging, "NetworkPolicy", "postgres")["spec"]["egress"] == [DNS]
+
+
+def _small(*, restrict_egress: bool = True) -> Blueprint:
+    """db, and worker (no ports) that depends on it and calls two outside destinations."""
+    app = Blueprint("eg")
+    db = app.service("db", image="postgres:15", ports={"pg": Port(5432)})
+    app.service(
+        "worker", image="example/worker:1", depends_on=[db],
+        egress=[Egress("203.0.113.0/24", 443, 8443), "198.51.100.7"],
+    )  # fmt: skip
+    app.environment("prod", Kubernetes(restrict_egress=restrict_egress))
+    return app
+
+
+def test_declared_egress_destinations_are_reached_by_the_service_and_its_one_off_pods() -> None:
+    objects = render(plan(_small(), "prod")).objects
+    external = [
+        {
+            "to": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}],
+        },
+        {"to": [{"ipBlock": {"cidr": "198.51.100.7/32"}}]},  # every port
+    ]
+    assert find(objects, "NetworkPolicy", "worker")["spec"]["egress"][2:] == external
+    assert find(objects, "NetworkPolicy", "worker-one-off")["spec"]["egress"][2:] == external
+    assert find(objects, "NetworkPolicy", "db")["spec"]["egress"] == [DNS]
+
+
+def test_egress_left_open_when_the_target_says_so() -> None:
+    objects = render(plan(_small(restrict_egress=False), "prod")).objects
+    policies = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "NetworkPolicy"}
+    assert set(policies) == {"default-deny-ingress", "db"}
+    assert policies["db"]["policyTypes"] == ["Ingress"]
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("example.com", '"example.com" is not an address block'),
+        ("10.0.0.1/8", '"10.0.0.1/8" has host bits set; the block is "10.0.0.0/8"'),
+        (("10.0.0.0/8", 70000), "egress port 70000 is out of range"),
+    ],
+)
+def test_egress_destinations_are_checked(given: object, message: str) -> None:
+    cidr, *ports = given if isinstance(given, tuple) else (given,)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Egress(str(cidr), *ports)
 
 
 def test_one_off_pods_are_selected_by_the_labels_the_kubernetes_target_gives_them(

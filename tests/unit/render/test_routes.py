@@ -289,7 +289,7 @@ def test_http_routes_come_last_in_apply_order_and_file_names() -> None:
     assert sorted(manifest.files())[-1] == "10-httproute-api.yaml"
 
 
-def test_core_objects_are_validated_and_http_routes_left_to_the_api_server() -> None:
+def test_http_routes_are_validated_against_the_gateway_api_crd_schema() -> None:
     manifest = render(
         plan(app_with(Kubernetes(gateway=SHOP_GATEWAY), api=Port(8000, public=True)), "k")
     )
