@@ -67,6 +67,17 @@ class UnknownEnvironmentError(UserError):
         )
 
 
+class UnknownTenantError(UserError):
+    """A tenant name an environment does not declare."""
+
+    def __init__(self, env: str, name: str, defined: Sequence[str]) -> None:
+        self.name = name
+        super().__init__(
+            f'environment "{env}" has no tenant "{name}"',
+            details=[f"its tenants: {', '.join(defined) or '(none)'}"],
+        )
+
+
 class ConfigError(UserError):
     """Bad settings: flags, DEVKIT_* variables or [tool.devkit] in pyproject.toml."""
 

@@ -34,21 +34,33 @@ def cost_command(
             help="Price sheet (.toml or .json). [default: devkit's, see docs/cost.md]",
         ),
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", metavar="NAME", help="One tenant of ENV, service by service."),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
 ) -> None:
     """Estimate ENV's monthly cost from the CPU and memory its pods request, OpenCost's way.
 
     replicas x 730 h x (vCPU x price per vCPU-hour + GiB x price per GiB-hour), at spot or
     on-demand rates as the profile places each service; autoscaled services as a min-max range.
+    An environment with tenants is estimated per tenant, and in total.
     """
     from devkit.planning.cost import comparison, estimate
     from devkit.planning.planner import plan
 
     sheet = _sheet(prices)
     loaded = blueprint(ctx)
+    tenants = plan(loaded, env).tenants
+    if tenants and tenant is None and compare is None:
+        per = [estimate(plan(loaded, env, name), sheet) for name in tenants]
+        for note in dict.fromkeys(n for e in per for n in e.notes):
+            err().print(f"note: {note}", markup=False, soft_wrap=True)
+        _show_tenants(dict(zip(tenants, per, strict=True)), json)
+        return
     estimates = []
     for name in (env, compare) if compare else (env,):
-        planned = plan(loaded, name)
+        planned = plan(loaded, name, tenant if name == env else None)
         print_warnings(planned.environment, planned.warnings)
         estimates.append(estimate(planned, sheet))
     for note in dict.fromkeys(n for e in estimates for n in e.notes):
@@ -59,6 +71,42 @@ def cost_command(
         _print_comparison(estimates[0], estimates[1])
     else:
         _print_estimate(estimates[0])
+
+
+def _show_tenants(per: dict[str, Estimate], json: bool) -> None:
+    """Each tenant's monthly estimate and the environment's total."""
+    from decimal import Decimal
+
+    from rich.table import Table
+
+    from devkit.planning.cost import cents
+
+    first = next(iter(per.values()))
+    low = sum((e.total_min for e in per.values()), Decimal(0))
+    high = sum((e.total_max for e in per.values()), Decimal(0))
+    if json:
+        print_json(
+            {
+                "project": first.project, "environment": first.environment,
+                "currency": first.currency,
+                "tenants": [{"tenant": name, **e.to_dict()} for name, e in per.items()],
+                "total": {"min": float(cents(low)), "max": float(cents(high))},
+            }
+        )  # fmt: skip
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold", show_footer=True)
+    table.add_column("tenant", footer="total")
+    table.add_column("services", justify="right")
+    table.add_column("per month", justify="right", footer=money(low, high, first.currency))
+    for name, e in per.items():
+        table.add_row(name, str(len(e.services)), money(e.total_min, e.total_max, e.currency))
+    out().print(
+        f"{first.project} · {first.environment}: estimated monthly cost per tenant "
+        f"({first.hours:.0f} h a month; --tenant NAME for one tenant's services)",
+        markup=False,
+    )
+    out().print(table)
+    out().print(f"prices: {first.sheet.name}, {first.sheet.date}", style="dim", markup=False)
 
 
 def _sheet(path: Path | None) -> PriceSheet:

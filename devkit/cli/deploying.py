@@ -55,16 +55,29 @@ ForceConflictsOption = Annotated[
 ]
 
 
+TenantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tenant", metavar="NAME",
+        help="One tenant of the environment; without it, every tenant in the declared order.",
+    ),
+]  # fmt: skip
+
+
 def cluster_plan(
-    ctx: typer.Context, env: str, namespace: str | None = None, also: tuple[type, ...] = ()
+    ctx: typer.Context,
+    env: str,
+    namespace: str | None = None,
+    also: tuple[type, ...] = (),
+    tenant: str | None = None,
 ) -> tuple[Plan, Path, ImageMap]:
     """The plan of an environment whose target deploys releases (and has the capabilities in
-    `also`), its root and image map."""
+    `also`), for one of its tenants if given, its root and image map."""
     from devkit.cli.loading import env_plan
     from devkit.targets.base import MissingCapabilityError, Namespaced, Releases
     from devkit.targets.registry import capable
 
-    planned, root, current, loaded = env_plan(ctx, env, namespace)
+    planned, root, current, loaded = env_plan(ctx, env, namespace, tenant)
     needed = [Releases, *also, *([Namespaced] if namespace is not None else [])]
     for capability in needed:
         able = capable(loaded, capability)
@@ -85,6 +98,34 @@ def open_target(
     chosen = Options(context=context, force_conflicts=force_conflicts)
     with open_registered(plan, chosen) as target:
         yield require(target, Releases, plan)
+
+
+def tenants_of(plan: Plan, tenant: str | None, namespace: str | None) -> list[str | None]:
+    """The tenants a release command runs for, in order: the one asked for, else all of the
+    environment's; [None] for an environment without tenants."""
+    from devkit.errors import UserError
+
+    if tenant is not None:
+        return [tenant]
+    if plan.tenants and namespace is not None:
+        raise UserError(
+            f'environment "{plan.environment}" has tenants, each in a namespace of its own: '
+            "give --tenant NAME with --namespace"
+        )
+    return list(plan.tenants) or [None]
+
+
+def one_tenant(plan: Plan, tenant: str | None) -> None:
+    """Refuse a command about one release history without --tenant in an environment with
+    tenants (each has its own)."""
+    from devkit.errors import UserError
+
+    if tenant is None and plan.tenants:
+        raise UserError(
+            f'environment "{plan.environment}" has tenants, each with its own releases: '
+            "give --tenant NAME",
+            details=[f"its tenants: {', '.join(plan.tenants)}"],
+        )
 
 
 def provenance(root: Path, origin: str) -> Provenance:
@@ -177,19 +218,26 @@ def say(message: str) -> None:
     err().print(message, markup=False, soft_wrap=True)
 
 
+def result_line(result: DeployResult, env: str, tenant: str | None = None) -> None:
+    """A release that did not fail, on stderr: its URLs and a line (healthy, or paused for
+    --continue, or rolled back by --abort)."""
+    for name, url in sorted(result.urls.items()):
+        err().print(f"  {name}: {url}", markup=False)
+    of = f"{env}, tenant {tenant}" if tenant else env
+    number, status = result.release.number, result.release.status
+    if status == "paused":
+        err().print(
+            f"[yellow]release #{number} of {of} is paused[/] ({result.release.reason}): "
+            "continue with --continue, or roll it back with --abort"
+        )
+        return
+    colour = "green" if status == "healthy" else "yellow"
+    err().print(f"[{colour}]release #{number} of {of} is {status}[/] ({result.seconds:.1f}s)")
+
+
 def show_result(result: DeployResult, env: str, json: bool, extra: dict[str, Any]) -> None:
     """A healthy release: one JSON document with --json, else its URLs and a line on stderr."""
     if json:
         print_json({**extra, "environment": env, "ok": True, **result.to_dict()})
         return
-    for name, url in sorted(result.urls.items()):
-        err().print(f"  {name}: {url}", markup=False)
-    number, status = result.release.number, result.release.status
-    if status == "paused":
-        err().print(
-            f"[yellow]release #{number} of {env} is paused[/] ({result.release.reason}): "
-            f"continue with --continue, or roll it back with --abort"
-        )
-        return
-    colour = "green" if status == "healthy" else "yellow"
-    err().print(f"[{colour}]release #{number} of {env} is {status}[/] ({result.seconds:.1f}s)")
+    result_line(result, env, extra.get("tenant"))

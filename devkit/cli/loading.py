@@ -36,16 +36,17 @@ def settings(ctx: typer.Context) -> Settings:
 
 
 def env_plan(
-    ctx: typer.Context, env: str | None, namespace: str | None = None
+    ctx: typer.Context, env: str | None, namespace: str | None = None, tenant: str | None = None
 ) -> tuple[Plan, Path, Settings, Blueprint]:
-    """The plan of an environment (default: the configured default), its root, the settings
-    and the blueprint; `namespace` moves a cluster environment to another namespace."""
+    """The plan of an environment (default: the configured default), for one of its tenants if
+    given, its root, the settings and the blueprint; `namespace` moves a cluster environment
+    to another namespace."""
     from devkit.planning.planner import plan
     from devkit.project.load import load_blueprint
 
     current = settings(ctx)
     loaded = load_blueprint(current.file)
-    planned = plan(loaded, env or current.default_env)
+    planned = plan(loaded, env or current.default_env, tenant)
     if namespace is not None:
         planned = planned.model_copy(update={"namespace": namespace})
     assert loaded.root is not None
@@ -61,6 +62,7 @@ def target_for(
     context: str | None = None,
     namespace: str | None = None,
     force_conflicts: bool = False,
+    tenant: str | None = None,
 ) -> Iterator[tuple[T, Plan, Path, Settings]]:
     """The environment's target, asked for `capability`: exit 2, naming the environment, what
     it lacks and the environments that have it, when its target cannot."""
@@ -68,7 +70,7 @@ def target_for(
     from devkit.targets.base import MissingCapabilityError, Namespaced, require
     from devkit.targets.registry import Options, capable, open_target
 
-    planned, root, current, loaded = env_plan(ctx, env, namespace)
+    planned, root, current, loaded = env_plan(ctx, env, namespace, tenant)
     chosen = Options(
         context=context,
         force_conflicts=force_conflicts,
@@ -85,8 +87,8 @@ def target_for(
         yield target, planned, root, current  # type: ignore[misc]
 
 
-def plan_for(ctx: typer.Context, env: str) -> Plan:
-    """Load the blueprint and plan one of its environments."""
+def plan_for(ctx: typer.Context, env: str, tenant: str | None = None) -> Plan:
+    """Load the blueprint and plan one of its environments (for one of its tenants)."""
     from devkit.planning.planner import plan
 
-    return plan(blueprint(ctx), env)
+    return plan(blueprint(ctx), env, tenant)

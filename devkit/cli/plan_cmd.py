@@ -22,6 +22,10 @@ def plan_command(
         str,
         typer.Argument(metavar="ENV", help="The environment to plan, e.g. local, staging, prod."),
     ],
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", metavar="NAME", help="What one tenant of ENV runs."),
+    ] = None,
     json: Annotated[
         bool, typer.Option("--json", help="Print the plan as one JSON document.")
     ] = False,
@@ -31,7 +35,7 @@ def plan_command(
     The plan is deterministic: the same blueprint gives byte-identical --json output and the same
     hash, which deploys record.
     """
-    plan = plan_for(ctx, env)
+    plan = plan_for(ctx, env, tenant)
     print_warnings(plan.environment, plan.warnings)
     if json:
         print_json(plan.model_dump(mode="json"))
@@ -45,6 +49,16 @@ def plan_command(
         markup=True,
     )
     out().print(f"plan {plan.hash[:12]}", style="dim")
+    if plan.tier is not None:
+        tier = plan.tier
+        out().print(
+            f"tenant {plan.tenant}, tier {tier.name}: quota {tier.cpu} CPU, {tier.memory}, "
+            f"{tier.pods} pods; a container at most {tier.container_cpu} CPU, "
+            f"{tier.container_memory}",
+            markup=False,
+        )
+    elif plan.tenants:
+        out().print(f"tenants: {', '.join(plan.tenants)} (--tenant NAME)", markup=False)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("service", "image / build", "replicas", "ports", "depends on"):
         table.add_column(column)

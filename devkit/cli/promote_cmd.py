@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +15,7 @@ from devkit.cli.deploying import (
     ContinueOption,
     ForceConflictsOption,
     JsonOption,
+    TenantOption,
     cluster_plan,
     json_errors,
     say,
@@ -22,6 +24,9 @@ from devkit.cli.deploying import (
 from devkit.cli.output import err, out, print_json
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from devkit.delivery.deploy import DeployResult
     from devkit.planning.planner import Plan
 
 
@@ -57,6 +62,7 @@ def promote_command(
     ] = None,
     resume: ContinueOption = False,
     abort: AbortOption = False,
+    tenant: TenantOption = None,
     json: JsonOption = False,
 ) -> None:  # fmt: skip
     """Promote SRC's last release to DST by image digest: nothing is built.
@@ -67,57 +73,108 @@ def promote_command(
     refused (exit 1, nothing deployed). Refused (exit 3) when SRC has never deployed, its last
     release is not healthy, or DST is locked by another deploy. When DST already runs those
     digests with the same plan, there is nothing to do (exit 0), so a re-run CI job passes.
-    DST's release is verified and rolled back on failure like any deploy; with a canary
-    declared for DST it goes out step by step (--continue resumes a paused one, --abort rolls it
-    back).
+    DST's release is verified and rolled back on failure like any deploy. A DST with tenants
+    is promoted tenant by tenant (or the one --tenant names), each from the same tenant of SRC
+    if SRC has it, else from SRC, and stops at the first that fails.
+    With a canary declared for DST it goes out step by step: --continue resumes a paused
+    one, --abort rolls it back (with tenants, the one --tenant names).
     """
+    from devkit.cli.deploying import result_line, tenants_of
+
+    about: dict[str, Any] = {"source": source, "environment": destination}
+    if resume or abort:
+        from devkit.cli.deploying import resume_canary
+
+        with json_errors(json, about):
+            plan, root, _ = cluster_plan(ctx, destination, namespace, tenant=tenant)
+            resumed = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
+        show_result(resumed, destination, json, about)
+        return
+    with json_errors(json, about):
+        base, _, _ = cluster_plan(ctx, destination, namespace, tenant=tenant)
+        chosen = tenants_of(base, tenant, namespace)
+    done: list[dict[str, Any]] = []
+    for name in chosen:
+        if name is not None:
+            about = {**about, "tenant": name, "done": [d["tenant"] for d in done]}
+        with json_errors(json, about):
+            # A tenant is promoted from the same tenant of SRC when SRC has it, else from SRC.
+            src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
+            from_tenant = name if name in src_plan.tenants else None
+            if from_tenant is not None:
+                src_plan, _, _ = cluster_plan(ctx, source, source_namespace, tenant=from_tenant)
+            plan, root, _ = cluster_plan(ctx, destination, namespace, tenant=name)
+            options = _Promotion(source, dry_run, break_lock, source_context, context)
+            shown = _promote_one(src_plan, plan, root, options, force_conflicts=force_conflicts)
+        if name is None or tenant is not None:  # one release: the document it always was
+            one = {k: v for k, v in about.items() if k != "done"}
+            if isinstance(shown, dict):
+                _show(shown, one, json, dry_run)
+            else:
+                show_result(shown[0], destination, json, {**one, **shown[1]})
+            return
+        if isinstance(shown, dict):
+            done.append({"tenant": name, **shown})
+            if not json:
+                _show(
+                    shown, {**about, "environment": f"{destination}, tenant {name}"}, False, dry_run
+                )
+        else:
+            done.append({"tenant": name, **shown[1], **shown[0].to_dict()})
+            if not json:
+                result_line(shown[0], destination, name)
+    if json:
+        print_json({"source": source, "environment": destination, "ok": True, "tenants": done})
+
+
+@dataclass(frozen=True)
+class _Promotion:
+    source: str
+    dry_run: bool
+    break_lock: bool
+    source_context: str | None
+    context: str | None
+
+
+def _promote_one(
+    src_plan: Plan, plan: Plan, root: Path, options: _Promotion, *, force_conflicts: bool
+) -> dict[str, Any] | tuple[DeployResult, dict[str, Any]]:
+    """Promote SRC's last release into one destination plan: what was decided (dry run,
+    nothing to do) as a dict, or the deploy's result and the decision."""
     from devkit.cli.deploying import open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.delivery.deploy import deploy, promotion
     from devkit.project.secrets import local_secret_values
 
-    about = {"source": source, "environment": destination}
-    if resume or abort:
-        from devkit.cli.deploying import resume_canary
+    with open_target(src_plan, context=options.source_context) as src:
+        src.check()
+        taken = src.records.releases()
+    with open_target(plan, context=options.context, force_conflicts=force_conflicts) as dst:
+        dst.check()
+        src_registry = getattr(src_plan.target, "registry", None)
+        decided = promotion(
+            taken, dst.records.releases(), options.source, plan, src_registry=src_registry
+        )
+        if options.dry_run or decided.nothing_to_do:
+            shown = decided.to_dict()
+            if options.dry_run:
+                from devkit.policy.check import check
 
-        with json_errors(json, about):
-            plan, root, _ = cluster_plan(ctx, destination, namespace)
-            resumed = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
-        show_result(resumed, destination, json, about)
-        return
-    with json_errors(json, about):
-        src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
-        plan, root, _ = cluster_plan(ctx, destination, namespace)
-        with open_target(src_plan, context=source_context) as src:
-            src.check()
-            taken = src.records.releases()
-        with open_target(plan, context=context, force_conflicts=force_conflicts) as dst:
-            dst.check()
-            src_registry = getattr(src_plan.target, "registry", None)
-            decided = promotion(
-                taken, dst.records.releases(), source, plan, src_registry=src_registry
-            )
-            if dry_run or decided.nothing_to_do:
-                shown = decided.to_dict()
-                if dry_run:
-                    from devkit.policy.check import check
-
-                    report = check(plan, decided.images, root=root)
-                    shown["policy"] = report.to_dict()
-                _show(shown, about, json, dry_run)
-                return
-            secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
-            if break_lock:
-                unlock(dst, say)
-            printer = ServicePrinter(s.name for s in plan.services)
-            if decided.copies:
-                _copy(_from_host(decided.copies, src_plan, plan), printer.build_line)
-            origin = f"promote from {source} #{decided.source.number}"
-            result = deploy(
-                plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
-                root=root, progress=printer.step, say=say,
-            )  # fmt: skip
-    show_result(result, destination, json, {**about, **decided.to_dict()})
+                report = check(plan, decided.images, root=root)
+                shown["policy"] = report.to_dict()
+            return shown
+        secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+        if options.break_lock:
+            unlock(dst, say)
+        printer = ServicePrinter(s.name for s in plan.services)
+        if decided.copies:
+            _copy(_from_host(decided.copies, src_plan, plan), printer.build_line)
+        origin = f"promote from {options.source} #{decided.source.number}"
+        result = deploy(
+            plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
+            root=root, progress=printer.step, say=say,
+        )  # fmt: skip
+    return result, decided.to_dict()
 
 
 def _from_host(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from devkit.cli.app import ContextOption, NamespaceOption, app
-from devkit.cli.deploying import JsonOption, cluster_plan
+from devkit.cli.deploying import JsonOption, TenantOption, cluster_plan
 from devkit.cli.output import out, print_json
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def releases_command(
             "a date or time (2026-11-01, 2026-11-01T09:00:00Z).",
         ),
     ] = None,
+    tenant: TenantOption = None,
     json: JsonOption = False,
 ) -> None:
     """List ENV's releases, newest first: outcome, origin, commit, who, when, policy, and the
@@ -38,12 +39,13 @@ def releases_command(
 
     from rich.table import Table
 
-    from devkit.cli.deploying import open_target
+    from devkit.cli.deploying import one_tenant, open_target
     from devkit.records.release import created_since, current
     from devkit.records.release import since as since_moment
 
     moment = since_moment(since, datetime.now(UTC)) if since is not None else None
-    plan, _, _ = cluster_plan(ctx, env, namespace)
+    plan, _, _ = cluster_plan(ctx, env, namespace, tenant=tenant)
+    one_tenant(plan, tenant)
     with open_target(plan, context=context) as target:
         target.check()
         history = target.records.releases()

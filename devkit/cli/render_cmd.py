@@ -55,11 +55,41 @@ def render_command(
             help="Also write a Grafana dashboard (JSON) per service with metrics into DIR.",
         ),
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", metavar="NAME", help="One tenant of ENV, in its namespace."),
+    ] = None,
+    access: Annotated[
+        bool,
+        typer.Option(
+            "--access",
+            help="Instead: the least-privilege deploy account (ServiceAccount devkit-deployer, "
+            "its Role and RoleBinding; namespaced objects only).",
+        ),
+    ] = False,
+    access_admin: Annotated[
+        bool,
+        typer.Option(
+            "--access-admin",
+            help="Instead: what an admin creates before that account can deploy (the "
+            "namespace and its pod security labels; cluster-scoped).",
+        ),
+    ] = False,
+    promotes_from: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--promotes-from",
+            metavar="SRC",
+            help="With --access: the account may read SRC's release records (devkit promote "
+            "SRC ENV). Repeat per source.",
+        ),
+    ] = None,
 ) -> None:
     """Render ENV as Kubernetes objects, validated against the official schemas before writing.
 
     Without -o, one YAML stream on stdout. Secret values are never rendered: they are read from
-    the Secret <project>-secrets in the namespace (see docs/render.md).
+    the Secret <project>-secrets in the namespace (see docs/render.md). --access-admin and
+    --access render the objects that let deploys run with least privilege (docs/policy.md).
     """
     from devkit.errors import UserError
     from devkit.planning.planner import plan
@@ -69,8 +99,13 @@ def render_command(
         raise UserError("--kube-version applies to Kubernetes objects, not --format compose")
     if output_format is Format.compose and dashboards is not None:
         raise UserError("--dashboards goes with Kubernetes objects, not --format compose")
+    if access or access_admin or promotes_from:
+        _render_access(ctx, env, tenant, output, kube_version, access, access_admin,
+                       promotes_from or [],
+                       compose=output_format is Format.compose, images=bool(images))  # fmt: skip
+        return
     loaded = blueprint(ctx)
-    planned = plan(loaded, env)
+    planned = plan(loaded, env, tenant)
     print_warnings(planned.environment, planned.warnings)
     if output_format is Format.compose:
         from devkit.render.composefile import compose_yaml
@@ -101,6 +136,63 @@ def render_command(
             markup=False,
             soft_wrap=True,
         )
+
+
+def _render_access(
+    ctx: typer.Context, env: str, tenant: str | None, output: Path | None,
+    kube_version: str | None, access: bool, admin: bool, sources: list[str], *, compose: bool,
+    images: bool,
+) -> None:  # fmt: skip
+    """`render ENV --access` / `--access-admin`: the deploy account's objects or the admin's."""
+    from contextlib import ExitStack
+
+    from devkit import schemas
+    from devkit.cli.loading import plan_for, target_for
+    from devkit.errors import UserError
+    from devkit.render.emit import dump_all
+    from devkit.targets.base import GrantsAccess, Namespaced
+
+    if access == admin:
+        raise UserError("choose one of --access (the deploy account) and --access-admin "
+                        "(what an admin creates first)")  # fmt: skip
+    if sources and not access:
+        raise UserError("--promotes-from goes with --access")
+    if compose or images:
+        raise UserError("--access and --access-admin render no workloads: "
+                        "--format compose and --image do not apply")  # fmt: skip
+    if env in sources:
+        raise UserError(f"{env} cannot promote from itself (--promotes-from {env})")
+    version = schemas.resolve(kube_version or DEFAULT)
+    with ExitStack() as stack:
+        target, planned, _, _ = stack.enter_context(
+            target_for(ctx, env, GrantsAccess, tenant=tenant)
+        )
+        namespaces = {}
+        for source in dict.fromkeys(sources):
+            # A tenant promotes from the same tenant of the source where it has one.
+            of = tenant if tenant in plan_for(ctx, source).tenants else None
+            found = stack.enter_context(target_for(ctx, source, Namespaced, tenant=of))
+            namespaces[source] = found[0].namespace
+        made = target.access(namespaces, str(version))
+    objects = made.deployer if access else made.admin
+    schemas.validate(objects, version)
+    what = (
+        f"the deploy account {made.account} (namespaced objects)"
+        if access
+        else f"what an admin creates before {made.account} can deploy (cluster-scoped)"
+    )
+    header = (
+        f"Rendered by devkit from {planned.project} environment {planned.environment}: {what}.\n"
+        "Apply as an admin; do not edit: change blueprint.py and render again."
+    )
+    files = {
+        f"{i:02d}-{o['kind'].lower()}-{o['metadata'].get('namespace') or 'cluster'}-"
+        f"{o['metadata']['name']}.yaml": dump_all([o], header)
+        for i, o in enumerate(objects)
+    }
+    _emit(files, output, dump_all(objects, header))
+    if output is not None:
+        err().print(f"wrote {len(objects)} objects to {output}/", markup=False, soft_wrap=True)
 
 
 def _emit(files: dict[str, str], output: Path | None, stream: str) -> None:

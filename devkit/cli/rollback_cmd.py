@@ -11,6 +11,7 @@ from devkit.cli.deploying import (
     BreakLockOption,
     ForceConflictsOption,
     JsonOption,
+    TenantOption,
     cluster_plan,
     json_errors,
     say,
@@ -30,6 +31,7 @@ def rollback_command(
     namespace: NamespaceOption = None,
     force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
+    tenant: TenantOption = None,
     json: JsonOption = False,
 ) -> None:
     """Roll ENV back to the healthy release before its current one (or --to RELEASE).
@@ -38,13 +40,14 @@ def rollback_command(
     if the blueprint changed since, and recorded as a new release. Exit 3 when there is no such
     release or the environment is locked.
     """
-    from devkit.cli.deploying import open_target, provenance, unlock
+    from devkit.cli.deploying import one_tenant, open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.delivery.deploy import rollback
     from devkit.project.secrets import local_secret_values
 
     with json_errors(json, {"environment": env}):
-        plan, root, _ = cluster_plan(ctx, env, namespace)
+        plan, root, _ = cluster_plan(ctx, env, namespace, tenant=tenant)
+        one_tenant(plan, tenant)
         secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
         with open_target(plan, context=context, force_conflicts=force_conflicts) as target:
             if break_lock:

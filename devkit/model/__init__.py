@@ -28,10 +28,12 @@ from devkit.model.routes import TLS, Gateway, Route
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
 from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Scraper, Swarm, Target
+from devkit.model.tenant import TIERS, Tenant, Tier
 from devkit.model.verify import Verify
 from devkit.model.volume import Volume
 
 __all__ = [
+    "TIERS",
     "TLS",
     "Autoscale",
     "Blueprint",
@@ -76,6 +78,8 @@ __all__ = [
     "Sync",
     "Target",
     "Tcp",
+    "Tenant",
+    "Tier",
     "Uptime",
     "Verify",
     "Volume",

@@ -27,6 +27,7 @@ from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
 from devkit.model.sync import Sync
 from devkit.model.targets import Docker, Kind, Kubernetes, Swarm
+from devkit.model.tenant import Tenant
 from devkit.model.validation import error_lines
 from devkit.model.verify import Verify
 from devkit.source import SourceLocation, caller_location
@@ -174,6 +175,7 @@ class Blueprint:
         rollout_timeout: float = 300.0,
         policy: Policy | None = None,
         canary: Canary | None = None,
+        tenants: Sequence[Tenant] = (),
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
         location = caller_location()
@@ -194,7 +196,7 @@ class Blueprint:
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
                 overrides=by_name, verify=verify, jobs=tuple(jobs), rollout_timeout=rollout_timeout,
-                policy=policy, canary=canary, source=location,
+                policy=policy, canary=canary, tenants=tuple(tenants), source=location,
             ),
         )  # fmt: skip
         # Overrides of services already declared are checked now, so errors point here.

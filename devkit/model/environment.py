@@ -13,6 +13,7 @@ from devkit.model.policy import Policy
 from devkit.model.profile import Profile, profile_value
 from devkit.model.service import check_override_fields
 from devkit.model.targets import Target
+from devkit.model.tenant import Tenant
 from devkit.model.verify import Verify
 from devkit.source import SourceLocation
 
@@ -42,6 +43,9 @@ class Environment(Model):
     canary: Canary | None = Field(
         default=None, description="release one service progressively (canary steps, A/B match)"
     )
+    tenants: tuple[Tenant, ...] = Field(
+        default=(), description="each runs the environment in a namespace of its own"
+    )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
     @field_validator("profile", mode="before")
@@ -56,6 +60,15 @@ class Environment(Model):
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise ValueError(f"job names must be unique; given twice: {', '.join(twice)}")
+        return value
+
+    @field_validator("tenants")
+    @classmethod
+    def _unique_tenants(cls, value: tuple[Tenant, ...]) -> tuple[Tenant, ...]:
+        names = [tenant.name for tenant in value]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"tenant names must be unique; given twice: {', '.join(twice)}")
         return value
 
     @field_validator("overrides")

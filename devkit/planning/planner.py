@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
-from devkit.errors import BlueprintError, UnknownEnvironmentError, UserError
+from devkit.errors import BlueprintError, UnknownEnvironmentError, UnknownTenantError, UserError
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
@@ -34,6 +34,7 @@ from devkit.model.resources import Autoscale, Resources
 from devkit.model.service import Service
 from devkit.model.sync import Sync
 from devkit.model.targets import Target
+from devkit.model.tenant import Tenant, Tier
 from devkit.model.validation import error_lines
 from devkit.model.verify import Verify
 from devkit.model.volume import Volume
@@ -159,12 +160,25 @@ class Plan(Model):
     warnings: tuple[str, ...] = Field(
         default=(), description="allowed, but likely not what was meant (printed on stderr)"
     )
+    tenant: str | None = Field(default=None, description="the tenant it runs for, if any")
+    tier: Tier | None = Field(default=None, description="the tenant's quota")
     hash: str
+    tenants: tuple[str, ...] = Field(default=(), exclude=True)
+    """The environment's tenants, in order: each runs as a plan of its own (`plan(..., tenant)`)."""
     policy: Policy | None = Field(default=None, exclude=True)
     """The environment's policy: what its releases are checked against, not what runs (so not
     part of the hash)."""
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
     """Where the blueprint declared the environment."""
+
+    @model_serializer(mode="wrap")
+    def _without_tenant(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """Plans without a tenant serialise as before tenants existed (their hashes keep)."""
+        data = handler(self)
+        if isinstance(data, dict) and data.get("tenant", 0) is None:
+            data.pop("tenant")
+            data.pop("tier", None)
+        return data
 
     def __eq__(self, other: object) -> bool:
         """Plans are equal when they run the same: where they were declared, and the policy
@@ -193,12 +207,18 @@ def content_hash(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def plan(blueprint: Blueprint, env: str) -> Plan:
-    """Decide what environment `env` of `blueprint` runs. Raises BlueprintError for bad input."""
+def plan(blueprint: Blueprint, env: str, tenant: str | None = None) -> Plan:
+    """Decide what environment `env` of `blueprint` runs (for one of its tenants, if given).
+    Raises BlueprintError for bad input."""
     environment = blueprint.environments.get(env)
     if environment is None:
         raise UnknownEnvironmentError(env, list(blueprint.environments))
-    services = _apply_overrides(blueprint, environment)
+    services = _apply_overrides(dict(blueprint.services), environment.overrides, environment)
+    chosen = _tenant(environment, tenant)
+    if chosen is not None:
+        services = _apply_overrides(services, chosen.overrides, environment, chosen)
+        if chosen.replicas is not None:
+            environment = environment.model_copy(update={"replicas": chosen.replicas})
     _check_graph(services)
     _check_groups(blueprint, services)
     _check_host_ports(services)
@@ -211,7 +231,7 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "project": blueprint.name,
         "environment": environment.name,
         "target": environment.target,
-        "namespace": _namespace(blueprint, environment),
+        "namespace": _namespace(blueprint, environment, chosen),
         "profile": environment.profile,
         "services": planned,
         "groups": dict(sorted(blueprint.groups.items())),
@@ -220,6 +240,7 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         "rollout_timeout": environment.rollout_timeout,
         "canary": environment.canary,
         "warnings": tuple(_warnings(planned, services, environment)),
+        **({"tenant": chosen.name, "tier": chosen.tier} if chosen else {}),
     }
     # The plan's JSON form with the services' forms already made (the same document
     # `Plan.model_dump(mode="json")` gives, without serialising every service twice). How a
@@ -232,16 +253,39 @@ def plan(blueprint: Blueprint, env: str) -> Plan:
         **body,
         hash=content_hash(unhashed),
         policy=environment.policy,
+        tenants=tuple(t.name for t in environment.tenants),
         source=environment.source,
     )
 
 
-def _apply_overrides(blueprint: Blueprint, env: Environment) -> dict[str, Service]:
-    services = dict(blueprint.services)
-    for name, fields in env.overrides.items():
+def _tenant(env: Environment, name: str | None) -> Tenant | None:
+    if name is None:
+        return None
+    if env.target.kind not in ("kind", "kubernetes"):
+        raise BlueprintError(
+            f'environment "{env.name}" has no tenants: tenants need a cluster target '
+            "(a namespace each), and it runs on " + env.target.kind,
+            location=env.source,
+        )
+    for tenant in env.tenants:
+        if tenant.name == name:
+            return tenant
+    raise UnknownTenantError(env.name, name, [t.name for t in env.tenants])
+
+
+def _apply_overrides(
+    services: dict[str, Service],
+    overrides: Mapping[str, Mapping[str, Any]],
+    env: Environment,
+    tenant: Tenant | None = None,
+) -> dict[str, Service]:
+    """`services` with an environment's (or one of its tenants') overrides applied."""
+    who = f'environment "{env.name}"' + (f', tenant "{tenant.name}"' if tenant else "")
+    services = dict(services)
+    for name, fields in overrides.items():
         if name not in services:
             raise BlueprintError(
-                f'environment "{env.name}": overrides service "{name}", which is not defined',
+                f'{who}: overrides service "{name}", which is not defined',
                 location=env.source,
                 details=[f"defined services: {', '.join(sorted(services))}"],
             )
@@ -250,7 +294,7 @@ def _apply_overrides(blueprint: Blueprint, env: Environment) -> dict[str, Servic
         except ValidationError as exc:
             lines = error_lines(exc, prefix=name)
             raise BlueprintError(
-                f'environment "{env.name}": {lines[0]}', location=env.source, details=lines[1:]
+                f"{who}: {lines[0]}", location=env.source, details=lines[1:]
             ) from None
     return services
 
@@ -387,10 +431,12 @@ def _check_host_ports(services: Mapping[str, Service]) -> None:
                 )
 
 
-def _namespace(blueprint: Blueprint, env: Environment) -> str | None:
+def _namespace(blueprint: Blueprint, env: Environment, tenant: Tenant | None) -> str | None:
     if env.target.kind not in ("kind", "kubernetes"):
         return None
     namespace = env.target.namespace or f"{blueprint.name}-{env.name}"
+    if tenant is not None:
+        namespace = f"{namespace}-{tenant.name}"
     if len(namespace) > 63:
         raise BlueprintError(
             f'environment "{env.name}": namespace "{namespace}" is longer than 63 characters; '

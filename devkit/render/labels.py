@@ -29,8 +29,10 @@ def fit(value: str, limit: int = 63) -> str:
 
 
 def instance(plan: Plan) -> str:
-    """The `app.kubernetes.io/instance` of an environment: `<project>-<environment>`."""
-    return fit(f"{plan.project}-{plan.environment}")
+    """The `app.kubernetes.io/instance` of an environment: `<project>-<environment>`, and
+    `-<tenant>` for a tenant's."""
+    tenant = f"-{plan.tenant}" if plan.tenant else ""
+    return fit(f"{plan.project}-{plan.environment}{tenant}")
 
 
 def common(plan: Plan) -> dict[str, str]:

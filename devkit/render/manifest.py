@@ -21,6 +21,7 @@ from devkit.render import (
     network,
     pod,
     routes,
+    tenancy,
     workloads,
 )
 from devkit.render.images import image_refs, tag
@@ -29,7 +30,8 @@ from devkit.render.version import DEFAULT, KubeVersion, parse
 KubeObject = dict[str, Any]
 
 KIND_ORDER = (
-    "Namespace", "ServiceAccount", "ConfigMap", "Service", "Deployment", "StatefulSet",
+    "Namespace", "ResourceQuota", "LimitRange", "ServiceAccount", "ConfigMap", "Service",
+    "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
     "PeerAuthentication", "DestinationRule", "VirtualService", "ServiceMonitor", "PodMonitor",
 )  # fmt: skip
@@ -81,7 +83,7 @@ def render(
     routes.check_public_ports(plan)
     for service in plan.services:
         pod.check_names(service)
-    objects: list[KubeObject] = [_namespace(plan, namespace)]
+    objects: list[KubeObject] = [_namespace(plan, namespace), *tenancy.objects(plan, namespace)]
     dependents = _dependents(plan)
     by_name = {service.name: service for service in plan.services}
     for service in plan.services:

@@ -43,7 +43,7 @@ class PodStatus:
     ready: bool
     restarts: int
     node: str
-    capacity: str  # "spot", "on-demand", or "-" when the node does not say
+    capacity: str  # "spot", "on-demand", "-" when the node does not say, or unknown (unreadable)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -349,6 +349,32 @@ class DiffsLive(Protocol):
     def live_diff(self, stack: Mapping[str, Any], *, secret_known: bool) -> list[Any]: ...
 
 
+@dataclass(frozen=True)
+class AccessObjects:
+    """The least-privilege access a deploy of an environment needs (`devkit render --access`)."""
+
+    account: str
+    """The identity deploys run as, `namespace/name`."""
+    namespace: str
+    admin: tuple[dict[str, Any], ...]
+    """Cluster-scoped objects an admin creates beforehand (the namespace and its labels)."""
+    deployer: tuple[dict[str, Any], ...]
+    """Namespaced objects: the account, its Role and RoleBinding, and a Role and RoleBinding in
+    each source namespace it promotes from."""
+
+
+@runtime_checkable
+class GrantsAccess(Protocol):
+    """Says which rights its deploys need, so they can run as an account with only those."""
+
+    namespace: str
+
+    def access(self, sources: Mapping[str, str], kube_version: str) -> AccessObjects:
+        """The access of its deploy account; `sources`: environment -> namespace it promotes
+        from."""
+        ...
+
+
 # --- asking for one ---------------------------------------------------------------------------
 @runtime_checkable
 class Namespaced(Protocol):
@@ -373,6 +399,7 @@ CAPABILITY_NAMES: dict[type, tuple[str, str]] = {
     RunsCanaries: ("run canary releases", "environments that can"),
     DiffsLive: ("compare with what runs (devkit diff --live)", "environments that can"),
     Namespaced: ("live in a namespace (--namespace)", "environments that can"),
+    GrantsAccess: ("render a least-privilege deploy account (--access)", "environments that can"),
 }
 
 

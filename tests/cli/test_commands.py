@@ -104,6 +104,44 @@ def test_plan_shows_egress_destinations_and_refuses_a_host_name(tmp_path: Path) 
     )
 
 
+TENANTS = """
+from devkit import Blueprint, Kubernetes, Port, Resources
+from devkit.model import Tenant
+app = Blueprint("saas")
+app.service("api", image="acme/api:1", ports={"http": Port(8000)},
+            resources=Resources(cpu="1", memory="1Gi"))
+app.environment("prod", Kubernetes(), replicas=2,
+                tenants=[Tenant("acme", tier="standard", replicas=3), Tenant("globex")])
+"""
+
+
+def test_tenants_in_plan_cost_and_release_commands(tmp_path: Path) -> None:
+    (tmp_path / "blueprint.py").write_text(TENANTS)
+    listed = run_devkit("plan", "prod", cwd=tmp_path)
+    assert listed.code == 0, listed.stderr
+    assert "tenants: acme, globex (--tenant NAME)" in listed.stdout
+    acme = run_devkit("plan", "prod", "--tenant", "acme", cwd=tmp_path)
+    assert "namespace saas-prod-acme" in acme.stdout
+    assert "tenant acme, tier standard: quota 8 CPU, 16Gi, 60 pods" in acme.stdout
+
+    cost = run_devkit("cost", "prod", "--json", cwd=tmp_path)
+    assert cost.code == 0, cost.stderr
+    per = json.loads(cost.stdout)
+    assert [(t["tenant"], t["services"][0]["replicas"]["min"]) for t in per["tenants"]] == [
+        ("acme", 3), ("globex", 2),
+    ]  # fmt: skip
+    assert per["total"]["min"] == round(sum(t["total"]["min"] for t in per["tenants"]), 2)
+
+    unknown = run_devkit("deploy", "prod", "--tenant", "initech", cwd=tmp_path)
+    assert unknown.code == 2
+    assert 'environment "prod" has no tenant "initech"' in unknown.stderr
+    assert "its tenants: acme, globex" in unknown.stderr
+    moved = run_devkit("deploy", "prod", "-n", "elsewhere", cwd=tmp_path)
+    assert moved.code == 2 and "give --tenant NAME with --namespace" in moved.stderr
+    history = run_devkit("rollback", "prod", cwd=tmp_path)
+    assert history.code == 2 and "give --tenant NAME" in history.stderr
+
+
 def test_envs_lists_targets_and_profiles() -> None:
     result = run_devkit("envs", "--json", cwd=SHOP)
     assert result.code == 0, result.stderr

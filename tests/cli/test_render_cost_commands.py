@@ -43,7 +43,7 @@ def test_render_to_a_directory_replaces_only_its_own_stale_files(tmp_path: Path)
     assert "99-deployment-gone.yaml" not in names
     assert "kustomization.yaml" in names
     assert "00-namespace-shop-prod.yaml" in names
-    assert "06-horizontalpodautoscaler-api.yaml" in names
+    assert "08-horizontalpodautoscaler-api.yaml" in names
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert run_devkit("render", "prod", "-o", str(out), cwd=SHOP).code == 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -325,3 +325,50 @@ def test_dashboards_go_with_kubernetes_objects_not_compose(tmp_path: Path) -> No
     )
     assert result.code == 2
     assert "--dashboards goes with Kubernetes objects" in result.stderr
+
+
+def test_render_access_prints_the_deploy_account_and_the_admins_namespace_apart(
+    tmp_path: Path,
+) -> None:
+    account = run_devkit("render", "prod", "--access", "--promotes-from", "staging", cwd=SHOP)
+    assert account.code == 0, account.stderr
+    assert account.stdout.startswith("# Rendered by devkit from shop environment prod: the deploy")
+    objects = list(yaml.safe_load_all(account.stdout))
+    assert [(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects] == [
+        ("ServiceAccount", "shop-prod", "devkit-deployer"),
+        ("Role", "shop-prod", "devkit-deployer"),
+        ("RoleBinding", "shop-prod", "devkit-deployer"),
+        ("Role", "shop-staging", "devkit-promote-to-shop-prod"),
+        ("RoleBinding", "shop-staging", "devkit-promote-to-shop-prod"),
+    ]
+    admin = run_devkit("render", "prod", "--access-admin", cwd=SHOP)
+    assert admin.code == 0, admin.stderr
+    (namespace,) = yaml.safe_load_all(admin.stdout)
+    assert (namespace["kind"], namespace["metadata"]["name"]) == ("Namespace", "shop-prod")
+
+    out = tmp_path / "access"
+    written = run_devkit("render", "prod", "--access", "-o", str(out), cwd=SHOP)
+    assert written.code == 0, written.stderr
+    assert "wrote 3 objects to" in written.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "00-serviceaccount-shop-prod-devkit-deployer.yaml",
+        "01-role-shop-prod-devkit-deployer.yaml",
+        "02-rolebinding-shop-prod-devkit-deployer.yaml",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("prod", "--access", "--access-admin"), "choose one of --access"),
+        (("prod", "--access-admin", "--promotes-from", "staging"), "--promotes-from goes with"),
+        (("prod", "--access", "--promotes-from", "prod"), "prod cannot promote from itself"),
+        (("swarm-prod", "--access"), "cannot render a least-privilege deploy account"),
+        (("prod", "--access", "--promotes-from", "nowhere"), 'unknown environment "nowhere"'),
+    ],
+)
+def test_render_access_refuses_what_it_cannot_render(args: tuple[str, ...], message: str) -> None:
+    result = run_devkit("render", *args, cwd=SHOP)
+    assert result.code == 2, result.stderr
+    assert message in " ".join(result.stderr.split())
+    assert result.stdout == ""

@@ -32,6 +32,12 @@ class KubeError(EngineError):
         self.status, self.body = status, body
         super().__init__(message)
 
+    @property
+    def denied(self) -> bool:
+        """Refused by authorization: the account may not do this (RBAC's "User ... cannot
+        <verb> resource ..."), not another 403 (a namespace being deleted, an admission)."""
+        return self.status == 403 and " cannot " in self.message
+
 
 @contextmanager
 def _translated(what: str) -> Iterator[None]:

@@ -20,7 +20,7 @@ from devkit.planning.planner import Plan
 from devkit.project.cache import cache_dir
 from devkit.targets.base import BuildLine, ForwardSet, ServiceStatus, SyncSession, UpResult
 from devkit.targets.kubernetes import kind
-from devkit.targets.kubernetes.api import KubeApi, connect_context
+from devkit.targets.kubernetes.api import KubeApi, KubeError, connect_context
 from devkit.targets.kubernetes.logs import pod_logs
 from devkit.targets.kubernetes.port_forward import ready_pod
 from devkit.targets.kubernetes.spec import INSTANCE, ROLE
@@ -81,7 +81,14 @@ class ClusterTarget(KubernetesTarget):
 
     def status(self) -> list[ServiceStatus]:
         pods = self._service_pods()
-        nodes = {n["metadata"]["name"]: n for n in self.kube.list("v1", "Node", None)}
+        try:
+            nodes: dict[str, Any] | None = {
+                n["metadata"]["name"]: n for n in self.kube.list("v1", "Node", None)
+            }
+        except KubeError as exc:
+            if not exc.denied:
+                raise
+            nodes = None  # a deploy account has no cluster-scoped rights: capacity unknown
         return service_statuses(
             [s.name for s in self.plan.services], pods, nodes, self._known_forwards()
         )

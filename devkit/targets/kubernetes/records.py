@@ -22,6 +22,28 @@ CANARY = "devkit.dev/canary"
 LOCK_NAME = "devkit-lock"
 
 
+def namespace_exists(kube: KubeApi, namespace: str) -> bool | None:
+    """Whether the namespace exists; None when this identity may not read namespaces (a deploy
+    account with only namespaced rights: it works in a namespace an admin made)."""
+    try:
+        return kube.get("v1", "Namespace", namespace) is not None
+    except KubeError as exc:
+        if exc.denied:
+            return None
+        raise
+
+
+def missing_namespace(env: str, namespace: str) -> EngineError:
+    """The namespace does not exist and this identity may not create it."""
+    return EngineError(
+        f"namespace {namespace} of {env} does not exist, and this account may not create it",
+        details=[
+            f"an admin creates it first: devkit render {env} --access-admin | kubectl apply -f -",
+            "nothing was changed",
+        ],
+    )
+
+
 class KubeRecords(LockStore):
     """Where one environment's releases and lock live in its namespace."""
 
@@ -40,18 +62,41 @@ class KubeRecords(LockStore):
         }
 
     def ensure_namespace(self) -> None:
-        if self.kube.get("v1", "Namespace", self.namespace) is None:
+        """Create the namespace when it does not exist. A deploy account that may not read
+        namespaces (an admin made it: `devkit render ENV --access-admin`) leaves it as it is."""
+        if namespace_exists(self.kube, self.namespace) is False:
             namespace = {
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": {"name": self.namespace, "labels": {MANAGED_BY: "devkit"}},
             }
-            self.kube.apply(namespace)
+            try:
+                self.kube.apply(namespace)
+            except KubeError as exc:
+                if exc.denied:
+                    raise missing_namespace(self.env, self.namespace) from None
+                raise
 
     def releases(self) -> list[Release]:
         selector = ",".join(f"{k}={v}" for k, v in self._labels("release").items())
         records = []
-        for config in self.kube.list("v1", "ConfigMap", self.namespace, selector):
+        try:
+            found = self.kube.list("v1", "ConfigMap", self.namespace, selector)
+        except KubeError as exc:
+            if not exc.denied:
+                raise
+            raise EngineError(
+                f"this account may not read the release records of {self.env} in namespace "
+                f"{self.namespace}",
+                details=[
+                    exc.message,
+                    f"a deploy account promotes from {self.env} when its access is rendered "
+                    f"with --promotes-from {self.env} (devkit render DST --access "
+                    f"--promotes-from {self.env}) and an admin applied it",
+                    "nothing was changed",
+                ],
+            ) from None
+        for config in found:
             notes = config["metadata"].get("annotations") or {}
             records.append(
                 from_record(
@@ -110,6 +155,18 @@ class KubeRecords(LockStore):
         except KubeError as exc:
             if exc.status == 409:
                 return False
+            if exc.status == 404:
+                raise missing_namespace(self.env, self.namespace) from None
+            if exc.denied:
+                raise EngineError(
+                    f"cannot take the deploy lock of {self.env}: {exc.message}",
+                    details=[
+                        f"this account may not deploy to namespace {self.namespace}; a deploy "
+                        f"account made by `devkit render ENV --access` deploys only to its own "
+                        "environment's namespace",
+                        "nothing was changed",
+                    ],
+                ) from None
             raise EngineError(f"cannot take the deploy lock of {self.env}: {exc.message}") from None
         return True
 

@@ -25,6 +25,8 @@ Key = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
 
 # What devkit renders and so may prune, with the API group/version to list it by.
 PRUNABLE: dict[str, str] = {
+    "ResourceQuota": "v1",
+    "LimitRange": "v1",
     "ServiceAccount": "v1",
     "ConfigMap": "v1",
     "Secret": "v1",
@@ -199,6 +201,15 @@ _BAD_WAITING = {
     "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
     "CreateContainerConfigError", "CreateContainerError", "ErrImageNeverPull",
 }  # fmt: skip
+
+
+def replica_failure(obj: Mapping[str, Any]) -> str | None:
+    """Why a Deployment cannot create its pods, when its controller says so (a ResourceQuota or
+    LimitRange refusing them, an admission webhook)."""
+    failure = _condition(obj.get("status") or {}, "ReplicaFailure")
+    if failure and failure.get("status") == "True":
+        return str(failure.get("message") or failure.get("reason") or "pods cannot be created")
+    return None
 
 
 def pod_problem(pod: Mapping[str, Any]) -> str | None:

@@ -26,7 +26,12 @@ def capacity_of(node: Mapping[str, Any] | None) -> str:
     return "on-demand" if said or any(v in _ON_DEMAND_VALUES for v in node_labels.values()) else "-"
 
 
-def pod_status(pod: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]]) -> PodStatus:
+UNREADABLE = "unknown: nodes not readable"
+"""A pod's capacity when the identity may not read nodes (a least-privilege deploy account)."""
+
+
+def pod_status(pod: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]] | None) -> PodStatus:
+    """One pod; `nodes` None when they could not be read (capacity unknown, said so)."""
     status = pod.get("status") or {}
     node = (pod.get("spec") or {}).get("nodeName") or ""
     restarts = sum(int(c.get("restartCount", 0)) for c in status.get("containerStatuses") or [])
@@ -37,17 +42,18 @@ def pod_status(pod: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]]) -
         ready=is_ready(pod),
         restarts=restarts,
         node=node or "-",
-        capacity=capacity_of(nodes.get(node)),
+        capacity=UNREADABLE if nodes is None else capacity_of(nodes.get(node)),
     )
 
 
 def service_statuses(
     services: Sequence[str],
     pods: Sequence[Mapping[str, Any]],
-    nodes: Mapping[str, Mapping[str, Any]],
+    nodes: Mapping[str, Mapping[str, Any]] | None,
     forwards: Mapping[str, str],
 ) -> list[ServiceStatus]:
-    """One row per service that has pods: ready/total, restarts, nodes, capacity, forwards."""
+    """One row per service that has pods: ready/total, restarts, nodes, capacity, forwards;
+    `nodes` None when they could not be read."""
     rows = []
     for service in services:
         mine = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,7 +24,7 @@ from kubernetes.client import CoreV1Api, VersionApi
 from kubernetes.client.exceptions import ApiException
 
 from devkit.build.registry import check_images
-from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.errors import DevkitError, EngineError, RefusedError, UserError
 from devkit.model.canary import Prometheus
 from devkit.model.job import Job
 from devkit.planning.images import from_host
@@ -35,11 +35,12 @@ from devkit.render.env import secret_object
 from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
-from devkit.targets.base import LiveCanary, StackSpec, Traffic
+from devkit.targets.base import AccessObjects, LiveCanary, StackSpec, Traffic
 from devkit.targets.kubernetes import canary
+from devkit.targets.kubernetes.access import DEPLOYER, access_objects
 from devkit.targets.kubernetes.api import KubeApi, KubeError
 from devkit.targets.kubernetes.diff import LiveChange, compare, pruned
-from devkit.targets.kubernetes.records import KubeRecords
+from devkit.targets.kubernetes.records import KubeRecords, missing_namespace, namespace_exists
 from devkit.targets.kubernetes.route_status import RouteStatus, route_status
 from devkit.targets.kubernetes.spec import (
     INSTANCE,
@@ -54,6 +55,7 @@ from devkit.targets.kubernetes.spec import (
     one_off_spec,
     ordered,
     pod_problem,
+    replica_failure,
     rollout_status,
     secret,
     to_prune,
@@ -155,18 +157,38 @@ class KubernetesTarget:
         assert isinstance(observed, KubeObserved)
         manifest = render(plan, images, kube_version=observed.version)
         validate(manifest.objects, resolve(observed.version))
-        objects = [dict(o) for o in manifest.objects]
-        for obj in objects:
-            if obj["kind"] != "Namespace":
-                obj["metadata"]["namespace"] = self.namespace
-            else:
-                obj["metadata"]["name"] = self.namespace
+        objects = self._placed(manifest.objects)
         return {
             "namespace": self.namespace,
             "secret": secret_object(plan),
             "secret_labels": render_labels.common(plan),
             "objects": objects,
         }
+
+    def _placed(self, rendered: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Rendered objects in this target's namespace (--namespace moves it)."""
+        objects = [dict(o) for o in rendered]
+        for obj in objects:
+            obj["metadata"] = dict(obj["metadata"])
+            if obj["kind"] != "Namespace":
+                obj["metadata"]["namespace"] = self.namespace
+            else:
+                obj["metadata"]["name"] = self.namespace
+        return objects
+
+    def access(self, sources: Mapping[str, str], kube_version: str = DEFAULT) -> AccessObjects:
+        """The least-privilege account of this environment's deploys: the kinds a release
+        applies here (rendered for `kube_version`), its records and lock, and reading the
+        records of each environment in `sources` (environment -> namespace)."""
+        clash = [s.name for s in self.plan.services if s.name == DEPLOYER]
+        if clash:
+            raise UserError(
+                f'service "{DEPLOYER}" would share its ServiceAccount with the deploy account',
+                details=["rename the service; devkit names the deploy account so"],
+            )
+        manifest = render(self.plan, None, kube_version=kube_version)
+        objects = self._placed(manifest.objects)
+        return access_objects(self.plan, self.namespace, self.instance, objects, sources)
 
     def _objects(self, stack: Mapping[str, Any]) -> list[dict[str, Any]]:
         objects = list(stack["objects"])
@@ -185,11 +207,14 @@ class KubernetesTarget:
             try:
                 self.kube.apply(obj, force=self.force_conflicts)
             except KubeError as exc:
+                if _admins(obj, exc):
+                    progress("", "checked", _ADMINS_NAMESPACE.format(self.namespace))
+                    continue
                 raise self._apply_error(obj, exc) from None
             applied.append(key(obj))
             if obj["kind"] in _WORKLOADS:
                 progress(obj["metadata"]["name"], "applied", obj["kind"])
-        pruned = self.prune(applied)
+        pruned = self.prune(applied, progress)
         for kind, _, name in pruned:
             progress(name, "pruned", kind)
         return {
@@ -199,12 +224,14 @@ class KubernetesTarget:
 
     def check_apply(self, stack: Mapping[str, Any]) -> None:
         """Server-side dry-run of every object: a conflict is refused before anything changes."""
-        if self.kube.get("v1", "Namespace", self.namespace) is None:
+        if namespace_exists(self.kube, self.namespace) is False:
             return  # a new namespace: nothing in it can conflict
         for obj in self._objects(stack):
             try:
                 self.kube.apply(obj, force=self.force_conflicts, dry_run=True)
             except KubeError as exc:
+                if _admins(obj, exc):
+                    continue  # apply leaves it as the admin made it, and says so
                 raise self._apply_error(obj, exc) from None
 
     def _apply_error(self, obj: Mapping[str, Any], exc: KubeError) -> DevkitError:
@@ -223,22 +250,50 @@ class KubernetesTarget:
                     "nothing was changed",
                 ],
             )
+        if exc.status == 404 and f'namespaces "{self.namespace}" not found' in text:
+            return missing_namespace(self.env, self.namespace)
+        if exc.denied:
+            return EngineError(
+                f"this account may not apply {what} in {self.namespace}",
+                details=[
+                    exc.message,
+                    f"a deploy account from `devkit render {self.env} --access` may apply "
+                    "only the kinds the blueprint rendered when it was made: render it again "
+                    "and have an admin apply it",
+                ],
+            )
         return EngineError(f"the cluster refused {exc.message}")
 
-    def prune(self, applied: list[Key]) -> list[Key]:
+    def prune(self, applied: list[Key], progress: Progress | None = None) -> list[Key]:
         """Delete objects this environment applied before that are not in `applied`."""
-        doomed = self._prunable(applied)
+        doomed = self._prunable(applied, progress)
         for obj in doomed:
             kind, namespace, name = key(obj)
             self.kube.delete(PRUNABLE[kind], kind, name, namespace or None)
         return [key(obj) for obj in doomed]
 
-    def _prunable(self, applied: list[Key]) -> list[dict[str, Any]]:
-        """The live objects of this environment (its labels) that are not in `applied`."""
+    def _prunable(
+        self, applied: list[Key], progress: Progress | None = None
+    ) -> list[dict[str, Any]]:
+        """The live objects of this environment (its labels) that are not in `applied`.
+
+        Kinds this account may not list (a deploy account from `render --access` has only the
+        kinds the release applies) are left out, and `progress` is told which: the account
+        cannot have applied objects of them.
+        """
         selector = f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance}"
         live: list[dict[str, Any]] = []
+        forbidden = []
         for kind, api_version in PRUNABLE.items():
-            live += self.kube.list(api_version, kind, self.namespace, selector)
+            try:
+                live += self.kube.list(api_version, kind, self.namespace, selector)
+            except KubeError as exc:
+                if not exc.denied:
+                    raise
+                forbidden.append(kind)
+        if forbidden and progress is not None:
+            progress("", "checked", f"not pruned: {', '.join(forbidden)} (this account may not "
+                     "list them, so it cannot have applied any)")  # fmt: skip
         by_key = {key(obj): obj for obj in live}
         return [by_key[k] for k in to_prune(applied, live, self.instance)]
 
@@ -246,12 +301,15 @@ class KubernetesTarget:
         """What applying the stack would change, object by object, from the API server's own
         dry-run (nothing is changed); objects it would prune last. Without the secret values
         (`secret_known` False), the environment's Secret is neither compared nor pruned."""
-        exists = self.kube.get("v1", "Namespace", self.namespace) is not None
+        visible = namespace_exists(self.kube, self.namespace)
+        exists = visible is not False
         changes: list[LiveChange] = []
         applied = [] if secret_known else [("Secret", self.namespace, stack["secret"])]
         for obj in self._objects(stack):
             applied.append(key(obj))
             namespaced = obj["kind"] != "Namespace"
+            if not namespaced and visible is None:
+                continue  # an admin's namespace, which a deploy leaves as it is
             if namespaced and not exists:
                 changes.append(compare(obj, None, None))  # a new namespace: all of it is new
                 continue
@@ -261,6 +319,8 @@ class KubernetesTarget:
             try:
                 dry = self.kube.apply(obj, force=self.force_conflicts, dry_run=True)
             except KubeError as exc:
+                if _admins(obj, exc):
+                    continue  # readable, not the account's to change: a deploy leaves it
                 if exc.status != 409:
                     raise self._apply_error(obj, exc) from None
                 text = self._apply_error(obj, exc).render()
@@ -294,7 +354,7 @@ class KubernetesTarget:
                 pods = self._pods(live)
                 if status.state == "failed":
                     return self._failed(name, status.message, pods, began)
-                problem = next(filter(None, map(pod_problem, pods)), None)
+                problem = replica_failure(live) or next(filter(None, map(pod_problem, pods)), None)
                 if problem is None:
                     problems.pop(name, None)
                     last[name] = status.message
@@ -591,7 +651,12 @@ class KubernetesTarget:
                 self.kube.delete("v1", "PersistentVolumeClaim", claim["metadata"]["name"],
                                  self.namespace)  # fmt: skip
                 claims.append(claim["metadata"]["name"])
-        namespace = self.kube.get("v1", "Namespace", self.namespace)
+        try:
+            namespace = self.kube.get("v1", "Namespace", self.namespace)
+        except KubeError as exc:
+            if not exc.denied:
+                raise
+            namespace = None  # an admin's, which this account may not even read
         removed_namespace = []
         owned = (namespace or {}).get("metadata", {}).get("labels", {}).get(MANAGED_BY)
         if namespace and owned == "devkit" and volumes:
@@ -603,6 +668,17 @@ class KubernetesTarget:
             "volumes": claims,
             "namespaces": removed_namespace,
         }
+
+
+_ADMINS_NAMESPACE = (
+    "namespace {}: made by an admin, and this account may not change it: its labels stay as "
+    "they are"
+)
+
+
+def _admins(obj: Mapping[str, Any], exc: KubeError) -> bool:
+    """The namespace, which this account may not read or patch: an admin made it."""
+    return obj["kind"] == "Namespace" and exc.denied
 
 
 def _since(began: float) -> float:

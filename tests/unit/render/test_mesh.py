@@ -302,8 +302,8 @@ def test_mesh_objects_come_last_in_apply_order_and_file_names() -> None:
     assert [o["kind"] for o in manifest.objects][-4:] == [
         "PeerAuthentication", "DestinationRule", "DestinationRule", "VirtualService",
     ]  # fmt: skip
-    assert sorted(manifest.files())[-1] == "13-virtualservice-api.yaml"
-    assert "09-ingress-api.yaml" in manifest.files()  # the earlier kinds keep their numbers
+    assert sorted(manifest.files())[-1] == "15-virtualservice-api.yaml"
+    assert "11-ingress-api.yaml" in manifest.files()
 
 
 @pytest.mark.parametrize("version", ["1.25", available_versions()[-1]])

@@ -286,7 +286,7 @@ def test_http_routes_come_last_in_apply_order_and_file_names() -> None:
         plan(app_with(Kubernetes(gateway=SHOP_GATEWAY), api=Port(8000, public=True)), "k")
     )
     assert manifest.objects[-1]["kind"] == "HTTPRoute"
-    assert sorted(manifest.files())[-1] == "10-httproute-api.yaml"
+    assert sorted(manifest.files())[-1] == "12-httproute-api.yaml"
 
 
 def test_http_routes_are_validated_against_the_gateway_api_crd_schema() -> None:
