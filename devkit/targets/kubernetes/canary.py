@@ -23,7 +23,7 @@ from devkit.targets.kubernetes.spec import NAME
 SUFFIX = "-canary"
 CANARY_OF = "devkit.dev/canary-of"
 CANARY_RELEASE = "devkit.dev/canary-release"
-_COPIED = ("Deployment", "Service", "NetworkPolicy")
+_COPIED = ("Deployment", "Service", "NetworkPolicy", "DestinationRule")
 
 
 def canary_name(service: str) -> str:
@@ -72,6 +72,8 @@ def canary_objects(
             spec.pop("clusterIP", None)
         elif obj["kind"] == "NetworkPolicy":
             spec["podSelector"]["matchLabels"][NAME] = name
+        elif obj["kind"] == "DestinationRule":  # Istio: the canary's host, the same policy
+            spec["host"] = _mesh_host(name, meta.get("namespace") or "")
         made.append(new)
     if not any(o["kind"] == "Deployment" for o in made):
         raise ValueError(f'no Deployment "{service}" among the release\'s objects')
@@ -81,6 +83,11 @@ def canary_objects(
 def _is_route_of(obj: Mapping[str, Any], service: str) -> bool:
     labels = obj["metadata"].get("labels") or {}
     return obj["kind"] == "HTTPRoute" and labels.get(NAME) == service
+
+
+def _is_mesh_of(obj: Mapping[str, Any], service: str) -> bool:
+    labels = obj["metadata"].get("labels") or {}
+    return obj["kind"] == "VirtualService" and labels.get(NAME) == service
 
 
 def _match_rule(rule: Mapping[str, Any], match: Header | Cookie) -> list[dict[str, Any]]:
@@ -133,6 +140,62 @@ def weighted_routes(objects: Sequence[Mapping[str, Any]], traffic: Traffic) -> l
     return routes
 
 
+def _mesh_host(service: str, namespace: str) -> str:
+    """A Service's host as Istio objects name it (render/mesh.py's `host`)."""
+    return f"{service}.{namespace}.svc.cluster.local"
+
+
+def _mesh_match(entry: Mapping[str, Any], match: Header | Cookie) -> list[dict[str, Any]]:
+    """The entry's Istio matches, each narrowed to the requests the A/B match selects (Istio
+    matches a `regex` against the whole value, RE2)."""
+    if isinstance(match, Header):
+        header = {match.name.lower(): {"exact": match.value}}
+    else:
+        pattern = f"^(.*;\\s*)?{re.escape(match.name)}={re.escape(match.value)}(;.*)?$"
+        header = {"cookie": {"regex": pattern}}
+    return [{**m, "headers": {**m.get("headers", {}), **header}} for m in entry.get("match", [{}])]
+
+
+def weighted_virtual_services(
+    objects: Sequence[Mapping[str, Any]], traffic: Traffic
+) -> list[dict[str, Any]]:
+    """Istio: the service's VirtualServices with every route to the service split `100 - weight`
+    : `weight` between it and its canary, and (with a match) an entry before each that sends
+    matching calls to the canary alone. Rendered like the HTTPRoutes' weights; Istio's data
+    plane does not run on the testbed, so these are validated, not exercised."""
+    found = []
+    for obj in objects:
+        if not _is_mesh_of(obj, traffic.service):
+            continue
+        namespace = obj["metadata"].get("namespace") or ""
+        own, canary_host = (
+            _mesh_host(traffic.service, namespace),
+            _mesh_host(canary_name(traffic.service), namespace),
+        )
+        service = copy.deepcopy(dict(obj))
+        entries = []
+        for entry in service["spec"].get("http", []):
+            routes = entry.get("route", [])
+            mine = [r for r in routes if r.get("destination", {}).get("host") == own]
+            if not mine:
+                entries.append(entry)
+                continue
+            canary_route = {"destination": {**mine[0]["destination"], "host": canary_host}}
+            if traffic.match is not None:
+                entries.append({
+                    **entry, "name": f"{entry.get('name', 'route')}-canary-match",
+                    "match": _mesh_match(entry, traffic.match), "route": [canary_route],
+                })  # fmt: skip
+            split = [
+                {**mine[0], "weight": 100 - traffic.weight},
+                {**canary_route, "weight": traffic.weight},
+            ]
+            entries.append({**entry, "route": split})
+        service["spec"]["http"] = entries
+        found.append(service)
+    return found
+
+
 def with_canary(
     stable: Sequence[Mapping[str, Any]],
     new: Sequence[Mapping[str, Any]],
@@ -140,17 +203,26 @@ def with_canary(
     release: int,
 ) -> list[dict[str, Any]]:
     """`stable`'s objects with the canary made from `new`'s, and the service's routes split."""
-    routes = {r["metadata"]["name"]: r for r in weighted_routes(stable, traffic)}
-    kept = [
-        routes.get(o["metadata"]["name"], dict(o)) if _is_route_of(o, traffic.service) else dict(o)
-        for o in stable
-    ]
+    weighted = {
+        (r["kind"], r["metadata"]["name"]): r
+        for r in [*weighted_routes(stable, traffic), *weighted_virtual_services(stable, traffic)]
+    }
+    kept = [weighted.get((o["kind"], o["metadata"]["name"]), dict(o)) for o in stable]
     return kept + canary_objects(new, traffic.service, release)
 
 
 def route_objects(objects: Sequence[Mapping[str, Any]], service: str) -> list[dict[str, Any]]:
-    """The service's HTTPRoutes among a release's objects."""
-    return [dict(o) for o in objects if _is_route_of(o, service)]
+    """The objects that carry the service's weights among a release's objects: its HTTPRoutes
+    (and, with Istio, its VirtualServices)."""
+    return [
+        dict(o)
+        for o in objects
+        if _is_route_of(o, service)
+        or (
+            o["kind"] == "VirtualService"
+            and (o["metadata"].get("labels") or {}).get(NAME) == service
+        )
+    ]
 
 
 def differs(before: Sequence[Mapping[str, Any]], after: Sequence[Mapping[str, Any]],

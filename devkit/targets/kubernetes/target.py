@@ -564,8 +564,9 @@ class KubernetesTarget:
         return {**stable, "objects": objects}
 
     def shift(self, stack: Mapping[str, Any], service: str, progress: Progress) -> None:
-        """Apply only the service's HTTPRoutes of `stack`, and wait (bounded) until the gateway
-        reports them accepted for their new generation: then it moves the traffic."""
+        """Apply only the service's HTTPRoutes (and VirtualServices) of `stack`, and wait
+        (bounded) until the gateway reports the routes for their new generation: then it moves
+        the traffic."""
         began = time.monotonic()
         routes = canary.route_objects(stack["objects"], service)
         for route in routes:
@@ -573,7 +574,7 @@ class KubernetesTarget:
                 self.kube.apply(route, force=self.force_conflicts)
             except KubeError as exc:
                 raise self._apply_error(route, exc) from None
-        pending = {r["metadata"]["name"]: r for r in routes}
+        pending = {r["metadata"]["name"]: r for r in routes if r["kind"] == "HTTPRoute"}
         while pending and time.monotonic() - began < _SHIFT_WAIT:
             for name, route in list(pending.items()):
                 live = self.kube.get(route["apiVersion"], "HTTPRoute", name, self.namespace)

@@ -7,6 +7,7 @@ from typing import Any
 from devkit import Blueprint, Cookie, Gateway, Header, Kubernetes, Port, Route
 from devkit.planning.planner import plan
 from devkit.render import render
+from devkit.schemas import available_versions, resolve, validate
 from devkit.targets.base import LiveCanary, Traffic
 from devkit.targets.kubernetes import canary
 
@@ -93,3 +94,28 @@ def test_the_stack_with_a_canary_keeps_stable_and_adds_the_canary() -> None:
         [o for o in held if o["kind"] == "HTTPRoute"],
     ) == LiveCanary("api", 7, 50)
     assert canary.differs(stable, new, "api") and not canary.differs(stable, _objects(), "api")
+
+
+def _mesh_objects() -> list[dict[str, Any]]:
+    app = Blueprint("shop")
+    app.service("api", image="shop/api:2", ports={"http": Port(8000, routes=Route(paths="/api"))})
+    app.environment("prod", Kubernetes(mesh="istio", gateway="edge/public"))
+    return [dict(o) for o in render(plan(app, "prod")).objects]
+
+
+def test_with_istio_the_virtual_service_carries_the_weights_and_the_match_too() -> None:
+    stable = _mesh_objects()
+    held = canary.with_canary(stable, stable, Traffic("api", 20, Header(name="X-AB", value="b")), 3)
+    virtual = _of(held, "VirtualService", "api")
+    first, split = virtual["spec"]["http"][:2]
+    api, api_canary = "api.shop-prod.svc.cluster.local", "api-canary.shop-prod.svc.cluster.local"
+    assert first["match"] == [
+        {"uri": {"prefix": "/api"}, "port": 8000, "headers": {"x-ab": {"exact": "b"}}}
+    ]
+    assert [r["destination"]["host"] for r in first["route"]] == [api_canary]
+    assert [(r["destination"]["host"], r["weight"]) for r in split["route"]] == [
+        (api, 80), (api_canary, 20),
+    ]  # fmt: skip
+    assert _of(held, "DestinationRule", "api-canary")["spec"]["host"] == api_canary
+    assert {o["kind"] for o in canary.route_objects(held, "api")} == {"HTTPRoute", "VirtualService"}
+    validate(held, resolve(available_versions()[-1]))  # the Istio CRD schemas accept them
