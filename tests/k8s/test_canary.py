@@ -360,6 +360,21 @@ def test_the_ab_header_reaches_only_the_canary_while_everyone_else_stays_on_stab
     assert "web-canary" not in deployments(testbed, project.namespace)
     assert releases(project)[0]["status"] == "healthy"
 
+    # paused again, then rolled back with --abort: v2 keeps serving, v3 is gone
+    project.version("v3")
+    assert (
+        json.loads(ok(project.devkit("deploy", "staging", "--json")).stdout)["status"] == "paused"
+    )
+    assert "web-canary" in deployments(testbed, project.namespace)
+    aborted = ok(project.devkit("deploy", "staging", "--abort"))
+    assert "rolled-back" in aborted.stderr
+    assert "web-canary" not in deployments(testbed, project.namespace)
+    newest = releases(project)[0]
+    assert newest["status"] == "rolled-back" and "aborted with --abort at 0%" in str(
+        newest["reason"]
+    )
+    assert serves(traefik.web, project.host, "v2")
+
 
 def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the_next_deploy(
     project: Project, traefik: Forward, testbed: K8sTestbed
