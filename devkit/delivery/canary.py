@@ -205,7 +205,10 @@ class CanaryRun:
                 f"{step.weight}% to the canary{also}"
             )
             self._hooks("step", step.weight, index)
-            self._judge_step(index, self.canary.interval if step.manual else float(step.pause))
+            if step.manual:  # judged once (after an interval, when it has checks), then paused
+                self._judge_step(index, self.canary.interval if self.canary.checks else 0.0)
+            else:
+                self._judge_step(index, float(step.pause))
             if step.manual:
                 return self._pause(index)
             self._end_step(index, "passed")

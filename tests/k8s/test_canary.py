@@ -119,7 +119,7 @@ class Load:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
-    def start(self, workers: int = 4, limit: float = 400) -> None:
+    def start(self, workers: int = 6, limit: float = 400) -> None:
         deadline = time.monotonic() + limit
         for _ in range(workers):
             thread = threading.Thread(target=self._run, args=(deadline,), daemon=True)
@@ -199,7 +199,7 @@ def project(testbed: K8sTestbed, own_namespace: str, tmp_path: Path) -> Project:
     env = {
         **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1",
         "KUBECONFIG": str(testbed.kubeconfig), "TEST_NS": namespace, "TEST_HOST": host,
-        "TEST_STEPS": "10:10,50:10,100:10",
+        "TEST_STEPS": "10:15,50:15,100:15",
         "TEST_PROMETHEUS": f"{PROMETHEUS_NAMESPACE}/prometheus:9090",
     }  # fmt: skip
     root = tmp_path / "cn"
@@ -270,10 +270,10 @@ def load(port: int, host: str, **headers: str) -> Iterator[Load]:
         running.finish()
 
 
-def serves(port: int, host: str, version: str) -> bool:
+def serves(port: int, host: str, version: str, headers: dict[str, str] | None = None) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        conn.request("GET", "/", headers={"Host": host})
+        conn.request("GET", "/", headers={"Host": host, **(headers or {})})
         response = conn.getresponse()
         response.read()
         return response.getheader("X-Version") == version
@@ -343,7 +343,10 @@ def test_the_ab_header_reaches_only_the_canary_while_everyone_else_stays_on_stab
     paused = ok(project.devkit("deploy", "staging", "--json"))
     document = json.loads(paused.stdout)
     assert document["status"] == "paused" and document["ok"] is True
-    time.sleep(1.0)  # Traefik applies the route 0.4-0.7 s after it is written
+    # Traefik applies the route 0.4-0.7 s after it is written, at most one configuration per 2 s
+    wait_for(
+        "the A/B rule", lambda: serves(traefik.web, project.host, "v2", {"x-canary": "yes"}), 10
+    )
     with (
         load(traefik.web, project.host, **{"x-canary": "yes"}) as chosen,
         load(traefik.web, project.host) as everyone,
@@ -402,7 +405,11 @@ def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the
     project.env["TEST_STEPS"] = "20:3,60:60,100:3"
     killed = watched(project, "deploy", "staging", kill_at="step 2/3")
     assert killed.code == -signal.SIGKILL
-    assert serves(traefik.web, project.host, "v3") or serves(traefik.web, project.host, "v2")
+    wait_for(
+        "the stable or the canary to answer",
+        lambda: serves(traefik.web, project.host, "v3") or serves(traefik.web, project.host, "v2"),
+        10,
+    )
     project.env["TEST_STEPS"] = "100:0"
     project.version("v4")
     after = ok(project.devkit("deploy", "staging"))
