@@ -4,10 +4,12 @@
 300 containers do not fit on this 2-core machine, so nothing runs on an engine here: the blueprint
 is generated (300 services in 20 groups, with dependencies and ports), planned as usual, and the
 UI server (devkit/ui/server.py, the real one) is fed by a synthetic event feed on the same event
-bus the dev loop publishes on (status for all 300, create/healthy steps, syncs, then log lines).
+bus the dev loop publishes on (status for all 300, create/healthy steps, syncs, then log lines,
+and every 2 s a usage reading of every service, as the page's CPU and memory plots get them).
 The page is opened in Debian's headless Chromium through Playwright (tests/setup/browser.sh).
 
     .venv/bin/python benchmarks/ui.py [--services 300] [--lines-per-second 2] [--runs 5]
+                                      [--no-usage]
 
 "page ready" is from navigation to the page showing every service healthy (all history applied,
 rendered); the server runs in its own process, so its RSS and CPU are its own.
@@ -28,17 +30,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
+from devkit.delivery.cost import default_sheet
 from devkit.devloop.events import EventBus
 from devkit.planning.planner import plan
 from devkit.project.load import load_blueprint
-from devkit.ui.environments import default_sheet, describe
+from devkit.ui.environments import describe
 from devkit.ui.server import Backend, UiServer
 from devkit.ui.snapshot import services_of
 
 REPO = Path(__file__).resolve().parent.parent
 GROUPS = 20
+NO_USAGE = "DEVKIT_UI_BENCH_NO_USAGE"  # "1": the server process publishes no usage readings
 CLK = os.sysconf("SC_CLK_TCK")
 CHROMIUM = "/usr/bin/chromium"  # Debian's (tests/setup/browser.sh); flags as the UI tests use
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -57,14 +61,15 @@ def chromium() -> Iterator[Browser]:
 
 def blueprint(services: int) -> str:
     lines = [
-        "from devkit import Blueprint, Docker, Http, Port",
+        "from devkit import Blueprint, Docker, Http, Port, Resources",
         'app = Blueprint("bench")',
         "made = []",
         f"for i in range({services}):",
         "    deps = [made[i - 1]] if i % 15 else []",
         '    made.append(app.service(f"svc{i:03d}", image="python:3.11-slim",',
         '        ports={"http": Port(8000 + i)}, health=Http("/healthz", port="http"),',
-        "        depends_on=deps))",
+        '        depends_on=deps, resources=Resources(cpu="100m", memory="128Mi",',
+        '                                             memory_limit="256Mi")))',
         f"for g in range({GROUPS}):",
         f'    app.group(f"group{{g:02d}}", made[g::{GROUPS}])',
         'app.environment("local", Docker())',
@@ -94,9 +99,12 @@ def serve(folder: Path, lines_per_second: float) -> None:
         bus.step(name, "create", "")
     rows = [status_row(i, n) for i, n in enumerate(names)]
     bus.publish("status", "", "services", data={"services": rows})
-    for name in names:
+    for i, name in enumerate(names):
         bus.step(name, "healthy", "0.8s")
-        bus.step(name, "sync", "1 file, restarted, answering 0.42s after save")
+        seconds = 0.3 + (i * 37 % 100) / 100
+        bus.step(name, "sync", f"1 file, restarted, answering {seconds:.2f}s after save")
+    if os.environ.get(NO_USAGE) != "1":
+        threading.Thread(target=usage, args=(bus, names), daemon=True).start()
     print(server.url, flush=True)
     if lines_per_second <= 0:
         threading.Event().wait()
@@ -111,6 +119,20 @@ def serve(folder: Path, lines_per_second: float) -> None:
                 bus.log_line(name, f"INFO request {n} GET /items/{n % 97} 200 1.2ms")
         owed -= int(owed)
         time.sleep(max(0.0, tick - (time.monotonic() - began)))
+
+
+def usage(bus: EventBus, names: list[str]) -> None:
+    """A usage reading of every service every 2 s, as the usage feed publishes it."""
+    n = 0
+    while True:
+        n += 1
+        rows = [
+            {"service": name, "cpu": 0.02 + ((i + n) * 13 % 50) / 400,
+             "memory": (60 + (i * 7 + n) % 90) * 2**20}
+            for i, name in enumerate(names)
+        ]  # fmt: skip
+        bus.publish("usage", "", "services", data={"services": rows})
+        time.sleep(2.0)
 
 
 def start_server(folder: Path, rate: float) -> tuple[subprocess.Popen[str], str]:
@@ -177,10 +199,28 @@ def measure_idle(folder: Path, services: int, runs: int, seconds: float) -> None
             page.wait_for_function("() => document.body.dataset.ready === '1'")
             print(f"server RSS with a page open: {rss_mib(proc.pid):.1f} MiB")
             idle = cpu_percent(proc.pid, seconds)
-            print(f"server CPU idle, one page connected: {idle:.2f}% of a core")
+            feed = "no usage" if os.environ.get(NO_USAGE) == "1" else "usage every 2 s"
+            print(f"server CPU idle, one page connected ({feed}): {idle:.2f}% of a core")
+            if os.environ.get(NO_USAGE) != "1":
+                measure_plots(page, services, seconds)
     finally:
         proc.kill()
         proc.wait()
+
+
+def measure_plots(page: Page, services: int, seconds: float) -> None:
+    """The plots view open for `seconds`: how long each redraw takes (usage every 2 s)."""
+    page.evaluate("() => performance.clearMeasures('devkit:plots')")
+    page.keyboard.press("4")
+    page.wait_for_function(
+        "n => document.querySelectorAll('table.usage tbody tr').length === n", arg=services
+    )
+    time.sleep(seconds)
+    took = page.evaluate("() => performance.getEntriesByName('devkit:plots').map(m => m.duration)")
+    page.keyboard.press("1")
+    print(f"plots view ({services} services' CPU and memory, {services} syncs): "
+          f"{len(took)} redraws in {seconds:g} s, median {statistics.median(took):.1f} ms, "
+          f"max {max(took):.1f} ms (browser clock)")  # fmt: skip
 
 
 def measure_logging(folder: Path, services: int, rate: float, seconds: float) -> None:
@@ -214,11 +254,16 @@ def main() -> None:
     parser.add_argument("--lines-per-second", type=float, default=2.0, help="per service")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="CPU sampling window")
+    parser.add_argument(
+        "--no-usage", action="store_true", help="no usage readings (as before the plots)"
+    )
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.lines_per_second)
         return
+    if args.no_usage:
+        os.environ[NO_USAGE] = "1"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "blueprint.py").write_text(textwrap.dedent(blueprint(args.services)))

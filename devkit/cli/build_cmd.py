@@ -31,8 +31,14 @@ def build_command(
             "--images`. [default: images-ENV.json]",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", metavar="NAME",
+                     help="ENV on several clusters: push to this cluster's registry (default: "
+                          "its first cluster's, where deploy pushes)."),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-) -> None:
+) -> None:  # fmt: skip
     """Build ENV's images: tagged by a hash of their inputs, skipped when that tag exists,
     independent images in parallel. Prints service -> image.
 
@@ -43,6 +49,7 @@ def build_command(
     from devkit.build.engine import connect
     from devkit.build.push import publish_images
     from devkit.cli.progress import ServicePrinter
+    from devkit.delivery.waves import waves
     from devkit.errors import UserError
     from devkit.planning.planner import plan, select_services
     from devkit.project import imagesfile
@@ -51,6 +58,9 @@ def build_command(
     loaded = blueprint(ctx)
     planned = plan(loaded, env)
     assert loaded.root is not None
+    found = waves(planned, cluster)
+    if found:  # on several clusters: the registry of the first (or the chosen) one
+        planned = found[0].plan
     selected = select_services(planned, services or [])
     registry = getattr(planned.target, "registry", None)
     if push and not registry:

@@ -14,6 +14,8 @@ from devkit.cli.output import err, out, print_json, print_warnings
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from rich.table import Table
+
     from devkit.planning.cost import Estimate
     from devkit.planning.pricesheet import PriceSheet
 
@@ -100,26 +102,19 @@ def _show_tenants(per: dict[str, Estimate], json: bool) -> None:
     table.add_column("per month", justify="right", footer=money(low, high, first.currency))
     for name, e in per.items():
         table.add_row(name, str(len(e.services)), money(e.total_min, e.total_max, e.currency))
-    out().print(
-        f"{first.project} · {first.environment}: estimated monthly cost per tenant "
-        f"({first.hours:.0f} h a month; --tenant NAME for one tenant's services)",
-        markup=False,
-    )
-    out().print(table)
-    out().print(f"prices: {first.sheet.name}, {first.sheet.date}", style="dim", markup=False)
+    _print_table(first, table, " per tenant", "; --tenant NAME for one tenant's services")
 
 
 def _sheet(path: Path | None) -> PriceSheet:
     import json
     import tomllib
-    from importlib import resources
 
+    from devkit.delivery.cost import default_sheet
     from devkit.errors import PriceSheetError
     from devkit.planning.pricesheet import parse_sheet
 
     if path is None:
-        text = resources.files("devkit.planning").joinpath("prices.toml").read_text()
-        return parse_sheet(tomllib.loads(text), "devkit's default price sheet")
+        return default_sheet()
     if path.suffix not in (".toml", ".json"):
         raise PriceSheetError(f"{path}: a price sheet is a .toml or .json file")
     try:
@@ -167,9 +162,14 @@ def _print_estimate(estimate: Estimate) -> None:
             s.service, s.capacity, replicas, f"{s.cpu:g}", f"{s.memory_gib:g}",
             money(s.monthly_min, s.monthly_max, estimate.currency),
         )  # fmt: skip
+    _print_table(estimate, table)
+
+
+def _print_table(estimate: Estimate, table: Table, per: str = "", hint: str = "") -> None:
+    """An estimate's table under its title, above the price sheet it used."""
     out().print(
-        f"{estimate.project} · {estimate.environment}: estimated monthly cost "
-        f"({estimate.hours:.0f} h a month)",
+        f"{estimate.project} · {estimate.environment}: estimated monthly cost{per} "
+        f"({estimate.hours:.0f} h a month{hint})",
         markup=False,
     )
     out().print(table)

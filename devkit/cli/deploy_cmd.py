@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +12,7 @@ from devkit.cli.app import ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
     AbortOption,
     BreakLockOption,
+    ClusterOption,
     ContinueOption,
     ForceConflictsOption,
     JsonOption,
@@ -20,6 +22,13 @@ from devkit.cli.deploying import (
     say,
     show_result,
 )
+
+if TYPE_CHECKING:
+    from devkit.cli.progress import ServicePrinter
+    from devkit.delivery.deploy import DeployResult
+    from devkit.delivery.waves import Wave
+    from devkit.planning.images import ImageMap
+    from devkit.planning.planner import Plan
 
 
 @app.command("deploy")
@@ -41,6 +50,7 @@ def deploy_command(
     break_lock: BreakLockOption = False,
     resume: ContinueOption = False,
     abort: AbortOption = False,
+    cluster: ClusterOption = None,
     tenant: TenantOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -53,6 +63,12 @@ def deploy_command(
     previous healthy release, and the command exits 1 with the reason and the failing task's
     last log lines. Exit 3: the environment is locked by another deploy, or (Kubernetes) a
     field devkit applies is owned by another manager. `devkit releases ENV` shows the history.
+
+    \b
+    An environment on several clusters is deployed wave by wave in its declared order
+    (--cluster: only one): the images are pushed to the first cluster's registry and copied by
+    digest into each other one's; a wave that fails is rolled back and stops the deploy, and
+    the clusters done before it keep the new release or are rolled back too (after_failure).
     An environment with tenants deploys each in turn (or the one --tenant names), the same
     images to each, and stops at the first that fails.
 
@@ -62,56 +78,44 @@ def deploy_command(
     (exit 1). A manual pause ends the command with status paused (exit 0): --continue resumes
     it, --abort rolls it back.
     """
-    from devkit.build.engine import connect
-    from devkit.cli.deploying import (
-        build_and_push,
-        open_target,
-        provenance,
-        registry_of,
-        result_line,
-        tenants_of,
-        unlock,
-    )  # fmt: skip
+    from devkit.cli.deploying import cluster_waves, result_line, tenants_of
     from devkit.cli.output import print_json
     from devkit.cli.progress import ServicePrinter
-    from devkit.delivery.deploy import deploy
     from devkit.project import imagesfile
-    from devkit.project.secrets import local_secret_values
 
     if resume or abort:
         _resume(ctx, env, context, namespace, tenant=tenant, break_lock=break_lock, abort=abort,
                 json=json)  # fmt: skip
         return
-    about: dict[str, Any] = {"environment": env}
-    with json_errors(json, about):
-        base, root, image_map = cluster_plan(ctx, env, namespace, tenant=tenant)
-        chosen = tenants_of(base, tenant, namespace)
-        wanted = imagesfile.read(images, base) if images is not None else None
+    options = _Options(context, force_conflicts, break_lock)
+    with json_errors(json, {"environment": env}):
+        plan, root, image_map = cluster_plan(ctx, env, namespace, tenant=tenant)
+        printer = ServicePrinter(s.name for s in plan.services)
+        wanted = imagesfile.read(images, plan) if images is not None else None
+        waves = cluster_waves(plan, cluster, context)
+        if waves:
+            _deploy_waves(
+                plan,
+                root,
+                image_map,
+                waves,
+                wanted,
+                printer,
+                json=json,
+                context=context,
+                force_conflicts=force_conflicts,
+                break_lock=break_lock,
+            )
+            return
+        chosen = tenants_of(plan, tenant, namespace)
     done: list[dict[str, Any]] = []
+    about: dict[str, Any] = {"environment": env}
     for name in chosen:
         if name is not None:
             about = {"environment": env, "tenant": name, "done": [d["tenant"] for d in done]}
         with json_errors(json, about):
-            plan = base if name == tenant else cluster_plan(ctx, env, namespace, tenant=name)[0]
-            printer = ServicePrinter(s.name for s in plan.services)
-            registry = registry_of(plan, "a deploy without --images") if wanted is None else ""
-            secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
-            with open_target(plan, context=context, force_conflicts=force_conflicts) as target:
-                target.check()
-                if break_lock:
-                    unlock(target, say)
-                if wanted is None:  # built and pushed once: every tenant runs the same images
-                    client = connect()
-                    try:
-                        wanted = build_and_push(
-                            client, plan, root, image_map, registry, on_line=printer.build_line
-                        )
-                    finally:
-                        client.close()
-                result = deploy(
-                    plan, wanted, target, secrets=secrets, provenance=provenance(root, "deploy"),
-                    root=root, progress=printer.step, say=say,
-                )  # fmt: skip
+            into = plan if name == tenant else cluster_plan(ctx, env, tenant=name)[0]
+            result, wanted = _deploy_one(into, root, image_map, wanted, options)
         if name is None or tenant is not None:  # one release: the document it always was
             show_result(result, env, json, {"tenant": name} if name else {})
             return
@@ -133,3 +137,92 @@ def _resume(
         plan, root, _ = cluster_plan(ctx, env, namespace, tenant=tenant)
         result = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
     show_result(result, env, json, {"tenant": tenant} if tenant else {})
+
+
+@dataclass(frozen=True)
+class _Options:
+    context: str | None
+    force_conflicts: bool
+    break_lock: bool
+
+
+def _deploy_one(
+    plan: Plan,
+    root: Path,
+    image_map: ImageMap,
+    wanted: dict[str, str] | None,
+    options: _Options,
+) -> tuple[DeployResult, dict[str, str]]:
+    """Deploy one release of `plan` (building and pushing its images first unless `wanted`
+    names them); the result and the images, which the next tenant's release reuses."""
+    from devkit.build.engine import connect
+    from devkit.cli.deploying import build_and_push, open_target, provenance, registry_of, unlock
+    from devkit.cli.progress import ServicePrinter
+    from devkit.delivery.deploy import deploy
+    from devkit.project.secrets import local_secret_values
+
+    printer = ServicePrinter(s.name for s in plan.services)
+    registry = registry_of(plan, "a deploy without --images") if wanted is None else ""
+    secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+    context, force = options.context, options.force_conflicts
+    with open_target(plan, context=context, force_conflicts=force) as target:
+        target.check()
+        if options.break_lock:
+            unlock(target, say)
+        if wanted is None:
+            client = connect()
+            try:
+                wanted = build_and_push(
+                    client, plan, root, image_map, registry, on_line=printer.build_line
+                )
+            finally:
+                client.close()
+        result = deploy(
+            plan, wanted, target, secrets=secrets, provenance=provenance(root, "deploy"),
+            root=root, progress=printer.step, say=say,
+        )  # fmt: skip
+    return result, wanted
+
+
+def _deploy_waves(
+    plan: Plan,
+    root: Path,
+    image_map: ImageMap,
+    waves: tuple[Wave, ...],
+    wanted: dict[str, str] | None,
+    printer: ServicePrinter,
+    *,
+    json: bool,
+    context: str | None,
+    force_conflicts: bool,
+    break_lock: bool,
+) -> None:
+    """Deploy to each cluster in turn: built and pushed once (to the first cluster's registry,
+    or taken from --images), copied by digest into each other cluster's registry."""
+    from functools import partial
+
+    from devkit.build.engine import connect
+    from devkit.cli.deploying import build_and_push, registry_of, show_waves, wave_run
+    from devkit.delivery.waves import after_failure_of, deploy_wave, rollback_wave, run_waves
+    from devkit.delivery.waves import registry_of as wave_registry
+
+    first = waves[0].plan
+    if wanted is None:
+        client = connect()
+        try:
+            wanted = build_and_push(
+                client, first, root, image_map, registry_of(first, "a deploy without --images"),
+                on_line=printer.build_line,
+            )  # fmt: skip
+        finally:
+            client.close()
+    run = wave_run(
+        plan, root, "deploy", context=context, force_conflicts=force_conflicts,
+        break_lock=break_lock, copy_from=first,
+    )  # fmt: skip
+    act = partial(deploy_wave, images=wanted, source_registry=wave_registry(first), run=run)
+    results = run_waves(
+        plan.environment, waves, act, partial(rollback_wave, run=run),
+        after_failure=after_failure_of(plan), say=say,
+    )  # fmt: skip
+    show_waves(results, plan.environment, json, {})

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import docker
 
     from devkit.delivery.deploy import DeployResult, Provenance
+    from devkit.delivery.waves import Copies, Wave, WaveResult, WaveRun
     from devkit.planning.images import ImageMap
     from devkit.planning.planner import Plan
     from devkit.targets.base import Releases as DeployTarget
@@ -44,6 +45,13 @@ AbortOption = Annotated[
         "--abort", help="Roll the environment's paused (or interrupted) canary back to stable."
     ),
 ]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster", metavar="NAME",
+        help="Environments on several clusters: only this one of its clusters.",
+    ),
+]  # fmt: skip
 
 
 ForceConflictsOption = Annotated[
@@ -241,3 +249,99 @@ def show_result(result: DeployResult, env: str, json: bool, extra: dict[str, Any
         print_json({**extra, "environment": env, "ok": True, **result.to_dict()})
         return
     result_line(result, env, extra.get("tenant"))
+
+
+def cluster_waves(plan: Plan, cluster: str | None, context: str | None) -> tuple[Wave, ...]:
+    """The waves of an environment on several clusters (only `cluster`'s with --cluster), or
+    none for one on one cluster; --context then needs a single wave to apply to."""
+    from devkit.delivery.waves import waves
+    from devkit.errors import UserError
+
+    found = waves(plan, cluster)
+    if context is not None and len(found) > 1:
+        raise UserError(
+            f'environment "{plan.environment}" runs on {len(found)} clusters, each with its own '
+            "context: --context needs --cluster NAME",
+            details=[f"its clusters: {', '.join(w.cluster for w in found)}", "nothing was changed"],
+        )
+    return found
+
+
+def wave_run(
+    plan: Plan,
+    root: Path,
+    origin: str,
+    *,
+    context: str | None = None,
+    force_conflicts: bool = False,
+    break_lock: bool = False,
+    copy_from: Plan | None = None,
+) -> WaveRun:
+    """What the waves of one command share: each wave's target opened as the release engine
+    uses it, copies into its registry (from where `copy_from`'s registry is reached), the
+    secrets, provenance and progress on stderr."""
+    from functools import partial
+
+    from devkit.cli.progress import ServicePrinter
+    from devkit.delivery.waves import WaveRun
+    from devkit.project.secrets import local_secret_values
+
+    printer = ServicePrinter(s.name for s in plan.services)
+
+    def copy(copies: Copies, destination: Plan) -> None:
+        copy_images(copies, copy_from or plan, destination, printer.build_line)
+
+    return WaveRun(
+        open=partial(open_target, context=context, force_conflicts=force_conflicts),
+        copy=copy,
+        secrets=local_secret_values({n for s in plan.services for n in s.secrets}, root),
+        provenance=provenance(root, origin),
+        root=root,
+        break_lock=partial(unlock, say=say) if break_lock else None,
+        progress=printer.step,
+        say=say,
+    )
+
+
+def copy_images(
+    copies: Copies, source: Plan, destination: Plan, on_line: Callable[[str, str], None]
+) -> None:
+    """Copy each image into `destination`'s registry by digest, both registries as this
+    machine reaches them (`registry_from_host`); nothing is deployed if one fails."""
+    from devkit.build.engine import connect
+    from devkit.build.push import copy_image
+    from devkit.planning.images import from_host
+
+    def mapped(ref: str, plan: Plan) -> str:
+        target = plan.target
+        return from_host(ref, getattr(target, "registry", None),
+                         getattr(target, "registry_from_host", None))  # fmt: skip
+
+    client = connect()
+    try:
+        for service, (image, copy) in sorted(copies.items()):
+            copy_image(
+                client, service, mapped(image, source), mapped(copy, destination), on_line=on_line
+            )
+    finally:
+        client.close()
+
+
+def show_waves(
+    results: tuple[WaveResult, ...], env: str, json: bool, extra: dict[str, Any]
+) -> None:
+    """Every wave done: one JSON document with --json, else a line per cluster on stderr."""
+    nothing = all(r.status == "nothing-to-do" for r in results)
+    if json:
+        print_json(
+            {**extra, "environment": env, "ok": True, "nothing_to_do": nothing,
+             "waves": [r.to_dict() for r in results]}
+        )  # fmt: skip
+        return
+    for result in results:
+        err().print(f"  {result.describe()}", markup=False)
+    if nothing:
+        err().print(f"{env}: every cluster already runs these images: nothing to do")
+    else:
+        clusters = ", ".join(r.cluster for r in results)
+        err().print(f"[green]{env} is healthy on {clusters}[/]")

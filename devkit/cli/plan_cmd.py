@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -79,6 +80,18 @@ def plan_command(
             out().print(line, markup=False)
 
 
+def _metrics_and_entrypoint(service: PlannedService) -> list[str]:
+    lines = []
+    if service.metrics is not None:
+        every = f", every {service.metrics.duration}" if service.metrics.duration else ""
+        lines.append(
+            f"  metrics    GET {service.metrics.path} on port {service.metrics.port}{every}"
+        )
+    if service.entrypoint:
+        lines.append(f"  entrypoint {shlex.join(service.entrypoint)[:100]}")
+    return lines
+
+
 def _print_service(service: PlannedService) -> None:
     """The details of one planned service, after the table."""
     from devkit.planning.planner import show_env
@@ -90,7 +103,8 @@ def _print_service(service: PlannedService) -> None:
         out().print(f"  env        {name.ljust(width)} = {show_env(value)}", markup=False)
     if service.secrets:
         out().print(f"  secrets    {', '.join(service.secrets)}", markup=False)
-    out().print(f"  health     {describe.health(service.health)}", markup=False)
+    health = f"  health     {describe.health(service.health)}"
+    out().print("\n".join([health, *_metrics_and_entrypoint(service)]), markup=False)
     out().print(f"  resources  {describe.resources(service)}", markup=False)
     placed = describe.placement(service)
     if placed:

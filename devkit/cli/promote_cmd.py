@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +11,7 @@ from devkit.cli.app import app
 from devkit.cli.deploying import (
     AbortOption,
     BreakLockOption,
+    ClusterOption,
     ContinueOption,
     ForceConflictsOption,
     JsonOption,
@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from devkit.delivery.deploy import DeployResult
+    from devkit.delivery.waves import Wave, WaveRun
     from devkit.planning.planner import Plan
+    from devkit.records.release import Release
 
 
 @app.command("promote")
@@ -62,6 +64,13 @@ def promote_command(
     ] = None,
     resume: ContinueOption = False,
     abort: AbortOption = False,
+    cluster: ClusterOption = None,
+    source_cluster: Annotated[
+        str | None,
+        typer.Option("--source-cluster", metavar="NAME",
+                     help="SRC on several clusters: take this cluster's release (default: its "
+                          "first)."),
+    ] = None,
     tenant: TenantOption = None,
     json: JsonOption = False,
 ) -> None:  # fmt: skip
@@ -76,10 +85,16 @@ def promote_command(
     DST's release is verified and rolled back on failure like any deploy. A DST with tenants
     is promoted tenant by tenant (or the one --tenant names), each from the same tenant of SRC
     if SRC has it, else from SRC, and stops at the first that fails.
+
+    \b
+    DST on several clusters is promoted wave by wave in its declared order (--cluster: only
+    one): each cluster gets copies in its own registry, a deploy, a verify, before the next;
+    a wave that fails is rolled back and stops the promotion, and the clusters done before it
+    keep the new release or are rolled back too, as DST says (after_failure).
     With a canary declared for DST it goes out step by step: --continue resumes a paused
     one, --abort rolls it back (with tenants, the one --tenant names).
     """
-    from devkit.cli.deploying import result_line, tenants_of
+    from devkit.cli.deploying import cluster_waves, open_target, tenants_of
 
     about: dict[str, Any] = {"source": source, "environment": destination}
     if resume or abort:
@@ -91,40 +106,81 @@ def promote_command(
         show_result(resumed, destination, json, about)
         return
     with json_errors(json, about):
-        base, _, _ = cluster_plan(ctx, destination, namespace, tenant=tenant)
-        chosen = tenants_of(base, tenant, namespace)
+        src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
+        plan, root, _ = cluster_plan(ctx, destination, namespace, tenant=tenant)
+        src_waves = cluster_waves(src_plan, source_cluster, source_context)
+        if src_waves:
+            if len(src_waves) > 1:
+                say(f"{source} runs on several clusters: taking {src_waves[0].cluster}'s release")
+            src_plan = src_waves[0].plan
+        dst_waves = cluster_waves(plan, cluster, context)
+        if dst_waves:
+            from devkit.cli.deploying import wave_run
+
+            run = wave_run(
+                plan, root, "promote", context=context, force_conflicts=force_conflicts,
+                break_lock=break_lock, copy_from=src_plan,
+            )  # fmt: skip
+            with open_target(src_plan, context=source_context) as src:
+                src.check()
+                taken = src.records.releases()
+            _promote_waves(
+                source, src_plan, taken, plan, dst_waves, run, dry_run=dry_run, json=json
+            )
+            return
+        chosen = tenants_of(plan, tenant, namespace)
     done: list[dict[str, Any]] = []
     for name in chosen:
         if name is not None:
             about = {**about, "tenant": name, "done": [d["tenant"] for d in done]}
         with json_errors(json, about):
             # A tenant is promoted from the same tenant of SRC when SRC has it, else from SRC.
-            src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
-            from_tenant = name if name in src_plan.tenants else None
-            if from_tenant is not None:
-                src_plan, _, _ = cluster_plan(ctx, source, source_namespace, tenant=from_tenant)
-            plan, root, _ = cluster_plan(ctx, destination, namespace, tenant=name)
+            taken_from = src_plan
+            if name is not None and name in src_plan.tenants:
+                taken_from = cluster_plan(ctx, source, source_namespace, tenant=name)[0]
+            into = plan if name == tenant else cluster_plan(ctx, destination, tenant=name)[0]
             options = _Promotion(source, dry_run, break_lock, source_context, context)
-            shown = _promote_one(src_plan, plan, root, options, force_conflicts=force_conflicts)
+            shown = _promote_one(taken_from, into, root, options, force_conflicts=force_conflicts)
         if name is None or tenant is not None:  # one release: the document it always was
-            one = {k: v for k, v in about.items() if k != "done"}
-            if isinstance(shown, dict):
-                _show(shown, one, json, dry_run)
-            else:
-                show_result(shown[0], destination, json, {**one, **shown[1]})
+            _show_one(shown, {k: v for k, v in about.items() if k != "done"}, json, dry_run)
             return
-        if isinstance(shown, dict):
-            done.append({"tenant": name, **shown})
-            if not json:
-                _show(
-                    shown, {**about, "environment": f"{destination}, tenant {name}"}, False, dry_run
-                )
-        else:
-            done.append({"tenant": name, **shown[1], **shown[0].to_dict()})
-            if not json:
-                result_line(shown[0], destination, name)
+        done.append(_tenant_done(shown, name, about, json, dry_run))
     if json:
         print_json({"source": source, "environment": destination, "ok": True, "tenants": done})
+
+
+def _show_one(
+    shown: dict[str, Any] | tuple[DeployResult, dict[str, Any]],
+    about: dict[str, Any],
+    json: bool,
+    dry_run: bool,
+) -> None:
+    """One promotion's outcome: what was decided, or the healthy release."""
+    if isinstance(shown, dict):
+        _show(shown, about, json, dry_run)
+    else:
+        show_result(shown[0], about["environment"], json, {**about, **shown[1]})
+
+
+def _tenant_done(
+    shown: dict[str, Any] | tuple[DeployResult, dict[str, Any]],
+    name: str,
+    about: dict[str, Any],
+    json: bool,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """One tenant's promotion among several: its line on stderr (without --json), and its
+    entry in the `tenants` list."""
+    from devkit.cli.deploying import result_line
+
+    if isinstance(shown, dict):
+        if not json:
+            _show(shown, {**about, "environment": f"{about['environment']}, tenant {name}"},
+                  False, dry_run)  # fmt: skip
+        return {"tenant": name, **shown}
+    if not json:
+        result_line(shown[0], about["environment"], name)
+    return {"tenant": name, **shown[1], **shown[0].to_dict()}
 
 
 @dataclass(frozen=True)
@@ -141,7 +197,7 @@ def _promote_one(
 ) -> dict[str, Any] | tuple[DeployResult, dict[str, Any]]:
     """Promote SRC's last release into one destination plan: what was decided (dry run,
     nothing to do) as a dict, or the deploy's result and the decision."""
-    from devkit.cli.deploying import open_target, provenance, unlock
+    from devkit.cli.deploying import copy_images, open_target, provenance, unlock
     from devkit.cli.progress import ServicePrinter
     from devkit.delivery.deploy import deploy, promotion
     from devkit.project.secrets import local_secret_values
@@ -168,7 +224,7 @@ def _promote_one(
             unlock(dst, say)
         printer = ServicePrinter(s.name for s in plan.services)
         if decided.copies:
-            _copy(_from_host(decided.copies, src_plan, plan), printer.build_line)
+            copy_images(decided.copies, src_plan, plan, printer.build_line)
         origin = f"promote from {options.source} #{decided.source.number}"
         result = deploy(
             plan, decided.images, dst, secrets=secrets, provenance=provenance(root, origin),
@@ -177,31 +233,74 @@ def _promote_one(
     return result, decided.to_dict()
 
 
-def _from_host(
-    copies: dict[str, tuple[str, str]], src: Plan, dst: Plan
-) -> dict[str, tuple[str, str]]:
-    """The copies as this machine reaches both registries (`registry_from_host`)."""
-    from devkit.planning.images import from_host
+def _promote_waves(
+    source: str,
+    src_plan: Plan,
+    taken: list[Release],
+    plan: Plan,
+    waves: tuple[Wave, ...],
+    run: WaveRun,
+    *,
+    dry_run: bool,
+    json: bool,
+) -> None:
+    """Promote to each cluster of DST in turn (or show, with --dry-run, what each would get)."""
+    from functools import partial
 
-    def mapped(ref: str, plan: Plan) -> str:
-        target = plan.target
-        return from_host(ref, getattr(target, "registry", None),
-                         getattr(target, "registry_from_host", None))  # fmt: skip
+    from devkit.cli.deploying import show_waves
+    from devkit.delivery.waves import (
+        after_failure_of,
+        promote_wave,
+        registry_of,
+        rollback_wave,
+        run_waves,
+    )
 
-    return {n: (mapped(a, src), mapped(b, dst)) for n, (a, b) in copies.items()}
+    about = {"source": source, "environment": plan.environment}
+    src_registry = registry_of(src_plan)
+    if dry_run:
+        _show_waves_dry_run(source, taken, waves, run, src_registry, about, json)
+        return
+    act = partial(
+        promote_wave, source=taken, source_env=source, source_registry=src_registry, run=run
+    )
+    results = run_waves(
+        plan.environment, waves, act, partial(rollback_wave, run=run),
+        after_failure=after_failure_of(plan), say=say,
+    )  # fmt: skip
+    show_waves(results, plan.environment, json, about)
 
 
-def _copy(copies: dict[str, tuple[str, str]], on_line: Callable[[str, str], None]) -> None:
-    """Copy each image into DST's registry by digest; nothing is deployed if one fails."""
-    from devkit.build.engine import connect
-    from devkit.build.push import copy_image
+def _show_waves_dry_run(
+    source: str,
+    taken: list[Release],
+    waves: tuple[Wave, ...],
+    run: WaveRun,
+    src_registry: str | None,
+    about: dict[str, str],
+    json: bool,
+) -> None:
+    from devkit.delivery.deploy import promotion
+    from devkit.policy.check import check
 
-    client = connect()
-    try:
-        for service, (image, copy) in sorted(copies.items()):
-            copy_image(client, service, image, copy, on_line=on_line)
-    finally:
-        client.close()
+    shown = []
+    for wave in waves:
+        with run.open(wave.plan) as dst:
+            dst.check()
+            decided = promotion(
+                taken, dst.records.releases(), source, wave.plan, src_registry=src_registry
+            )
+        one = decided.to_dict()
+        one["policy"] = check(wave.plan, decided.images, root=run.root).to_dict()
+        shown.append({"cluster": wave.cluster, **one})
+    if json:
+        nothing = all(one["nothing_to_do"] for one in shown)
+        print_json({**about, "ok": True, "dry_run": True, "nothing_to_do": nothing,
+                    "waves": shown})  # fmt: skip
+        return
+    for one in shown:
+        where = {**about, "environment": f"{about['environment']} (cluster {one['cluster']})"}
+        _show(one, where, json=False, dry_run=not one["nothing_to_do"])
 
 
 def _show(decided: dict[str, object], context: dict[str, str], json: bool, dry_run: bool) -> None:

@@ -28,6 +28,7 @@ from devkit.delivery.canary import (
 from devkit.delivery.canary import (
     finish as _finish,
 )
+from devkit.delivery.cost import default_sheet, release_cost
 from devkit.delivery.verify import run_verify, service_env
 from devkit.errors import DevkitError, EngineError, RefusedError, UserError
 from devkit.planning.images import relocate
@@ -167,6 +168,7 @@ def deploy(
             origin=provenance.origin,
             spec=stack,
             policy=policy,
+            cost=release_cost(plan, default_sheet()),
         )
         target.records.record(release)
         jobs = _pre_deploy(plan, release, target, secrets=secrets, say=say)

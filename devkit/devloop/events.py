@@ -15,9 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["step", "build", "log", "status", "action", "command"]
+Kind = Literal["step", "build", "log", "status", "usage", "action", "command", "job"]
 HISTORY = 5000
 """Events kept for late readers; older ones are dropped (the terminal already showed them)."""
+LATEST_ONLY: frozenset[Kind] = frozenset({"usage"})
+"""Kinds whose every event supersedes the one before (a reading of every service every few
+seconds): only the newest is kept for late readers, so they never push the rest out."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ class Event:
 
     kind "step": `event` is what happened to `service` (created, healthy, sync, error, ...);
     "build"/"log": `detail` is one line of build or runtime output; "status": `data` holds the
-    engine's view of the service; "action"/"command": progress of what the UI asked for.
+    engine's view of the service; "usage": `data` holds what each service uses (CPU, memory);
+    "action"/"command"/"job": progress of what the UI asked for.
     """
 
     seq: int
@@ -60,6 +64,7 @@ class EventBus:
     def __init__(self, history: int = HISTORY) -> None:
         self._lock = threading.Lock()
         self._history: deque[Event] = deque(maxlen=history)
+        self._latest: dict[Kind, Event] = {}  # the newest event of each LATEST_ONLY kind
         self._subscribers: list[Subscriber] = []
         self._seq = 0
 
@@ -74,7 +79,10 @@ class EventBus:
         with self._lock:
             self._seq += 1
             found = Event(self._seq, time.time(), kind, service, event, detail, data or {})
-            self._history.append(found)
+            if kind in LATEST_ONLY:
+                self._latest[kind] = found
+            else:
+                self._history.append(found)
             subscribers = list(self._subscribers)
         for subscriber in subscribers:
             subscriber(found)
@@ -105,15 +113,14 @@ class EventBus:
     def history(self, after: int = 0) -> list[Event]:
         """The kept events with a sequence number above `after`, oldest first."""
         with self._lock:
-            return [e for e in self._history if e.seq > after]
+            return self._kept(after)
 
     def subscribe_from(self, after: int, subscriber: Subscriber) -> Callable[[], None]:
         """History after `after`, then every later event, none lost or repeated in between
         (the history is handed over under the lock: `subscriber` must only queue)."""
         with self._lock:
-            for event in self._history:
-                if event.seq > after:
-                    subscriber(event)
+            for event in self._kept(after):
+                subscriber(event)
             self._subscribers.append(subscriber)
 
         def unsubscribe() -> None:
@@ -122,3 +129,9 @@ class EventBus:
                     self._subscribers.remove(subscriber)
 
         return unsubscribe
+
+    def _kept(self, after: int) -> list[Event]:
+        """History and the newest LATEST_ONLY events after `after`, in order (under the lock)."""
+        kept = [e for e in self._history if e.seq > after]
+        latest = [e for e in self._latest.values() if e.seq > after]
+        return sorted(kept + latest, key=lambda e: e.seq) if latest else kept

@@ -27,7 +27,16 @@ from devkit.model.resources import Autoscale, Resources
 from devkit.model.routes import TLS, Gateway, Route
 from devkit.model.service import Service
 from devkit.model.sync import Restart, Run, Sync
-from devkit.model.targets import Docker, Ingress, Kind, Kubernetes, Scraper, Swarm, Target
+from devkit.model.targets import (
+    Cluster,
+    Docker,
+    Ingress,
+    Kind,
+    Kubernetes,
+    Scraper,
+    Swarm,
+    Target,
+)
 from devkit.model.tenant import TIERS, Tenant, Tier
 from devkit.model.verify import Verify
 from devkit.model.volume import Volume
@@ -40,6 +49,7 @@ __all__ = [
     "Build",
     "Canary",
     "CircuitBreaker",
+    "Cluster",
     "Command",
     "ConnectionPool",
     "Cookie",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.canary import Canary
 from devkit.model.job import Job
 from devkit.model.policy import Policy
 from devkit.model.profile import Profile, profile_value
-from devkit.model.service import check_override_fields
+from devkit.model.service import Overrides
 from devkit.model.targets import Target
 from devkit.model.tenant import Tenant
 from devkit.model.verify import Verify
@@ -27,7 +27,7 @@ class Environment(Model):
     replicas: int | None = Field(
         default=None, ge=0, description="replicas of every stateless service without its own"
     )
-    overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    overrides: Overrides = Field(default_factory=dict)
     verify: Verify | None = Field(
         default=None, description="must pass before a deployed release counts as healthy"
     )
@@ -62,6 +62,15 @@ class Environment(Model):
             raise ValueError(f"job names must be unique; given twice: {', '.join(twice)}")
         return value
 
+    @model_validator(mode="after")
+    def _tenants_on_one_cluster(self) -> Environment:
+        if self.tenants and getattr(self.target, "clusters", ()):
+            raise ValueError(
+                "tenants of an environment on several clusters are not supported yet: declare "
+                "the tenants in an environment per cluster"
+            )
+        return self
+
     @field_validator("tenants")
     @classmethod
     def _unique_tenants(cls, value: tuple[Tenant, ...]) -> tuple[Tenant, ...]:
@@ -69,11 +78,4 @@ class Environment(Model):
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise ValueError(f"tenant names must be unique; given twice: {', '.join(twice)}")
-        return value
-
-    @field_validator("overrides")
-    @classmethod
-    def _overridable(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for fields in value.values():
-            check_override_fields(fields)
         return value

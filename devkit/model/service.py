@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from devkit.errors import BlueprintError
 from devkit.model.base import EnvName, Model, Name
@@ -248,3 +248,13 @@ def check_override_fields(overrides: Mapping[str, Any]) -> None:
             raise ValueError(
                 f'"{key}" cannot be overridden; overridable: {", ".join(sorted(OVERRIDABLE))}'
             )
+
+
+def _checked_overrides(value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    for fields in value.values():
+        check_override_fields(fields)
+    return value
+
+
+Overrides = Annotated[dict[Name, dict[str, Any]], AfterValidator(_checked_overrides)]
+"""Per-service field changes (an environment's, a tenant's): service name -> {field: value}."""

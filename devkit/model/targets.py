@@ -144,6 +144,30 @@ class Kind(Model):
         return [f"cluster {self.cluster}"]
 
 
+class Cluster(Model):
+    """One cluster of a Kubernetes environment that spans several (`Kubernetes(clusters=...)`):
+    its name (for `--cluster` and the terminal), its kubeconfig context and its own registry
+    (`registry`, `registry_from_host` and `image_pull_secrets` as on `Kubernetes`)."""
+
+    name: Name
+    context: str | None = None
+    registry: str | None = None
+    registry_from_host: str | None = None
+    image_pull_secrets: tuple[Name, ...] = ()
+
+    def __init__(self, name: str, **fields: Any) -> None:
+        super().__init__(**{"name": name, **fields})
+
+    @model_validator(mode="after")
+    def _from_host_needs_registry(self) -> Cluster:
+        if self.registry_from_host and not self.registry:
+            raise ValueError(
+                f'cluster "{self.name}": registry_from_host names where this machine reaches '
+                "the nodes' registry: set registry too"
+            )
+        return self
+
+
 class Kubernetes(Model):
     """Any Kubernetes cluster by kubeconfig context; namespace defaults to `<project>-<env>`.
 
@@ -159,6 +183,12 @@ class Kubernetes(Model):
     NetworkPolicies admit. Pods send only to DNS, their dependencies and the `Egress`
     destinations their service declares, unless `restrict_egress=False`. `mesh="istio"` renders
     Istio's objects too (docs/traffic.md).
+
+    `clusters` spreads the environment over several clusters, deployed and promoted one wave
+    per cluster in the order given (docs/deploy.md, "Several clusters"); each names its own
+    context and registry, so `context`, `registry`, `registry_from_host` and
+    `image_pull_secrets` are then set per cluster. `after_failure` says what the clusters
+    already done do when a later wave fails: `"keep"` the new release, or `"rollback"` too.
     """
 
     kind: Literal["kubernetes"] = "kubernetes"
@@ -180,6 +210,48 @@ class Kubernetes(Model):
         default=None, description='the service mesh the cluster runs: "istio" (Istio objects)'
     )
 
+    clusters: tuple[Cluster, ...] = Field(
+        default=(), description="deploy and promote wave by wave, one cluster after another"
+    )
+    after_failure: Literal["keep", "rollback"] = Field(
+        default="keep",
+        description="when a wave fails, the clusters already done keep the new release, or "
+        "are rolled back too",
+    )
+
+    @model_validator(mode="after")
+    def _clusters(self) -> Kubernetes:
+        names = [c.name for c in self.clusters]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"clusters: each name once; given twice: {', '.join(twice)}")
+        per_cluster = ("context", "registry", "registry_from_host", "image_pull_secrets")
+        both = [f for f in per_cluster if self.clusters and f in self.model_fields_set]
+        if both:
+            raise ValueError(
+                f"with clusters, set {', '.join(both)} on each Cluster, not on Kubernetes"
+            )
+        return self
+
+    def wave_targets(self) -> tuple[tuple[str, Kubernetes], ...]:
+        """Each cluster as the single-cluster target a wave deploys to, in declared order;
+        nothing for a single-cluster environment."""
+        return tuple(
+            (
+                c.name,
+                self.model_copy(
+                    update={
+                        "context": c.context,
+                        "registry": c.registry,
+                        "registry_from_host": c.registry_from_host,
+                        "image_pull_secrets": c.image_pull_secrets,
+                        "clusters": (),
+                    }
+                ),
+            )
+            for c in self.clusters
+        )
+
     @model_validator(mode="after")
     def _from_host_needs_registry(self) -> Kubernetes:
         if self.registry_from_host and not self.registry:
@@ -198,6 +270,17 @@ class Kubernetes(Model):
         if self.registry_from_host:
             registry = [f"{registry[0]} (from this machine {self.registry_from_host})"]
         mesh = [f"mesh {self.mesh.kind}"] if self.mesh else []
+        if self.clusters:
+            waves = ", ".join(
+                f"{c.name} (context {c.context or '(current)'}"
+                + (f", registry {c.registry})" if c.registry else ")")
+                for c in self.clusters
+            )
+            return [
+                f"clusters in waves: {waves}",
+                f"after a failed wave: {self.after_failure}",
+                *mesh,
+            ]
         return [f"context {self.context or '(current)'}", *registry, *mesh]
 
 

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model, Name
 from devkit.model.quantity import Cpu, Memory, cpu_millicores, memory_bytes
-from devkit.model.service import Service, check_override_fields
+from devkit.model.service import Overrides, Service
 
 
 class Tier(Model):
@@ -63,7 +63,7 @@ class Tenant(Model):
     name: Name
     tier: Tier = Field(default_factory=lambda: TIERS["small"])
     replicas: int | None = Field(default=None, ge=0)
-    overrides: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+    overrides: Overrides = Field(default_factory=dict)
 
     def __init__(self, name: str, **fields: Any) -> None:
         super().__init__(**{"name": name, **fields})
@@ -84,11 +84,4 @@ class Tenant(Model):
     def _service_names(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {(k.name if isinstance(k, Service) else k): dict(v) for k, v in value.items()}
-        return value
-
-    @field_validator("overrides")
-    @classmethod
-    def _overridable(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        for fields in value.values():
-            check_override_fields(fields)
         return value

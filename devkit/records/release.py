@@ -90,6 +90,18 @@ class CanaryRecord(BaseModel):
 _PROMOTED = re.compile(r"^promote from (?P<environment>\S+) #(?P<number>\d+)$")
 
 
+class ReleaseCost(BaseModel):
+    """What the release's plan was estimated to cost a month when it was deployed: `devkit
+    cost`'s estimate (from what its pods request) at the price sheet named."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    currency: str
+    min: float
+    max: float
+    prices: str = Field(description="the price sheet's name and date")
+
+
 class Release(BaseModel):
     """One deploy attempt of an environment. `status` is its outcome (or `deploying`)."""
 
@@ -115,6 +127,9 @@ class Release(BaseModel):
     )
     canary: CanaryRecord | None = Field(
         default=None, description="its canary steps, when it was rolled out as a canary"
+    )
+    cost: ReleaseCost | None = Field(
+        default=None, description="its plan's monthly cost estimate (None: not recorded)"
     )
 
     @property

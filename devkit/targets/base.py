@@ -82,6 +82,22 @@ class ServiceStatus:
 
 
 @dataclass(frozen=True)
+class ServiceUsage:
+    """What one service uses now, as the engine measures it (all its containers or pods)."""
+
+    service: str
+    cpu: float | None  # cores (1.0 is one CPU busy); None until the engine has two readings
+    memory: int  # bytes: the working set (without the page cache the kernel can drop)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "cpu": self.cpu, "memory": self.memory}
+
+
+class NoMetricsError(EngineError):
+    """The target can measure usage, but not now (a cluster without a metrics API)."""
+
+
+@dataclass(frozen=True)
 class UpResult:
     """A stack brought up: which services, what was built, and what changed."""
 
@@ -206,6 +222,25 @@ class ReportsStatus(Protocol):
     """Says what runs, per service: `devkit status`."""
 
     def status(self) -> list[ServiceStatus]: ...
+
+
+@runtime_checkable
+class ReportsUsage(Protocol):
+    """Says how much CPU and memory each service uses now: the page's resource plots."""
+
+    def usage(self) -> list[ServiceUsage]:
+        """Per running service; raises NoMetricsError when the engine cannot say."""
+        ...
+
+
+@runtime_checkable
+class RunsJobs(Protocol):
+    """Runs a declared job where the service runs now, on demand: the page's job buttons."""
+
+    def run_declared_job(self, job: Job, output: Callable[[str], None]) -> Outcome:
+        """Run `job.command` where `job.service` runs (its code as synced, its environment),
+        each output line to `output`; ok on exit 0 within `job.timeout`."""
+        ...
 
 
 @runtime_checkable
@@ -387,6 +422,8 @@ CAPABILITY_NAMES: dict[type, tuple[str, str]] = {
     RunsStack: ("run a development stack (devkit up)", "environments that can"),
     ReportsStatus: ("report status (devkit status)", "environments that can"),
     StreamsLogs: ("stream logs (devkit logs)", "environments that can"),
+    ReportsUsage: ("report CPU and memory use", "environments that can"),
+    RunsJobs: ("run declared jobs on demand", "environments that can"),
     Executes: ("run commands in services (devkit exec)", "environments that can"),
     SyncsFiles: ("live-sync files (devkit watch)", "environments that can"),
     ForwardsPorts: ("forward ports", "environments that can"),

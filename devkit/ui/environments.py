@@ -9,8 +9,6 @@ import os
 import subprocess
 import sys
 import threading
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +16,13 @@ from devkit.devloop.events import EventBus
 from devkit.model.blueprint import Blueprint
 from devkit.planning.cost import cents, estimate
 from devkit.planning.planner import plan
-from devkit.planning.pricesheet import PriceSheet, parse_sheet
+from devkit.planning.pricesheet import PriceSheet
 from devkit.records.release import Release
 from devkit.targets.base import Releases, supports
 from devkit.targets.registry import Options, capable, open_target
 
 REACH_TIMEOUT = 8.0  # seconds an environment's target may take to list its releases
 SHOWN = 5  # releases per environment
-
-
-def default_sheet() -> PriceSheet:
-    text = resources.files("devkit.planning").joinpath("prices.toml").read_text()
-    return parse_sheet(tomllib.loads(text), "devkit's default price sheet")
 
 
 def describe(blueprint: Blueprint, sheet: PriceSheet) -> list[dict[str, Any]]:
@@ -110,6 +103,7 @@ def releases_of(blueprint: Blueprint, name: str) -> dict[str, Any]:
                 "commit": r.commit,
                 "reason": r.reason,
                 "images": r.images,
+                "cost": r.cost.model_dump() if r.cost else None,
             }
             for r in latest
         ],

@@ -1,6 +1,7 @@
-"""What the page learns by asking the target: status polled, logs followed, both published on the
-dev loop's bus. Each feed opens its own connection to the target (registry.open_target) and asks
-only for a capability (ReportsStatus, StreamsLogs), so it works for every target that has it."""
+"""What the page learns by asking the target: status and usage polled, logs followed, all
+published on the dev loop's bus. Each feed opens its own connection to the target
+(registry.open_target) and asks only for a capability (ReportsStatus, ReportsUsage, StreamsLogs),
+so it works for every target that has it."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from devkit.devloop.events import EventBus
+from devkit.devloop.events import EventBus, Kind
 from devkit.devloop.state import running_forwards
 from devkit.planning.planner import Plan
-from devkit.targets.base import ReportsStatus, StreamsLogs, supports
+from devkit.targets.base import NoMetricsError, ReportsStatus, ReportsUsage, StreamsLogs, supports
 from devkit.targets.registry import Options, open_target
 
 POLL = 1.0  # seconds between status polls
+USAGE_POLL = 2.0  # seconds between usage readings
+NO_METRICS_RETRY = 30.0  # seconds before asking a target without metrics again
 RETRY = 5.0  # seconds before a failed feed tries again
 
 
-def _options(plan: Plan, context: str | None) -> Options:
+def target_options(plan: Plan, context: str | None) -> Options:
+    """How the feeds open the target: the kube context, and the forwards `up` keeps."""
     return Options(
         context=context, forwards=lambda: running_forwards(plan.project, plan.environment)
     )
@@ -28,29 +34,70 @@ def _options(plan: Plan, context: str | None) -> Options:
 def poll_status(
     plan: Plan, bus: EventBus, stop: threading.Event, *, context: str | None = None
 ) -> None:
-    """Publish the engine's status of every service ("status" events) whenever it changes."""
+    """Publish the engine's status of every service ("status" events) whenever it changes;
+    "unreachable" with why while the target cannot be asked."""
+
+    def read(target: object) -> list[dict[str, Any]]:
+        assert isinstance(target, ReportsStatus)
+        rows = [row.to_dict() for row in target.status()]
+        for row in rows:
+            row["restarts"] = row.get("restarts", 0)
+        return rows
+
+    feed = Polled("status", ReportsStatus, "reports no status", read, POLL, "unreachable",
+                  only_changes=True)  # fmt: skip
+    _poll(plan, bus, stop, context, feed)
+
+
+def poll_usage(
+    plan: Plan, bus: EventBus, stop: threading.Event, *, context: str | None = None
+) -> None:
+    """Publish what each service uses ("usage" events) every USAGE_POLL seconds; "unsupported"
+    (the target cannot say) or "unavailable" (it cannot now, e.g. no metrics API) with why."""
+
+    def read(target: object) -> list[dict[str, Any]]:
+        assert isinstance(target, ReportsUsage)
+        return [row.to_dict() for row in target.usage()]
+
+    feed = Polled("usage", ReportsUsage, "reports no CPU or memory use", read, USAGE_POLL,
+                  "unavailable")  # fmt: skip
+    _poll(plan, bus, stop, context, feed)
+
+
+@dataclass(frozen=True)
+class Polled:
+    """What one polling feed asks of the target and publishes."""
+
+    kind: Kind
+    capability: type
+    lacking: str  # said after the target kind when it lacks the capability
+    read: Callable[[object], list[dict[str, Any]]]
+    every: float
+    failed: str  # the event published with why, while it cannot be asked
+    only_changes: bool = False
+
+
+def _poll(
+    plan: Plan, bus: EventBus, stop: threading.Event, context: str | None, feed: Polled
+) -> None:
     last = ""
     while not stop.is_set():
         try:
-            with open_target(plan, _options(plan, context)) as target:
-                if not supports(target, ReportsStatus):
-                    why = f"{plan.target.kind} reports no status"
-                    bus.publish("status", "", "unsupported", why)
+            with open_target(plan, target_options(plan, context)) as target:
+                if not supports(target, feed.capability):
+                    bus.publish(feed.kind, "", "unsupported", f"{plan.target.kind} {feed.lacking}")
                     return
-                assert isinstance(target, ReportsStatus)
                 while not stop.is_set():
-                    rows = [row.to_dict() for row in target.status()]
-                    for row in rows:
-                        row["restarts"] = row.get("restarts", 0)
-                    text = json.dumps(rows, sort_keys=True)
-                    if text != last:
+                    rows = feed.read(target)
+                    text = json.dumps(rows, sort_keys=True) if feed.only_changes else ""
+                    if not feed.only_changes or text != last:
                         last = text
-                        bus.publish("status", "", "services", data={"services": rows})
-                    stop.wait(POLL)
+                        bus.publish(feed.kind, "", "services", data={"services": rows})
+                    stop.wait(feed.every)
         except Exception as exc:  # noqa: BLE001 - the page says why
-            bus.publish("status", "", "unreachable", _short(exc))
+            bus.publish(feed.kind, "", feed.failed, short(exc))
             last = ""
-            stop.wait(RETRY)
+            stop.wait(NO_METRICS_RETRY if isinstance(exc, NoMetricsError) else RETRY)
 
 
 def follow_logs(
@@ -60,7 +107,7 @@ def follow_logs(
     since: float | None = None
     while not stop.is_set():
         try:
-            with open_target(plan, _options(plan, context)) as target:
+            with open_target(plan, target_options(plan, context)) as target:
                 if not supports(target, StreamsLogs):
                     return
                 assert isinstance(target, StreamsLogs)
@@ -71,7 +118,7 @@ def follow_logs(
                     if stop.is_set():
                         return
         except Exception as exc:  # noqa: BLE001 - retried, said once
-            bus.publish("step", "", "waiting", f"logs: {_short(exc)}; trying again")
+            bus.publish("step", "", "waiting", f"logs: {short(exc)}; trying again")
         stop.wait(RETRY)
 
 
@@ -81,6 +128,7 @@ def start(feed: Callable[..., None], *args: object, **kwargs: object) -> threadi
     return thread
 
 
-def _short(exc: BaseException) -> str:
+def short(exc: BaseException) -> str:
+    """The first line of an error, for the page."""
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devkit.delivery.cost import default_sheet
+from devkit.devloop import timings
 from devkit.devloop.events import EventBus
 from devkit.devloop.sync import LiveSync
 from devkit.model.blueprint import Blueprint
 from devkit.planning.planner import Plan
+from devkit.targets.base import RunsJobs
+from devkit.targets.registry import capable
 from devkit.ui import feeds
-from devkit.ui.environments import Commands, default_sheet, describe, releases_of
+from devkit.ui.environments import Commands, describe, releases_of
+from devkit.ui.jobs import JobRunner
 from devkit.ui.server import Backend, UiServer
 from devkit.ui.snapshot import services_of
 
@@ -56,10 +61,13 @@ def start_ui(
     """Serve the page for `plan`'s environment on 127.0.0.1 (port 0: a free one)."""
     environments = describe(blueprint, default_sheet())
     snapshot: dict[str, Any] = {
-        "loop": services_of(plan),
+        # whether the target runs declared jobs here (asked of its class: nothing connects)
+        "loop": {**services_of(plan), "jobs": plan.environment in capable(blueprint, RunsJobs)},
         "environments": environments,
         "live": False,
         "mode": mode,  # "up": the dev loop starts in this process (actions once it runs)
+        # recent syncs of this environment (the cache), for the plots of a page opened late
+        "syncs": timings.recent(plan.project, plan.environment),
     }
     allowed: list[list[str]] = []
     for env in environments:
@@ -79,9 +87,11 @@ def start_ui(
         snapshot=lambda: snapshot,
         environment=environment,
         command=commands_runner.run,
+        job=JobRunner(plan, bus, context=context).run,
     )
     running = RunningUi(UiServer(backend, port), snapshot)
     feeds.start(feeds.poll_status, plan, bus, running.stop, context=context)
+    feeds.start(feeds.poll_usage, plan, bus, running.stop, context=context)
     if follow_logs:
         feeds.start(feeds.follow_logs, plan, bus, running.stop, context=context)
     return running

@@ -31,6 +31,7 @@ BATCH = 500  # events written to a page at most per write
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/plots.js": ("plots.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
 }
 ACTIONS = ("restart", "rebuild", "sync")
@@ -43,7 +44,7 @@ class Backend:
     `snapshot()` is the page's starting state (services, groups, environments); `act(service,
     what)` asks the dev loop for an action (None: nothing runs the loop here, the page says
     so); `environment(name)` reads one environment's releases (may take seconds);
-    `command(args)` starts promote or rollback.
+    `command(args)` starts promote or rollback; `job(service, name)` starts a declared job.
     """
 
     bus: EventBus
@@ -51,6 +52,7 @@ class Backend:
     act: Callable[[str, str], None] | None = None
     environment: Callable[[str], dict[str, Any]] | None = None
     command: Callable[[list[str]], int] | None = None
+    job: Callable[[str, str], None] | None = None
     assets: dict[str, bytes] = field(default_factory=dict)
 
 
@@ -197,6 +199,8 @@ def _handler(server: UiServer) -> type[BaseHTTPRequestHandler]:
                 self._action(body)
             elif path == "/api/command":
                 self._command(body)
+            elif path == "/api/job":
+                self._job(body)
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
@@ -214,6 +218,21 @@ def _handler(server: UiServer) -> type[BaseHTTPRequestHandler]:
                 return
             backend.bus.publish("action", service, what, "requested")
             backend.act(service, what)
+            self._json({"ok": True})
+
+        def _job(self, body: dict[str, Any]) -> None:
+            service, name = str(body.get("service", "")), str(body.get("job", ""))
+            if backend.job is None:
+                self._json({"error": "no jobs here"}, HTTPStatus.BAD_REQUEST)
+                return
+            try:
+                backend.job(service, name)
+            except KeyError as exc:
+                self._json({"error": str(exc.args[0])}, HTTPStatus.BAD_REQUEST)
+                return
+            except RuntimeError as exc:
+                self._json({"error": str(exc)}, HTTPStatus.CONFLICT)
+                return
             self._json({"ok": True})
 
         def _command(self, body: dict[str, Any]) -> None:

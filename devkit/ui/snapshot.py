@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from devkit.model.quantity import cpu_millicores, memory_bytes
+from devkit.model.resources import Resources
 from devkit.model.sync import Restart
 from devkit.planning.planner import Plan
 
@@ -32,6 +34,12 @@ def services_of(plan: Plan) -> dict[str, Any]:
                 "health": service.health.kind if service.health else None,
                 "sync": len(service.sync),
                 "supervised": supervised,
+                "resources": _resources(service.resources),
+                "jobs": [
+                    {"name": job.name, "command": list(job.command), "timeout": job.timeout}
+                    for job in plan.jobs
+                    if job.service == service.name
+                ],
             }
         )
     return {
@@ -40,4 +48,23 @@ def services_of(plan: Plan) -> dict[str, Any]:
         "target": plan.target.kind,
         "groups": grouped,
         "services": services,
+    }
+
+
+def _resources(declared: Resources | None) -> dict[str, float | None]:
+    """Requests and limits as numbers: CPU in cores, memory in bytes (None: not declared)."""
+
+    def cpu(value: str | None) -> float | None:
+        return cpu_millicores(value) / 1000 if value else None
+
+    def memory(value: str | None) -> float | None:
+        return float(memory_bytes(value)) if value else None
+
+    if declared is None:
+        return {"cpu": None, "cpu_limit": None, "memory": None, "memory_limit": None}
+    return {
+        "cpu": cpu(declared.cpu),
+        "cpu_limit": cpu(declared.cpu_limit),
+        "memory": memory(declared.memory),
+        "memory_limit": memory(declared.memory_limit),
     }

@@ -105,3 +105,43 @@ def test_a_capability_the_target_lacks_is_bad_input_naming_the_environment(
     assert f'environment "{env}" runs on' in run.stderr and lacks in run.stderr
     assert who in run.stderr and "nothing was changed" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+CLUSTERS = """
+from devkit import Blueprint, Cluster, Kubernetes
+
+app = Blueprint("shop")
+app.service("api", image="api:1")
+app.environment("staging", Kubernetes(context="one"))
+app.environment("prod", Kubernetes(clusters=[Cluster("eu", context="one"),
+                                             Cluster("us", context="two")]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("deploy", "prod", "--cluster", "asia"), 'environment "prod" has no cluster "asia"'),
+        (("promote", "staging", "prod", "--cluster", "asia"), 'has no cluster "asia"'),
+        (("releases", "prod", "--cluster", "asia"), "its clusters: eu, us"),
+        (("promote", "prod", "staging", "--source-cluster", "asia"), 'has no cluster "asia"'),
+        (("promote", "staging", "prod", "--source-cluster", "eu"), "runs on one cluster"),
+        (("build", "prod", "--push", "--cluster", "asia"), 'has no cluster "asia"'),
+        (("deploy", "staging", "--cluster", "eu"), "runs on one cluster: --cluster eu"),
+        (("deploy", "prod", "--context", "one"), "--context needs --cluster NAME"),
+        (("rollback", "prod", "--to", "3"), "--to needs --cluster NAME"),
+    ],
+)
+def test_a_cluster_the_environment_lacks_is_bad_input_before_any_cluster_is_asked(
+    devkit: Callable[..., Run],
+    write_blueprint: Callable[[str], Path],
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    root = write_blueprint(CLUSTERS).parent
+    # no kubeconfig at all: nothing may be asked of a cluster before the input is checked
+    nowhere = {**os.environ, "KUBECONFIG": str(root / "no-such-kubeconfig")}
+    run = devkit(*args, "--json", cwd=root, env=nowhere)
+    assert run.code == 2, run.stderr
+    assert says in " ".join(run.stderr.split()), run.stderr
+    assert "nothing was changed" in run.stderr and "Traceback" not in run.stderr

@@ -299,34 +299,6 @@ def test_spot_with_one_replica_asked_explicitly_warns_and_says_why(tmp_path: Pat
     assert not any(o["kind"] == "PodDisruptionBudget" for o in rendered)
 
 
-def test_render_writes_a_grafana_dashboard_per_service_with_metrics(tmp_path: Path) -> None:
-    out = tmp_path / "dashboards"
-    result = run_devkit("render", "staging", "--dashboards", str(out), cwd=SHOP)
-    assert result.code == 0, result.stderr
-    assert yaml.safe_load_all(result.stdout)  # the objects still go to stdout
-    assert "wrote 1 Grafana dashboards" in result.stderr
-    (written,) = out.glob("*.json")
-    assert written.name == "shop-staging-api.json"  # only the api declares metrics
-    board = json.loads(written.read_text())
-    assert board["uid"] == "devkit-shop-staging-api"
-    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
-    assert (
-        'sum by (code) (rate(http_requests_total{namespace="shop-staging", job="api"}'
-        "[$__rate_interval]))" in exprs
-    )
-    again = tmp_path / "again"
-    run_devkit("render", "staging", "--dashboards", str(again), cwd=SHOP)
-    assert (again / written.name).read_bytes() == written.read_bytes()
-
-
-def test_dashboards_go_with_kubernetes_objects_not_compose(tmp_path: Path) -> None:
-    result = run_devkit(
-        "render", "local", "--format", "compose", "--dashboards", str(tmp_path), cwd=SHOP
-    )
-    assert result.code == 2
-    assert "--dashboards goes with Kubernetes objects" in result.stderr
-
-
 def test_render_access_prints_the_deploy_account_and_the_admins_namespace_apart(
     tmp_path: Path,
 ) -> None:
@@ -372,3 +344,31 @@ def test_render_access_refuses_what_it_cannot_render(args: tuple[str, ...], mess
     assert result.code == 2, result.stderr
     assert message in " ".join(result.stderr.split())
     assert result.stdout == ""
+
+
+def test_render_writes_a_grafana_dashboard_per_service_with_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "dashboards"
+    result = run_devkit("render", "staging", "--dashboards", str(out), cwd=SHOP)
+    assert result.code == 0, result.stderr
+    assert yaml.safe_load_all(result.stdout)  # the objects still go to stdout
+    assert "wrote 1 Grafana dashboards" in result.stderr
+    (written,) = out.glob("*.json")
+    assert written.name == "shop-staging-api.json"  # only the api declares metrics
+    board = json.loads(written.read_text())
+    assert board["uid"] == "devkit-shop-staging-api"
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    assert (
+        'sum by (code) (rate(http_requests_total{namespace="shop-staging", job="api"}'
+        "[$__rate_interval]))" in exprs
+    )
+    again = tmp_path / "again"
+    run_devkit("render", "staging", "--dashboards", str(again), cwd=SHOP)
+    assert (again / written.name).read_bytes() == written.read_bytes()
+
+
+def test_dashboards_go_with_kubernetes_objects_not_compose(tmp_path: Path) -> None:
+    result = run_devkit(
+        "render", "local", "--format", "compose", "--dashboards", str(tmp_path), cwd=SHOP
+    )
+    assert result.code == 2
+    assert "--dashboards goes with Kubernetes objects" in result.stderr

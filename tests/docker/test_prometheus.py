@@ -1,22 +1,26 @@
 """The stock Prometheus scrapes what the blueprint declares, on the real engine: a service with
-`metrics` and `blueprints.prometheus()` in one stack (devkit.testing starts both as the Docker
-target would, on one network, by service name), and Prometheus's own query API says the
-service's target is up and holds its samples.
+`metrics` and `blueprints.prometheus()` in one stack, started by devkit.testing and by `devkit up`
+(the Docker target itself, hardened: read-only root, tmpfs scratch, no capabilities), and
+Prometheus's own query API says the service's target is up and holds its samples.
 """
 
 from __future__ import annotations
 
 import json
+import textwrap
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
+import docker
 import pytest
 
 from blueprints import prometheus, web_service
 from devkit import Blueprint, Docker
 from devkit.testing import start_stack
+from tests.docker.conftest import Project
 
 pytestmark = pytest.mark.docker
 
@@ -95,3 +99,42 @@ def test_stock_prometheus_scrapes_every_service_that_declares_metrics() -> None:
         wait_for_series(base, 'up{job="prometheus"} == 1')
         jobs = {s["metric"]["job"] for s in query(base, "up")}
         assert jobs == {"api", "prometheus"}
+
+
+BLUEPRINT = """
+from blueprints import prometheus, web_service
+from devkit import Blueprint, Docker
+
+app = Blueprint("NAME")
+app.use(web_service("api", image="python:3.11-slim", command=["python3", "-c", COUNTER],
+                    health="/", metrics="/metrics"))
+app.use(prometheus(interval=1))
+app.environment("local", Docker())
+"""
+
+
+def test_devkit_up_runs_the_stock_prometheus_hardened_and_it_scrapes_the_stack(
+    project: Callable[[str], Project], docker_client: docker.DockerClient
+) -> None:
+    p = project("prom")
+    p.write(
+        "blueprint.py",
+        f"COUNTER = {COUNTER!r}\n" + textwrap.dedent(BLUEPRINT).replace("NAME", p.name),
+    )
+    up = p.devkit("up", "--detach", "--json", timeout=300)
+    assert up.code == 0, up.stderr
+    ports = {s["service"]: s["ports"] for s in json.loads(up.stdout)["services"]}
+    base = f"http://{ports['prometheus']['9090/tcp']}"
+    for _ in range(3):
+        with urllib.request.urlopen(f"http://{ports['api']['8000/tcp']}/orders", timeout=10) as r:
+            assert r.read() == b"ok"
+    up_series = wait_for_series(base, 'up{job="api"} == 1')
+    assert up_series[0]["metric"]["instance"] == "api:8000"
+    wait_for_series(base, 'app_requests_total{job="api",path="/orders"} >= 3')
+
+    attrs = docker_client.containers.get(f"{p.name}-local-prometheus").attrs
+    assert attrs["Config"]["User"].startswith("65534")
+    assert attrs["Config"]["Entrypoint"][:2] == ["sh", "-c"]
+    assert attrs["HostConfig"]["ReadonlyRootfs"] is True
+    assert {"/prometheus", "/tmp"} <= set(attrs["HostConfig"]["Tmpfs"])
+    assert attrs["HostConfig"]["CapDrop"] == ["ALL"]

@@ -1,7 +1,9 @@
 """`devkit up --ui` on the real engine, driven in a real headless Chromium (Debian's, through
 Playwright; tests/setup/browser.sh installs it): examples/shop up, the page shows what runs, a save
 shows its sync, the restart button restarts, a crash shows its error at the top, the log filter
-finds a line, and nothing is served without the token. Screenshots of each view go to docs/ui/."""
+finds a line, the plots show syncs and CPU and memory against requests and limits, a declared job
+runs from its button, and nothing is served without the token. Screenshots of each view go to
+docs/ui/."""
 
 from __future__ import annotations
 
@@ -25,12 +27,24 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REPO
-from tests.docker.browser import chromium, shot
+from tests.docker.browser import chromium, interrupt, shot
 from tests.docker.conftest import IMAGE_MAP, _sweep
 
 pytestmark = pytest.mark.docker
 
 VERSION_FILE = "services/api/app/version.py"
+# Jobs the test declares on `local` (examples/shop declares none there): one that reads the
+# database with the api's environment, one that fails.
+JOBS = """jobs=[
+    Job("count-orders", ["python", "-u", "-c", "import os, time, psycopg\\n"
+        "print('counting', flush=True); time.sleep(1.5)\\n"
+        "with psycopg.connect(os.environ['DATABASE_URL']) as c:\\n"
+        "    print(c.execute('SELECT count(*) FROM orders').fetchone()[0], 'orders')"],
+        service="api", timeout=60),
+    Job("fail-check", ["python", "-c",
+                       "import sys; print('checking'); sys.exit('refusing: no fixture')"],
+        service="api", timeout=60),
+]"""
 
 
 @dataclass
@@ -72,7 +86,9 @@ def shop_ui(
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
     text = (
         (source / "blueprint.py").read_text().replace('Blueprint("shop")', f'Blueprint("{name}")')
-    )
+        .replace('app.environment("local", Docker())', f'app.environment("local", Docker(), {JOBS})')
+        .replace("    Http,\n", "    Http,\n    Job,\n")
+    )  # fmt: skip
     (root / "blueprint.py").write_text(text)
     env = {**os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1",
            "SHOP_DB_PASSWORD": "test-only-" + uuid.uuid4().hex[:8]}  # fmt: skip
@@ -87,11 +103,7 @@ def shop_ui(
         up.wait_for(r"watching \d+ paths", 600)
         yield up, url
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        interrupt(proc, 60)
         _sweep(docker_client, name)
 
 
@@ -278,6 +290,65 @@ def test_the_log_filter_finds_a_line(page: Page) -> None:
     shot(page, "logs")
 
 
+def test_the_plots_show_syncs_and_cpu_and_memory_against_requests_and_limits(
+    page: Page, shop_ui: tuple[UpWithUi, str], docker_client: docker.DockerClient
+) -> None:
+    all_healthy(page)
+    path = shop_ui[0].root / VERSION_FILE
+    path.write_text(path.read_text() + f"# plotted {uuid.uuid4().hex[:6]}\n")
+    expect(row(page, "api").locator("td.syncs li[data-at]").first).to_contain_text(
+        "1 file, restarted", timeout=15_000
+    )
+    page.keyboard.press("4")
+    expect(page.locator("#view-plots")).to_be_visible()
+    expect(page.locator("#sync-summary")).to_contain_text(re.compile(r"\d+ syncs? · median \d"))
+    expect(page.locator("#sync-hist svg rect.bar:not(.empty)").first).to_be_visible()
+    expect(page.locator("#sync-time svg circle.dot").first).to_be_visible()
+    # keyboard: the newest sync is the api's, read out with its time
+    page.locator("#sync-time").focus()
+    page.keyboard.press("End")
+    expect(page.locator("#sync-time-read")).to_contain_text(re.compile(r"api: \d+\.\d\d s"))
+    expect(page.locator("#sync-time svg circle.sel")).to_have_count(1)
+    page.locator("#sync-hist").focus()
+    page.keyboard.press("End")
+    expect(page.locator("#sync-hist-read")).to_contain_text(re.compile(r"s: [1-9]\d* syncs?"))
+    # CPU and memory, from the engine's stats, against the blueprint's requests and limits
+    api = page.locator("table.usage tr[data-service='api']")
+    cpu = api.locator("td.cpu .figure")
+    expect(cpu).to_have_text(re.compile(r"^\d+\.\d+ CPU$"), timeout=20_000)
+    expect(api.locator("td.cpu")).to_contain_text("request 0.25 CPU · limit none")
+    expect(api.locator("td.mem")).to_contain_text("request 256 MiB · limit 512 MiB")
+    expect(api.locator("td.mem svg line.req")).to_have_count(1)
+    expect(api.locator("td.mem svg line.lim")).to_have_count(1)
+    shown = api.locator("td.mem .figure").inner_text()
+    mib = float(shown.removesuffix(" MiB"))
+    container = docker_client.containers.get(f"{shop_ui[0].name}-local-api")
+    stats = docker_client.api.stats(container.id, stream=False, one_shot=True)
+    engine = stats["memory_stats"]["usage"] - stats["memory_stats"]["stats"]["total_inactive_file"]
+    assert 0.5 < mib / (engine / 2**20) < 2, f"the page shows {shown}, the engine {engine} bytes"
+    expect(page.locator("#usage-summary")).to_contain_text("4 of 4 services running")
+    shot(page, "plots")
+
+
+def test_a_declared_job_runs_from_its_button_and_shows_its_result(page: Page) -> None:
+    all_healthy(page)
+    api = row(page, "api")
+    api.get_by_role("button", name="Run count-orders").click()
+    job = api.locator(".action.job")
+    expect(job).to_have_class(re.compile(r"\bbusy\b"))  # its progress: a spinner, its output
+    expect(job.locator(".job-out")).to_contain_text("counting", timeout=10_000)
+    expect(api.get_by_role("button", name="Run count-orders")).to_be_disabled()
+    expect(job).to_have_class(re.compile(r"\bok\b"), timeout=30_000)
+    expect(job).to_contain_text(re.compile(r"count-orders: exited 0 in \d+\.\d\d s"))
+    expect(job.locator(".job-out")).to_contain_text(re.compile(r"\d+ orders"))
+    shot(page, "job")
+    api.get_by_role("button", name="Run fail-check").click()
+    expect(job).to_have_class(re.compile(r"\bbad\b"), timeout=30_000)
+    expect(job).to_contain_text("fail-check: exited with 1")
+    expect(job.locator(".job-out")).to_contain_text("refusing: no fixture")
+    expect(row(page, "postgres").locator("button[data-job]")).to_have_count(0)
+
+
 def test_the_environments_view_shows_targets_releases_and_cost(page: Page) -> None:
     page.keyboard.press("3")
     local = page.locator("article.env[data-env='local']")
@@ -309,6 +380,12 @@ def test_phone_width_and_dark(browser: Browser, shop_ui: tuple[UpWithUi, str]) -
     background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(17, 20, 24)"
     shot(phone, "phone-dark")
+    phone.keyboard.press("4")
+    usage = phone.locator("table.usage tr[data-service='api'] td.mem .figure")
+    expect(usage).to_have_text(re.compile(r"MiB$"), timeout=20_000)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the plots are {width}px wide at phone width"
+    shot(phone, "plots-phone-dark")
     context.close()
 
 

@@ -21,6 +21,8 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from devkit.planning.images import parse_rules
-from tests.conftest import REPO
+from tests.conftest import REPO, Run, run_devkit
 
 TESTBED = Path(__file__).resolve().parent / "testbed"
 CLUSTER_SH = TESTBED / "cluster.sh"
@@ -59,8 +61,41 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
 
-def cluster_sh(*args: str, timeout: float) -> str:
-    """Run testbed/cluster.sh; its stdout, or the test fails with its stderr."""
+# The Dockerfile of tests/docker/conftest.py's APP, with a VERSION file beside it.
+VERSIONED_APP_DOCKERFILE = """
+FROM python:3.11-slim
+COPY app.py VERSION /app/
+USER 10001:10001
+CMD ["python", "/app/app.py"]
+"""
+
+
+def timed_devkit(*args: str, root: Path, env: dict[str, str], timeout: float) -> Run:
+    """Run the CLI in `root`; how long it took is printed (pytest -s shows it)."""
+    began = time.monotonic()
+    run = run_devkit(*args, cwd=root, env=env, timeout=timeout)
+    print(f"devkit {' '.join(args)}: exit {run.code} in {time.monotonic() - began:.1f} s")
+    return run
+
+
+def release_rows(api: client.ApiClient, namespace: str) -> list[tuple[int, str, str]]:
+    """(number, status, origin) of the releases recorded in `namespace`, newest first, from
+    the record ConfigMaps the target keeps (`devkit releases` reads the same)."""
+    records = (
+        client.CoreV1Api(api)
+        .list_namespaced_config_map(namespace, label_selector="devkit.dev/record=release")
+        .items
+    )
+    rows = [
+        (json.loads(c.data["release.json"]), c.metadata.annotations["devkit.dev/status"])
+        for c in records
+    ]
+    return sorted(((r["number"], status, r["origin"]) for r, status in rows), reverse=True)
+
+
+def cluster_sh(*args: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    """Run testbed/cluster.sh (with `env` added to the environment); its stdout, or the test
+    fails with its stderr."""
     try:
         proc = subprocess.run(
             ["bash", str(CLUSTER_SH), *args],
@@ -68,6 +103,7 @@ def cluster_sh(*args: str, timeout: float) -> str:
             text=True,
             timeout=timeout,
             check=False,
+            env={**os.environ, **(env or {})},
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"testbed/cluster.sh {' '.join(args)} did not finish within {timeout:.0f} s")
@@ -236,6 +272,11 @@ def testbed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sTestbed]:
 
 
 REGISTRY_AUTH_SH = TESTBED / "registry-auth.sh"
+MANIFEST_TYPES = ", ".join(
+    f"application/vnd.{kind}+json"
+    for kind in ("docker.distribution.manifest.v2", "docker.distribution.manifest.list.v2",
+                 "oci.image.manifest.v1", "oci.image.index.v1")
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -256,6 +297,23 @@ class AuthRegistry:
         config = {"auths": {self.from_host: {"auth": token}}}
         (folder / "config.json").write_text(json.dumps(config))
         return folder
+
+    def has(self, image: str) -> bool:
+        """Whether it holds `image` (`path@digest`), asked from this machine with its
+        credentials."""
+        path, _, digest = image.partition("@")
+        token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        request = urllib.request.Request(
+            f"http://{self.from_host}/v2/{path}/manifests/{digest}", method="HEAD",
+            headers={"Authorization": f"Basic {token}", "Accept": MANIFEST_TYPES},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return bool(answer.status == 200)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return False
+            raise
 
     def pull_secret(self, name: str, namespace: str) -> dict[str, Any]:
         """A kubernetes.io/dockerconfigjson Secret with its credentials under the nodes' name."""
@@ -453,3 +511,67 @@ def served(port: int, host: str, path: str, **kw: Any) -> tuple[int, str] | None
         status, body = http_get(port, host, path, **kw)
         return (status, body) if status == 200 else None
     return None
+
+
+SECOND_CLUSTER = "devkit-testbed-2"
+"""The second kind cluster of the multi-cluster tests: the same node image, no NetworkPolicy
+controller, gateway or Istio CRDs (DEVKIT_TESTBED_PLATFORM=0)."""
+
+
+@dataclass(frozen=True)
+class SecondCluster:
+    """The second testbed cluster, its registry (the authenticated one, which the nodes pull as
+    `registry.name`), and a kubeconfig that holds both clusters' contexts."""
+
+    bed: K8sTestbed
+    registry: AuthRegistry
+    kubeconfig: str
+    """KUBECONFIG for both clusters: kind-devkit-testbed and kind-devkit-testbed-2."""
+    seconds: float
+    """How long `cluster.sh up` took in this session (creating or reusing it)."""
+
+
+@pytest.fixture(scope="session")
+def second_cluster(testbed: K8sTestbed, auth_registry: AuthRegistry) -> Iterator[SecondCluster]:
+    """A second kind cluster, created on demand (or reused), with the authenticated registry as
+    its own: `registry-auth.sh up` teaches its node that registry's name. Deleted at the end of
+    the session when this session created it, unless DEVKIT_TESTBED_KEEP=1."""
+    which = {"DEVKIT_TESTBED_CLUSTER": SECOND_CLUSTER, "DEVKIT_TESTBED_PLATFORM": "0"}
+    began = time.monotonic()
+    env = _env(cluster_sh("up", timeout=600, env=which))
+    seconds = time.monotonic() - began
+    created = env["CLUSTER_CREATED"] == "1"
+    print(f"second cluster {SECOND_CLUSTER}: up in {seconds:.1f} s (created: {created})")
+    api = config.new_client_from_config(config_file=env["KUBECONFIG"])
+    try:
+        bed = K8sTestbed(
+            kubeconfig=Path(env["KUBECONFIG"]), cluster=env["CLUSTER"],
+            node_image=env["NODE_IMAGE"], registry=env["REGISTRY"],
+            registry_push=env["REGISTRY"].replace("localhost", "127.0.0.1"),
+            kubectl_bin=Path(env["KUBECTL"]), api=api, kind_bin=Path(env["KIND"]),
+            docker_shim=env.get("DOCKER_SHIM") == "1",
+        )  # fmt: skip
+        core = client.CoreV1Api(api)
+        wait_for(
+            "the second cluster's node to be Ready",
+            lambda: _node_ready(core, f"{SECOND_CLUSTER}-control-plane"), 180,
+        )  # fmt: skip
+        wait_for("CoreDNS of the second cluster", lambda: _coredns_available(api), 180)
+        proc = subprocess.run(
+            ["bash", str(REGISTRY_AUTH_SH), "up"], capture_output=True, text=True, timeout=120,
+            check=False, env={**os.environ, **which},
+        )  # fmt: skip
+        if proc.returncode != 0:
+            pytest.fail(f"registry-auth.sh up for {SECOND_CLUSTER} failed:\n{proc.stderr[-4000:]}")
+        both = os.pathsep.join([str(testbed.kubeconfig), env["KUBECONFIG"]])
+        yield SecondCluster(bed, auth_registry, both, seconds)
+    finally:
+        core = client.CoreV1Api(api)
+        with contextlib.suppress(Exception):
+            for ns in core.list_namespace(label_selector=f"{TEST_LABEL}={SESSION}").items:
+                core.delete_namespace(ns.metadata.name)
+        api.close()
+        if created and os.environ.get("DEVKIT_TESTBED_KEEP") != "1":
+            began = time.monotonic()
+            cluster_sh("down", timeout=300, env=which)
+            print(f"second cluster {SECOND_CLUSTER}: deleted in {time.monotonic() - began:.1f} s")

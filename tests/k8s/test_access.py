@@ -30,8 +30,8 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.conftest import Run, run_devkit
 from tests.docker.conftest import APP, IMAGE_MAP
-from tests.k8s.conftest import K8sTestbed
-from tests.k8s.test_releases import BLUEPRINT, DOCKERFILE, PROD_SAME_REGISTRY
+from tests.k8s.conftest import VERSIONED_APP_DOCKERFILE, K8sTestbed
+from tests.k8s.test_releases import BLUEPRINT, PROD_SAME_REGISTRY
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
 
@@ -152,7 +152,7 @@ def bed(testbed: K8sTestbed, tmp_path: Path) -> Iterator[Access]:
     blueprint = BLUEPRINT.replace("PROD", PROD_SAME_REGISTRY + CHECKED)
     blueprint = blueprint.replace("REGISTRY", testbed.registry)
     (root / "blueprint.py").write_text(textwrap.dedent(blueprint).lstrip())
-    (root / "web" / "Dockerfile").write_text(textwrap.dedent(DOCKERFILE).lstrip())
+    (root / "web" / "Dockerfile").write_text(textwrap.dedent(VERSIONED_APP_DOCKERFILE).lstrip())
     (root / "web" / "app.py").write_text(textwrap.dedent(APP).lstrip())
     made = Access(root, prefix, testbed, env)
     try:

@@ -27,9 +27,16 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from tests.conftest import Run, run_devkit
+from tests.conftest import Run
 from tests.docker.conftest import APP, IMAGE_MAP
-from tests.k8s.conftest import AuthRegistry, K8sTestbed, wait_for
+from tests.k8s.conftest import (
+    VERSIONED_APP_DOCKERFILE,
+    AuthRegistry,
+    K8sTestbed,
+    release_rows,
+    timed_devkit,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]
 
@@ -63,13 +70,6 @@ app.environment("prod", Kubernetes(context="kind-devkit-testbed", registry="AUTH
                                    namespace=f"{NS}-prod"), rollout_timeout=60)
 """
 
-DOCKERFILE = """
-FROM python:3.11-slim
-COPY app.py VERSION /app/
-USER 10001:10001
-CMD ["python", "/app/app.py"]
-"""
-
 
 @dataclass
 class App:
@@ -79,10 +79,7 @@ class App:
     testbed: K8sTestbed
 
     def devkit(self, *args: str, timeout: float = 300) -> Run:
-        began = time.monotonic()
-        run = run_devkit(*args, cwd=self.root, env=self.env, timeout=timeout)
-        print(f"devkit {' '.join(args)}: exit {run.code} in {time.monotonic() - began:.1f} s")
-        return run
+        return timed_devkit(*args, root=self.root, env=self.env, timeout=timeout)
 
     def ns(self, env: str) -> str:
         return f"{self.namespace}-{env}"
@@ -107,15 +104,7 @@ class App:
     def releases(self, env: str) -> list[tuple[int, str, str]]:
         """(number, status, origin), newest first, from the record ConfigMaps the target keeps
         (`devkit releases` reads the same; tests/k8s/test_deploy.py runs it)."""
-        core = client.CoreV1Api(self.testbed.api)
-        records = core.list_namespaced_config_map(
-            self.ns(env), label_selector="devkit.dev/record=release"
-        ).items
-        rows = [
-            (json.loads(c.data["release.json"]), c.metadata.annotations["devkit.dev/status"])
-            for c in records
-        ]
-        return sorted(((r["number"], status, r["origin"]) for r, status in rows), reverse=True)
+        return release_rows(self.testbed.api, self.ns(env))
 
     def config_map(self, env: str, name: str) -> Any | None:
         try:
@@ -135,7 +124,7 @@ def app(testbed: K8sTestbed, tmp_path: Path) -> Iterator[App]:
     a.write("blueprint.py", BLUEPRINT.replace("PROD", PROD_SAME_REGISTRY))
     a.write("blueprint.py", (a.root / "blueprint.py").read_text().replace("REGISTRY",
                                                                           testbed.registry))  # fmt: skip
-    a.write("web/Dockerfile", DOCKERFILE)
+    a.write("web/Dockerfile", VERSIONED_APP_DOCKERFILE)
     a.write("web/app.py", APP)
     yield a
     core = client.CoreV1Api(testbed.api)

@@ -55,6 +55,23 @@ app.environment("remote", Kubernetes(context="a-context-this-machine-lacks", reg
 """
 
 
+def web_project(root: Path, blueprint: str, testbed: K8sTestbed, tmp_path: Path) -> dict[str, str]:
+    """A project in `root` of one service, web (WEB_APP, built from web/), declared by `blueprint`
+    (REG: the testbed's registry); the environment devkit runs in for it on the testbed."""
+    (root / "web" / "app").mkdir(parents=True)
+    text = blueprint.replace("REG", testbed.registry)
+    (root / "blueprint.py").write_text(textwrap.dedent(text).lstrip())
+    (root / "web" / "app" / "app.py").write_text(textwrap.dedent(WEB_APP).lstrip())
+    (root / "web" / "Dockerfile").write_text(
+        "FROM python:3.11-slim\nCOPY --chown=10001:10001 app/ /app/\nUSER 10001:10001\n"
+        'CMD ["python", "-u", "/app/app.py"]\n'
+    )
+    return {
+        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
+        "KUBECONFIG": str(testbed.kubeconfig), "DEVKIT_CACHE": str(tmp_path / "cache"),
+    }  # fmt: skip
+
+
 def _popen(root: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "devkit", *args], cwd=root, env=env,
@@ -170,19 +187,8 @@ def test_stack_commands_on_a_kubernetes_environment_by_context_and_namespace(
     testbed: K8sTestbed, tmp_path: Path
 ) -> None:
     root = tmp_path / "plain"
-    (root / "web" / "app").mkdir(parents=True)
     name, namespace = f"pl-{uuid.uuid4().hex[:6]}", f"pl-{uuid.uuid4().hex[:6]}"
-    text = PLAIN.replace("NAME", name).replace("REG", testbed.registry)
-    (root / "blueprint.py").write_text(textwrap.dedent(text).lstrip())
-    (root / "web" / "app" / "app.py").write_text(textwrap.dedent(WEB_APP).lstrip())
-    (root / "web" / "Dockerfile").write_text(
-        "FROM python:3.11-slim\nCOPY --chown=10001:10001 app/ /app/\nUSER 10001:10001\n"
-        'CMD ["python", "-u", "/app/app.py"]\n'
-    )
-    env = {
-        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
-        "KUBECONFIG": str(testbed.kubeconfig), "DEVKIT_CACHE": str(tmp_path / "cache"),
-    }  # fmt: skip
+    env = web_project(root, PLAIN.replace("NAME", name), testbed, tmp_path)
     where = ["-e", "remote", "--context", f"kind-{testbed.cluster}", "--namespace", namespace]
     core = client.CoreV1Api(testbed.api)
 

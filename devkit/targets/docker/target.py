@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +27,12 @@ from docker.models.containers import Container
 
 from devkit.build.engine import connect
 from devkit.errors import EngineError
+from devkit.model.job import Job
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan
 from devkit.render.healthcheck import probe_command
 from devkit.targets import labels
-from devkit.targets.base import BuildLine, ServiceStatus, SyncSession, UpResult
+from devkit.targets.base import BuildLine, ServiceStatus, ServiceUsage, SyncSession, UpResult
 from devkit.targets.docker.spec import (
     ActualContainer,
     Changes,
@@ -40,8 +41,9 @@ from devkit.targets.docker.spec import (
 )
 from devkit.targets.docker.stack import up_on_docker
 from devkit.targets.docker.sync import DockerSyncSession
+from devkit.targets.docker.usage import Reading, cores, reading
 from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
-from devkit.targets.outcome import Progress
+from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.supervisor import ImageConfig
 
 _LOG_TAIL = 20
@@ -83,6 +85,7 @@ class DockerTarget:
         self.client = client
         self.project = project
         self.env = env
+        self._readings: dict[str, Reading] = {}  # container id -> its last stats reading
 
     # --- up ----------------------------------------------------------------------------------
     def up(
@@ -192,6 +195,82 @@ class DockerTarget:
                 )
             )
         return rows
+
+    def usage(self) -> list[ServiceUsage]:
+        """CPU and memory of each running service, from one stats reading per container (the
+        CPU since this target's previous reading: None the first time)."""
+        running = [c for c in self.actual() if c.state == "running"]
+
+        def read(container: ActualContainer) -> ServiceUsage | None:
+            try:
+                stats = self.client.api.stats(container.id, stream=False, one_shot=True)
+            except (APIError, NotFound):
+                return None  # stopped or removed meanwhile
+            now = reading(stats)
+            cpu = cores(self._readings.get(container.id), now)
+            self._readings[container.id] = now
+            return ServiceUsage(container.service, cpu, now.memory)
+
+        if not running:
+            return []
+        with ThreadPoolExecutor(max_workers=min(8, len(running))) as pool:
+            found = [u for u in pool.map(read, running) if u is not None]
+        alive = {c.id for c in running}
+        for gone in [key for key in self._readings if key not in alive]:
+            del self._readings[gone]
+        return found
+
+    def run_declared_job(self, job: Job, output: Callable[[str], None]) -> Outcome:
+        """Run the job's command in the service's running container (as `devkit exec` does:
+        its synced code, its environment), its output line by line; ok on exit 0 within
+        `job.timeout`. A run past the timeout is reported failed; the engine has no way to stop
+        an exec, so the command may go on in the container."""
+        began = time.monotonic()
+        running = {c.service: c for c in self.actual() if c.state == "running"}
+        if job.service not in running:
+            raise EngineError(
+                f'job "{job.name}": service "{job.service}" is not running in '
+                f"{self.project}/{self.env}",
+                details=[f"start it with `devkit up -e {self.env}`"],
+            )
+        exec_id = self.client.api.exec_create(running[job.service].id, list(job.command))["Id"]
+        lines: queue.Queue[str | BaseException | None] = queue.Queue()
+
+        def pump() -> None:
+            buffer = b""
+            try:
+                for chunk in self.client.api.exec_start(exec_id, stream=True):
+                    buffer += chunk
+                    while b"\n" in buffer:
+                        line, buffer = buffer.split(b"\n", 1)
+                        lines.put(line.decode(errors="replace"))
+                if buffer:
+                    lines.put(buffer.decode(errors="replace"))
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting thread
+                lines.put(exc)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        kept: list[str] = []
+        deadline = began + job.timeout
+        while True:
+            try:
+                item = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                why = f"did not finish in {job.timeout:g}s (it may still run in the container)"
+                return Outcome(False, why, tuple(kept[-_LOG_TAIL:]), _since(began))
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                return Outcome(False, f"lost its output: {item}", tuple(kept[-_LOG_TAIL:]),
+                               _since(began))  # fmt: skip
+            kept.append(item)
+            output(item)
+        code = self.client.api.exec_inspect(exec_id).get("ExitCode")
+        logs = tuple(kept[-_LOG_TAIL:])
+        if code == 0:
+            return Outcome(True, "exited 0", logs, _since(began))
+        return Outcome(False, f"exited with {code}", logs, _since(began))
 
     # --- images ----------------------------------------------------------------------------
     def ensure_image(self, ref: str, progress: Progress, service: str) -> str:
@@ -543,3 +622,7 @@ class DockerTarget:
                 volume.remove(force=True)
                 removed["volumes"].append(volume.name or "")
         return removed
+
+
+def _since(began: float) -> float:
+    return round(time.monotonic() - began, 2)

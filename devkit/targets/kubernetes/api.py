@@ -149,6 +149,14 @@ class KubeApi:
                 body="",
             ) from None
 
+    def serves(self, api_version: str, kind: str) -> bool:
+        """Whether the cluster serves this kind (an aggregated API such as metrics.k8s.io)."""
+        try:
+            self._resource(api_version, kind)
+        except KubeError:
+            return False
+        return True
+
     def apply(
         self, obj: dict[str, Any], *, force: bool = False, dry_run: bool = False
     ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,21 +15,33 @@ from typing import Any
 from kubernetes.stream import stream
 
 from devkit.errors import EngineError, UserError
+from devkit.model.job import Job
 from devkit.model.targets import Kind
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan
 from devkit.project.cache import cache_dir
-from devkit.targets.base import BuildLine, ForwardSet, ServiceStatus, SyncSession, UpResult
+from devkit.targets.base import (
+    BuildLine,
+    ForwardSet,
+    NoMetricsError,
+    ServiceStatus,
+    ServiceUsage,
+    SyncSession,
+    UpResult,
+)
 from devkit.targets.kubernetes import kind
 from devkit.targets.kubernetes.api import KubeApi, KubeError, connect_context
 from devkit.targets.kubernetes.logs import pod_logs
 from devkit.targets.kubernetes.port_forward import ready_pod
 from devkit.targets.kubernetes.spec import INSTANCE, ROLE
 from devkit.targets.kubernetes.stack import start_forwards, up_on_cluster
-from devkit.targets.kubernetes.status import service_statuses
+from devkit.targets.kubernetes.status import service_statuses, service_usage
 from devkit.targets.kubernetes.sync import KubeSyncSession
-from devkit.targets.kubernetes.target import KubernetesTarget
-from devkit.targets.outcome import Progress
+from devkit.targets.kubernetes.target import KubernetesTarget, _since
+from devkit.targets.outcome import Outcome, Progress
+
+METRICS_API = "metrics.k8s.io/v1beta1"
+_TAIL = 20  # output lines a job's outcome keeps
 
 
 class ClusterTarget(KubernetesTarget):
@@ -93,6 +106,18 @@ class ClusterTarget(KubernetesTarget):
             [s.name for s in self.plan.services], pods, nodes, self._known_forwards()
         )
 
+    def usage(self) -> list[ServiceUsage]:
+        """CPU and memory per service from the cluster's metrics API (metrics.k8s.io, served by
+        metrics-server), summed over the service's pods; NoMetricsError where it is not served."""
+        if not self.kube.serves(METRICS_API, "PodMetrics"):
+            raise NoMetricsError(
+                f"the cluster serves no metrics API ({METRICS_API})",
+                details=["metrics-server serves it; devkit reads it when it is there"],
+            )
+        metrics = self.kube.list(METRICS_API, "PodMetrics", self.namespace,
+                                 f"{INSTANCE}={self.instance}")  # fmt: skip
+        return service_usage([s.name for s in self.plan.services], self._service_pods(), metrics)
+
     def logs(
         self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None
     ) -> Iterator[tuple[str, str]]:
@@ -101,8 +126,7 @@ class ClusterTarget(KubernetesTarget):
         return pod_logs(self.core, self.namespace, self._service_pods, services,
                         follow=follow, since=since, tail=tail)  # fmt: skip
 
-    def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
-        """Run `command` in a ready pod of the service; its output here, its exit code back."""
+    def _ready_pod(self, service: str) -> str:
         pod = ready_pod(self.kube, self.namespace, self.instance, service)
         if pod is None:
             raise EngineError(
@@ -110,17 +134,65 @@ class ClusterTarget(KubernetesTarget):
                 details=[f"start it with `devkit up -e {self.env}`; `devkit status -e {self.env}`"
                          " shows its pods"],
             )  # fmt: skip
+        return pod
+
+    def _exec_stream(self, pod: str, command: list[str]) -> Any:
+        return stream(
+            self.kube.stream_core().connect_get_namespaced_pod_exec, pod, self.namespace,
+            command=command, stdin=False, stdout=True, stderr=True, tty=False,
+            _preload_content=False,
+        )  # fmt: skip
+
+    def run_declared_job(self, job: Job, output: Callable[[str], None]) -> Outcome:
+        """Run the job's command in a ready pod of its service (as `devkit exec` does: the code
+        as synced, the pod's environment), its output line by line; ok on exit 0 within
+        `job.timeout`. Past the timeout the exec's connection is closed and the run reported
+        failed (the command may go on in the pod)."""
+        began = time.monotonic()
+        ws = self._exec_stream(self._ready_pod(job.service), list(job.command))
+        kept: list[str] = []
+        pending = {"out": "", "err": ""}
+
+        def take(which: str, text: str, final: bool = False) -> None:
+            pending[which] += text
+            *lines, pending[which] = pending[which].split("\n")
+            if final and pending[which]:
+                lines.append(pending[which])
+                pending[which] = ""
+            for line in lines:
+                kept.append(line)
+                output(line)
+
+        try:
+            while ws.is_open():
+                if time.monotonic() - began > job.timeout:
+                    why = f"did not finish in {job.timeout:g}s (it may still run in the pod)"
+                    return Outcome(False, why, tuple(kept[-_TAIL:]), _since(began))
+                ws.update(timeout=0.5)
+                if ws.peek_stdout():
+                    take("out", ws.read_stdout())
+                if ws.peek_stderr():
+                    take("err", ws.read_stderr())
+            take("out", "", final=True)
+            take("err", "", final=True)
+            code = ws.returncode
+        finally:
+            ws.close()
+        logs = tuple(kept[-_TAIL:])
+        if code == 0:
+            return Outcome(True, "exited 0", logs, _since(began))
+        return Outcome(False, f"exited with {code}", logs, _since(began))
+
+    def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
+        """Run `command` in a ready pod of the service; its output here, its exit code back."""
+        pod = self._ready_pod(service)
         kubectl = shutil.which("kubectl")
         if interactive and kubectl is not None:
             context = ["--context", self.context] if self.context else []
             sys.stdout.flush()
             os.execv(kubectl, ["kubectl", *context, "exec", "-it", "-n", self.namespace, pod,  # noqa: S606
                                "--", *command])  # fmt: skip
-        ws: Any = stream(
-            self.kube.stream_core().connect_get_namespaced_pod_exec, pod, self.namespace,
-            command=command, stdin=False, stdout=True, stderr=True, tty=False,
-            _preload_content=False,
-        )  # fmt: skip
+        ws = self._exec_stream(pod, command)
         while ws.is_open():
             ws.update(timeout=1)
             if ws.peek_stdout():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from devkit.errors import UserError
 from devkit.model.targets import Kind, Target
 from devkit.planning.planner import Plan
 from devkit.targets.kubernetes.cluster import ClusterTarget, KindTarget
@@ -18,6 +19,19 @@ def target_class(declared: Target) -> type:
 @contextmanager
 def open_target(plan: Plan, options: Options) -> Iterator[ClusterTarget]:
     declared = plan.target
+    clusters = [c.name for c in getattr(declared, "clusters", ())]
+    if clusters:
+        # deploy, promote, rollback and releases open each cluster's own target (one wave
+        # each); anything else would otherwise land in the kubeconfig's current context
+        raise UserError(
+            f'environment "{plan.environment}" runs on {len(clusters)} clusters '
+            f"({', '.join(clusters)}): this command works on one cluster's target",
+            details=[
+                "deploy, promote, rollback and releases go through them wave by wave "
+                "(--cluster NAME: one of them)",
+                "nothing was changed",
+            ],
+        )
     if isinstance(declared, Kind):
         target: ClusterTarget = KindTarget(
             plan, declared, context=options.context, force_conflicts=options.force_conflicts,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from devkit.model.quantity import memory_bytes
 from devkit.planning.placement import SPOT_LABELS
-from devkit.targets.base import PodStatus, ServiceStatus
+from devkit.targets.base import PodStatus, ServiceStatus, ServiceUsage
 from devkit.targets.kubernetes.spec import NAME, ROLE, is_ready
 
 _ON_DEMAND_VALUES = {"ON_DEMAND", "on-demand", "regular", "false"}
@@ -90,3 +92,38 @@ def _forwards_of(service: str, forwards: Mapping[str, str]) -> dict[str, str]:
         if owner == service:
             found[port] = where
     return found
+
+
+_CPU_UNITS = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "": 1.0}
+
+
+def cores(quantity: str) -> float:
+    """A metrics API CPU quantity in cores ("12345678n" -> 0.0123)."""
+    found = re.fullmatch(r"([0-9.]+)([num]?)", quantity.strip())
+    if found is None:
+        raise ValueError(f"not a CPU quantity: {quantity!r}")
+    return float(found[1]) * _CPU_UNITS[found[2]]
+
+
+def service_usage(
+    services: Sequence[str], pods: Sequence[Mapping[str, Any]], metrics: Sequence[Mapping[str, Any]]
+) -> list[ServiceUsage]:
+    """CPU and memory per service: the sum over its pods' containers, from the metrics API's
+    PodMetrics (matched to the service by the pod's name)."""
+    owner = {
+        p["metadata"]["name"]: (p["metadata"].get("labels") or {}).get(NAME)
+        for p in pods
+        if ROLE not in (p["metadata"].get("labels") or {})
+    }
+    found: dict[str, tuple[float, int]] = {}
+    for item in metrics:
+        service = owner.get(item["metadata"]["name"])
+        if service is None:
+            continue
+        cpu, memory = found.get(service, (0.0, 0))
+        for container in item.get("containers") or []:
+            use = container.get("usage") or {}
+            cpu += cores(str(use.get("cpu", "0")))
+            memory += memory_bytes(str(use.get("memory", "0")))
+        found[service] = (cpu, memory)
+    return [ServiceUsage(s, *found[s]) for s in services if s in found]

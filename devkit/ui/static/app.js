@@ -5,6 +5,8 @@
 const MAX_LINES = 20000; // log and build lines kept in the page
 const SHOWN_LINES = 2000; // lines rendered at once (the newest that match)
 const SYNCS_KEPT = 10;
+const SYNCS_PLOTTED = 500; // recent syncs of all services, for the plots
+const USAGE_KEPT = 30; // usage readings per service (every 2 s: the last minute)
 
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -18,6 +20,10 @@ const state = {
   statusNote: "",
   command: null,
   envData: new Map(),
+  syncs: [], // {service, at, seconds, detail}: every service's recent syncs, for the plots
+  usage: new Map(), // service -> {cpu: [...], memory: [...]}, oldest first
+  usageNote: "",
+  cursor: {hist: null, time: null}, // the plots' keyboard cursors
 };
 
 const collapsed = new Set(JSON.parse(localStorage.getItem("devkit.collapsed") || "[]"));
@@ -97,6 +103,7 @@ function onStep(e) {
       const seconds = m ? parseFloat(m[1]) : null;
       s.syncs.unshift({at: e.at, detail: e.detail, seconds});
       s.syncs.length = Math.min(s.syncs.length, SYNCS_KEPT);
+      addSync({service: e.service, at: e.at, seconds, detail: e.detail});
       s.waiting = ""; s.building = false;
       if (/, restarted,/.test(e.detail)) s.restarts += 1;
       if (seconds !== null) clearError(e.service);
@@ -107,6 +114,51 @@ function onStep(e) {
       if (["create", "replace", "start", "keep"].includes(e.event)) {
         s.waiting = ""; s.building = false; s.started = true;
       }
+  }
+  dirty.loop = true;
+}
+
+function addSync(x) {
+  state.syncs.push(x);
+  if (state.syncs.length > SYNCS_PLOTTED) state.syncs.splice(0, state.syncs.length - SYNCS_PLOTTED);
+  dirty.plots = dirty.syncs = true;
+}
+
+function onUsage(e) {
+  if (e.event === "services") {
+    state.usageNote = "";
+    const seen = new Set();
+    for (const row of e.data.services) {
+      seen.add(row.service);
+      pushUsage(row.service, row.cpu, row.memory);
+    }
+    for (const name of state.usage.keys()) if (!seen.has(name)) pushUsage(name, null, null);
+  } else {
+    state.usageNote = `no metrics: ${e.detail}`;
+  }
+  dirty.plots = true;
+}
+
+function pushUsage(name, cpu, memory) {
+  let u = state.usage.get(name);
+  if (!u) { u = {cpu: [], memory: []}; state.usage.set(name, u); }
+  u.cpu.push(cpu); u.memory.push(memory);
+  if (u.cpu.length > USAGE_KEPT) { u.cpu.shift(); u.memory.shift(); }
+}
+
+function onJob(e) {
+  const s = svc(e.service);
+  const name = e.data && e.data.job;
+  if (e.event === "started") {
+    s.job = {name, done: false, ok: null, text: `running: ${e.detail}`, lines: []};
+  } else if (s.job && s.job.name === name) {
+    if (e.event === "line") {
+      s.job.lines.push(e.detail);
+      if (s.job.lines.length > 200) s.job.lines.shift();
+    } else if (e.event === "finished") {
+      const took = e.data.seconds !== null && e.data.seconds !== undefined ? ` in ${e.data.seconds.toFixed(2)} s` : "";
+      s.job = {...s.job, done: true, ok: e.data.ok, text: `${e.detail}${took}`};
+    }
   }
   dirty.loop = true;
 }
@@ -155,13 +207,16 @@ function handle(e) {
       break;
     case "log": addLine(e, "log", e.detail); break;
     case "status": onStatus(e); break;
+    case "usage": onUsage(e); break;
+    case "job": onJob(e); break;
     case "action": onAction(e); break;
     case "command": onCommand(e); break;
   }
 }
 
 // --- rendering, at most once a frame ---------------------------------------------------------
-const dirty = {loop: true, logs: true, errors: true};
+const dirty = {loop: true, logs: true, errors: true, plots: true, syncs: true};
+let lastPlots = 0;
 let scheduled = false;
 let lastLogs = 0;
 function schedule() {
@@ -171,6 +226,12 @@ function schedule() {
     scheduled = false;
     if (dirty.errors) { renderErrors(); dirty.errors = false; }
     if (dirty.loop && view() === "loop") { renderLoop(); dirty.loop = false; performance.mark("devkit:rendered"); }
+    if (dirty.plots && view() === "plots") {
+      // usage arrives every 2 s for every service: the plots redraw at most twice a second
+      const wait = lastPlots + 500 - performance.now();
+      if (wait <= 0) { renderPlots(); dirty.plots = false; lastPlots = performance.now(); }
+      else setTimeout(schedule, wait);
+    }
     if (dirty.logs && view() === "logs") {
       // a busy stack logs hundreds of lines a second: the log view redraws at most 5 times a second
       const wait = lastLogs + 200 - performance.now();
@@ -288,6 +349,12 @@ function renderService(name, info) {
   const disabled = live ? "" : state.snap.mode === "up" ? ' disabled title="the dev loop has not started (yet)"' : ' disabled title="run devkit up --ui to restart, rebuild and sync"';
   const busy = s.action && !s.action.done;
   const canRestart = info.supervised ? "" : ' disabled title="no supervised process (no sync rule that restarts it)"';
+  const jobsOff = !state.snap.loop.jobs ? ` disabled title="${esc(`${state.snap.loop.target} cannot run jobs from here (devkit deploy runs them before a rollout)`)}"`
+    : s.job && !s.job.done ? " disabled" : "";
+  const jobs = info.jobs.map((j) => `<button data-job="${esc(j.name)}" data-service="${esc(name)}"${jobsOff || ` title="${esc(`runs ${j.command.join(" ")} where ${name} runs`)}"`}>Run ${esc(j.name)}</button>`).join("");
+  const job = s.job ? `<div class="action job ${s.job.done ? (s.job.ok ? "ok" : "bad") : "busy"}" role="status" data-job="${esc(s.job.name)}">
+      ${s.job.done ? (s.job.ok ? "✓" : "✗") : '<span class="spin" aria-hidden="true"></span>'} ${esc(s.job.done ? s.job.text : `${s.job.name}: ${s.job.text}`)}
+      ${s.job.lines.length ? `<pre class="job-out">${esc(s.job.lines.slice(-6).join("\n"))}</pre>` : ""}</div>` : "";
   const action = s.action ? `<div class="action ${s.action.done ? (s.action.ok ? "ok" : "bad") : "busy"}" role="status">
       ${s.action.done ? (s.action.ok ? "✓" : "✗") : '<span class="spin" aria-hidden="true"></span>'} ${esc(s.action.what)}: ${esc(s.action.text)}</div>` : "";
   return `<tr data-service="${esc(name)}" class="svc ${state.errors.has(name) ? "has-error" : ""}">
@@ -303,8 +370,57 @@ function renderService(name, info) {
       <button data-act="restart" data-service="${esc(name)}"${live ? canRestart : disabled}${busy ? " disabled" : ""}>Restart</button>
       <button data-act="rebuild" data-service="${esc(name)}"${live ? (info.build ? "" : ' disabled title="not built from source"') : disabled}${busy ? " disabled" : ""}>Rebuild</button>
       <button data-act="sync" data-service="${esc(name)}"${live ? (info.sync ? "" : ' disabled title="no sync rules"') : disabled}${busy ? " disabled" : ""}>Sync now</button>
-      ${action}
+      ${jobs}
+      ${action}${job}
     </td></tr>`;
+}
+
+function renderPlots() {
+  const began = performance.now();
+  if (dirty.syncs) { renderSyncPlots(); dirty.syncs = false; }
+  renderUsage();
+  performance.measure("devkit:plots", {start: began});
+}
+
+function renderSyncPlots() {
+  const only = $("plot-service").value;
+  const syncs = only ? state.syncs.filter((x) => x.service === only) : state.syncs;
+  const names = state.snap.loop.services.map((s) => s.name);
+  const hist = Plots.histogram(syncs, state.cursor.hist);
+  const time = Plots.timeline(syncs, names, state.cursor.time);
+  $("sync-summary").textContent = Plots.summary(syncs);
+  $("sync-hist").innerHTML = hist.svg || '<p class="muted">No sync has answered yet.</p>';
+  $("sync-time").innerHTML = time.svg || '<p class="muted">No sync yet.</p>';
+  $("sync-hist-read").textContent = hist.text;
+  $("sync-time-read").textContent = time.text;
+  $("sync-hist").dataset.count = hist.bins.length;
+  $("sync-time").dataset.count = time.count;
+}
+
+function renderUsage() {
+  const names = state.snap.loop.services.map((s) => s.name);
+  const box = $("usage");
+  if (!box.firstChild) box.innerHTML = Plots.usageTable(state.snap.loop.services);
+  Plots.updateUsage(box.firstChild, state.snap.loop.services, state.usage);
+  const read = [...state.usage.values()].filter((u) => u.memory.at(-1) !== null).length;
+  $("usage-summary").textContent = state.usageNote || (state.usage.size ? `${read} of ${names.length} services running` : "waiting for the first reading…");
+  $("usage-summary").classList.toggle("unreach", Boolean(state.usageNote));
+}
+
+function movePlot(ev, which) {
+  const el = $(which === "hist" ? "sync-hist" : "sync-time");
+  const count = Number(el.dataset.count || 0);
+  if (!count) return;
+  const now = state.cursor[which];
+  const keys = {ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1};
+  let next;
+  if (ev.key in keys) next = now === null ? (keys[ev.key] > 0 ? 0 : count - 1) : Math.max(0, Math.min(count - 1, now + keys[ev.key]));
+  else if (ev.key === "Home") next = 0;
+  else if (ev.key === "End") next = count - 1;
+  else return;
+  ev.preventDefault();
+  state.cursor[which] = next;
+  renderSyncPlots();
 }
 
 function logMatcher() {
@@ -350,12 +466,13 @@ function renderEnvs() {
     if (!data) releases = '<p class="muted">reading releases…</p>';
     else if (data.releases === null) releases = `<p class="unreach">${esc(data.reason)}</p>`;
     else if (!data.releases.length) releases = '<p class="muted">no releases yet</p>';
-    else releases = `<table class="releases"><thead><tr><th>#</th><th>Outcome</th><th>Origin</th><th>Commit</th><th>By</th><th>When</th></tr></thead><tbody>` +
+    else releases = `<table class="releases"><thead><tr><th>#</th><th>Outcome</th><th>Origin</th><th>Commit</th><th>By</th><th>When</th><th class="num">Cost/month</th></tr></thead><tbody>` +
       data.releases.map((r) => `<tr><td>${r.number}</td><td><span class="pill ${esc(r.status)}">${esc(r.status)}</span></td>
         <td class="origin">${esc(r.origin)}</td><td><code>${esc((r.commit || "–").slice(0, 10))}</code></td><td>${esc(r.by)}</td>
-        <td title="${esc(r.created)}">${esc(r.created.replace("T", " ").slice(5, 16))}</td></tr>
-        <tr class="digests"><td></td><td colspan="5">${Object.entries(r.images).map(([s, d]) => `<code class="digest" title="${esc(d)}">${esc(s)} ${esc(d.split("@")[1] ? d.split("@")[1].slice(0, 19) : d)}</code>`).join("")}</td></tr>`).join("") + "</tbody></table>";
-    const cost = env.cost ? (env.cost.min === env.cost.max ? `${env.cost.min.toFixed(2)}` : `${env.cost.min.toFixed(2)}–${env.cost.max.toFixed(2)}`) + ` ${esc(env.cost.currency)}/month` : "–";
+        <td title="${esc(r.created)}">${esc(r.created.replace("T", " ").slice(5, 16))}</td>
+        <td class="num" title="${esc(r.cost ? `estimated at ${r.cost.prices}` : "not recorded (a release made before devkit recorded costs)")}">${r.cost ? esc(money(r.cost)) : '<span class="muted">–</span>'}</td></tr>
+        <tr class="digests"><td></td><td colspan="6">${Object.entries(r.images).map(([s, d]) => `<code class="digest" title="${esc(d)}">${esc(s)} ${esc(d.split("@")[1] ? d.split("@")[1].slice(0, 19) : d)}</code>`).join("")}</td></tr>`).join("") + "</tbody></table>";
+    const cost = env.cost ? `${esc(money(env.cost))}/month <span class="muted small">today's plan</span>${costBeside(env.cost, data)}` : "–";
     const known = data && data.releases;
     const healthy = known && data.releases.some((r) => r.status === "healthy");
     const why = !data ? "reading releases…" : data.releases === null ? data.reason : "";
@@ -374,6 +491,23 @@ function renderEnvs() {
       <dt>Cost estimate</dt><dd>${cost}</dd></dl>
       <h3>Last releases</h3>${releases}<div class="buttons">${buttons}</div></article>`;
   }).join("");
+}
+
+function money(c) {
+  return (c.min === c.max ? c.min.toFixed(2) : `${c.min.toFixed(2)}–${c.max.toFixed(2)}`) + ` ${c.currency}`;
+}
+
+// today's estimate next to what the last release was estimated at when it was deployed
+function costBeside(now, data) {
+  if (!data || !data.releases || !data.releases.length) return "";
+  const last = data.releases[0];
+  if (!last.cost) return `<div class="cost-prev muted small">release #${last.number}: cost not recorded</div>`;
+  const change = (a, b) => { const d = Math.round((a - b) * 100) / 100; return d === 0 ? "±0.00" : (d > 0 ? "+" : "−") + Math.abs(d).toFixed(2); };
+  const delta = now.currency !== last.cost.currency ? "" : now.min === now.max && last.cost.min === last.cost.max
+    ? change(now.min, last.cost.min) : `${change(now.min, last.cost.min)} to ${change(now.max, last.cost.max)}`;
+  const cls = now.max > last.cost.max ? "up" : now.max < last.cost.max ? "down" : "same";
+  return `<div class="cost-prev" data-release="${last.number}">release #${last.number} (${esc(last.status)}): ${esc(money(last.cost))}/month` +
+    (delta ? ` <span class="delta ${cls}" title="today's plan against release #${last.number}">${esc(delta)}</span>` : "") + "</div>";
 }
 
 const loading = new Set();
@@ -409,15 +543,16 @@ $("confirm").addEventListener("close", async () => {
 });
 
 // --- views and input ------------------------------------------------------------------------
+const VIEWS = ["loop", "logs", "envs", "plots"];
 function view() { return (location.hash || "#loop").slice(1); }
 function showView() {
-  const v = ["loop", "logs", "envs"].includes(view()) ? view() : "loop";
-  for (const name of ["loop", "logs", "envs"]) {
+  const v = VIEWS.includes(view()) ? view() : "loop";
+  for (const name of VIEWS) {
     $(`view-${name}`).hidden = name !== v;
     $(`tab-${name}`).setAttribute("aria-current", name === v ? "page" : "false");
   }
   if (v === "envs" && state.snap) { renderEnvs(); for (const env of state.snap.environments) loadEnvironment(env.name); }
-  dirty.loop = dirty.logs = true;
+  dirty.loop = dirty.logs = dirty.plots = true;
   schedule();
 }
 window.addEventListener("hashchange", showView);
@@ -442,6 +577,16 @@ document.addEventListener("click", async (ev) => {
     if (!r.ok) { finishAction(s, false, (await r.json()).error); renderLoop(); }
     return;
   }
+  const jobButton = ev.target.closest("button[data-job]");
+  if (jobButton) {
+    const s = svc(jobButton.dataset.service);
+    s.job = {name: jobButton.dataset.job, done: false, ok: null, text: "requested…", lines: []};
+    renderLoop();
+    const r = await fetch("/api/job", {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({service: jobButton.dataset.service, job: jobButton.dataset.job})});
+    if (!r.ok) { s.job = {...s.job, done: true, ok: false, text: (await r.json()).error}; renderLoop(); }
+    return;
+  }
   const cmd = ev.target.closest("button[data-command]");
   if (cmd) askCommand(JSON.parse(cmd.dataset.command));
   const promote = ev.target.closest("button[data-promote]");
@@ -455,6 +600,7 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "1") location.hash = "#loop";
   else if (ev.key === "2") location.hash = "#logs";
   else if (ev.key === "3") location.hash = "#envs";
+  else if (ev.key === "4") location.hash = "#plots";
   else if (ev.key === "/") {
     ev.preventDefault();
     (view() === "logs" ? $("log-filter") : $("svc-filter")).focus();
@@ -462,6 +608,9 @@ document.addEventListener("keydown", (ev) => {
 });
 
 for (const id of ["svc-filter"]) $(id).addEventListener("input", () => { dirty.loop = true; schedule(); });
+$("plot-service").addEventListener("input", () => { state.cursor = {hist: null, time: null}; renderSyncPlots(); });
+$("sync-hist").addEventListener("keydown", (ev) => movePlot(ev, "hist"));
+$("sync-time").addEventListener("keydown", (ev) => movePlot(ev, "time"));
 for (const id of ["log-filter", "log-regex", "log-level", "log-service", "log-follow"]) {
   $(id).addEventListener("input", () => { dirty.logs = true; schedule(); });
 }
@@ -479,6 +628,7 @@ async function start() {
   for (const s of loop.services) {
     svc(s.name);
     $("log-service").insertAdjacentHTML("beforeend", `<option value="${esc(s.name)}">${esc(s.name)}</option>`);
+    $("plot-service").insertAdjacentHTML("beforeend", `<option value="${esc(s.name)}">${esc(s.name)}</option>`);
   }
   if (!state.snap.live && state.snap.mode !== "up") {
     const note = $("note-loop");
@@ -486,6 +636,11 @@ async function start() {
     note.textContent = "Status only: run `devkit up --ui` to restart, rebuild and sync from here.";
   }
   let last = 0;
+  // syncs from the cache that happened before this page's history began (an earlier `up`)
+  const since = state.snap.history.length ? state.snap.history[0].at : Infinity;
+  for (const x of state.snap.syncs || []) {
+    if (x.at < since) addSync({service: x.service, at: x.at, seconds: x.seconds, detail: `${x.files} file${x.files === 1 ? "" : "s"}, ${x.action}`});
+  }
   for (const e of state.snap.history) { handle(e); last = e.seq; }
   delete state.snap.history;
   const source = new EventSource(`/api/events?after=${last}`);

@@ -44,7 +44,10 @@ DOWNLOAD_ONLY=0
 [[ "${1:-}" == "--download-only" ]] && DOWNLOAD_ONLY=1
 
 mkdir -p "$BIN" "$WORK"
-printf '%s\n' "$versions" > "$OUT/versions.txt"
+# Written whole (build-node-image.sh reads it, possibly while this runs), then what the
+# versions mode asks for: nothing else.
+printf '%s\n' "$versions" > "$OUT/versions.txt.$$" && mv "$OUT/versions.txt.$$" "$OUT/versions.txt"
+[[ "${1:-}" == "--versions" ]] && exit 0
 
 # Go settings: module mode, cgo on for the kubernetes binaries (CGO_ENABLED=0 would rebuild the
 # whole std library cache), the local toolchain unless a step pins another one.

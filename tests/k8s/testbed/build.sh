@@ -20,9 +20,19 @@ if ! timeout 15 docker info >/dev/null 2>&1; then bash "$REPO/tests/setup/engine
 
 OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
 mkdir -p "$OUT/logs"
+# The two rootfs tarballs (debootstrap: network and disk) are made while the Go builds use the CPU.
+bash "$HERE/build-binaries.sh" --versions   # what the rootfs step reads
+bash "$HERE/build-node-image.sh" --rootfs-only >"$OUT/logs/rootfs.log" 2>&1 &
+rootfs=$!
 if ! bash "$HERE/build-binaries.sh" 2>&1 | tee "$OUT/logs/binaries.log" | grep --line-buffered '^\['; then
   echo "[testbed] ERROR: building the binaries failed; last lines of $OUT/logs/binaries.log:" >&2
   tail -n 30 "$OUT/logs/binaries.log" >&2
+  wait "$rootfs" || true
+  exit 1
+fi
+if ! wait "$rootfs"; then
+  echo "[testbed] ERROR: making the rootfs tarballs failed; last lines of $OUT/logs/rootfs.log:" >&2
+  tail -n 30 "$OUT/logs/rootfs.log" >&2
   exit 1
 fi
 bash "$HERE/build-node-image.sh" >/dev/null

@@ -14,7 +14,11 @@
 #   cluster.sh nodes-delete delete them
 #   cluster.sh load IMAGE.. `kind load docker-image` into the cluster
 #   cluster.sh registry-down  delete the registry container, unless another testbed cluster runs
-#   cluster.sh down         delete the cluster, and the registries as registry-down does (registry-auth.sh's too)
+#   cluster.sh down         delete the cluster, and the registries (registry-auth.sh's too) unless
+#                           another testbed cluster runs
+#
+# DEVKIT_TESTBED_PLATFORM=0 makes `up` bring up the node and the registry only: no NetworkPolicy
+# controller, gateway or Istio CRDs (the second cluster of the multi-cluster tests needs none).
 #
 # KEY=VALUE lines: KUBECONFIG, CLUSTER, NODE_IMAGE, REGISTRY (the name pods use: localhost:5001;
 # the host pushes to 127.0.0.1:5001), CLUSTER_CREATED / REGISTRY_CREATED (1 when `up` started it),
@@ -159,13 +163,17 @@ up() {
     sleep 0.2
   done
   registry_name_in_node "$node"
-  netpol
-  KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/gateway.sh" up \
-    || die "the gateway did not come up (bash $HERE/gateway.sh status)"
-  KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl bash "$HERE/istio.sh" up \
-    || die "the Istio CRDs were not installed (bash $HERE/istio.sh status)"
-  KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/monitoring.sh" up \
-    || die "Prometheus did not come up (bash $HERE/monitoring.sh status)"
+  if [[ ${DEVKIT_TESTBED_PLATFORM:-1} != 0 ]]; then
+    netpol
+    KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/gateway.sh" up \
+      || die "the gateway did not come up (bash $HERE/gateway.sh status)"
+    KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl bash "$HERE/istio.sh" up \
+      || die "the Istio CRDs were not installed (bash $HERE/istio.sh status)"
+    KUBECONFIG=$KUBECONFIG_FILE KUBECTL=$BIN/kubectl CLUSTER=$NAME bash "$HERE/monitoring.sh" up \
+      || die "Prometheus did not come up (bash $HERE/monitoring.sh status)"
+  else
+    log "DEVKIT_TESTBED_PLATFORM=0: no NetworkPolicy controller, gateway, Istio CRDs or Prometheus"
+  fi
   log "cluster $NAME ready in $((SECONDS - t0)) s; export KUBECONFIG=$KUBECONFIG_FILE"
   print_env
   echo "NETPOL_IMAGE=$NETPOL_IMAGE"
@@ -224,18 +232,21 @@ netpol() {
   log "NetworkPolicy controller kube-router ($NETPOL_IMAGE) running in $((SECONDS - t0)) s"
 }
 
-# The registry container serves every testbed cluster of this engine: it stays while another one
+# The registry containers serve every testbed cluster of this engine: they stay while another one
 # (DEVKIT_TESTBED_CLUSTER) runs.
-registry_down() {
+other_clusters() {
+  docker ps --filter label=io.x-k8s.kind.role=control-plane \
+      --format '{{.Label "io.x-k8s.kind.cluster"}} {{.Image}}' \
+    | awk -v me="$NAME" '$1 != me && $2 ~ /^devkit-testbed\/node:/ { print $1 }'
+}
+registry_down() {  # registry_down [CONTAINER...]: default, the registry
   local others
-  others=$(docker ps --filter label=io.x-k8s.kind.role=control-plane \
-             --format '{{.Label "io.x-k8s.kind.cluster"}} {{.Image}}' \
-           | awk -v me="$NAME" '$1 != me && $2 ~ /^devkit-testbed\/node:/ { print $1 }')
+  others=$(other_clusters)
   if [[ -n "$others" ]]; then
-    log "the registry stays: the testbed cluster(s) $(echo "$others" | tr '\n' ' ')use it"
+    log "the registries stay: the testbed cluster(s) $(echo "$others" | tr '\n' ' ')use them"
     return 0
   fi
-  docker rm -f "$REGISTRY_CONTAINER" >/dev/null 2>&1 || true
+  docker rm -f "${@:-$REGISTRY_CONTAINER}" >/dev/null 2>&1 || true
 }
 
 kwok_module_dir() {
@@ -279,8 +290,7 @@ case ${1:-} in
   down)
     images; kind_path
     kind delete cluster --name "$NAME" >&2
-    registry_down
-    docker rm -f devkit-testbed-registry-auth >/dev/null 2>&1 || true   # registry-auth.sh's
+    registry_down "$REGISTRY_CONTAINER" devkit-testbed-registry-auth   # registry-auth.sh's
     rm -f "$KUBECONFIG_FILE" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 esac

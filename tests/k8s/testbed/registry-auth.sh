@@ -15,13 +15,17 @@
 # KEY=VALUE lines: REGISTRY_AUTH (the nodes' name), REGISTRY_AUTH_FROM_HOST, REGISTRY_AUTH_USER,
 # REGISTRY_AUTH_PASSWORD, REGISTRY_AUTH_CREATED (1 when `up` started it). The cluster must be up
 # (cluster.sh up) and the registry image built (build.sh). Every wait is bounded.
+# DEVKIT_TESTBED_CLUSTER=NAME: teach that cluster's node instead (the second cluster's, whose
+# registry this is in the multi-cluster tests); `down` then removes only that node's hosts.toml
+# besides the container.
 set -euo pipefail
 shopt -s inherit_errexit
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=$(bash "$HERE/build-binaries.sh" --print-dir)
 CONTAINER=devkit-testbed-registry-auth
-NODE=devkit-testbed-control-plane
+# DEVKIT_TESTBED_CLUSTER: the cluster whose node learns the registry's name (as cluster.sh)
+NODE=${DEVKIT_TESTBED_CLUSTER:-devkit-testbed}-control-plane
 PORT=5003
 USER_NAME=devkit
 PASSWORD=testbed-only

@@ -185,3 +185,32 @@ def test_since_refuses_what_is_neither_and_filters_by_creation() -> None:
     ]
     assert [r.number for r in created_since(history, since("12h", NOW))] == [3]
     assert [r.number for r in created_since(history, since("2026-11-29", NOW))] == [2, 3]
+
+
+def test_a_release_records_its_plans_cost_estimate() -> None:
+    from devkit import Resources
+    from devkit.delivery.cost import default_sheet, release_cost
+    from devkit.planning.cost import estimate
+    from devkit.planning.pricesheet import parse_sheet
+    from devkit.profiles import spot
+    from devkit.records.release import ReleaseCost
+
+    app = Blueprint("shop")
+    app.service("api", image="python:3.11-slim", resources=Resources(cpu="500m", memory="1Gi"))
+    app.environment("staging", Swarm(), replicas=2)
+    app.environment("cheap", Swarm(), profile=spot())
+    planned = plan(app, "staging")
+    sheet = default_sheet()
+    recorded = release_cost(planned, sheet)
+    expected = estimate(planned, sheet)
+    assert recorded == ReleaseCost(
+        currency="USD", min=float(round(expected.total_min, 2)),
+        max=float(round(expected.total_max, 2)), prices=f"{sheet.name}, {sheet.date}",
+    )  # fmt: skip
+    assert recorded.min > 0
+    again = Release.model_validate_json(release(3, cost=recorded).model_dump_json())
+    assert again.cost == recorded and again.summary()["cost"]["currency"] == "USD"
+    # a sheet that cannot price it (no spot prices for a spot environment): nothing recorded
+    no_spot = parse_sheet({"on_demand": {"cpu": 0.03, "memory": 0.004}}, "mine.toml")
+    assert release_cost(plan(app, "cheap"), no_spot) is None
+    assert release(4).cost is None  # records written before costs were recorded

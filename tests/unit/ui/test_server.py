@@ -64,7 +64,9 @@ def test_it_listens_on_127_0_0_1_with_a_random_token(served) -> None:
         other.close()
 
 
-@pytest.mark.parametrize("path", ["", "app.js", "app.css", "api/snapshot", "api/events"])
+@pytest.mark.parametrize(
+    "path", ["", "app.js", "plots.js", "app.css", "api/snapshot", "api/events"]
+)
 def test_requests_without_the_right_token_are_refused(served, path: str) -> None:
     server, _, _ = served
     base = f"http://127.0.0.1:{server.port}/{path}"
@@ -88,7 +90,7 @@ def test_the_page_sets_a_cookie_that_then_stands_for_the_token(served) -> None:
 
 def test_assets_ask_for_nothing_outside_the_server(served) -> None:
     server, _, _ = served
-    for name in ("", "app.js", "app.css"):
+    for name in ("", "app.js", "plots.js", "app.css"):
         _, body, headers = get(f"http://127.0.0.1:{server.port}/{name}?token={server.token}")
         # no CDN, no remote font or script: the only absolute URLs are the links the page
         # builds to the services' own ports on 127.0.0.1
@@ -125,3 +127,25 @@ def test_actions_need_a_dev_loop_and_a_known_service(served) -> None:
     assert post(base, {"service": "api", "action": "restart"}) == (200, {"ok": True})
     assert asked == [("api", "restart")]
     assert [(e.kind, e.event) for e in bus.history()] == [("action", "restart")]
+
+
+def test_a_job_is_asked_for_by_service_and_name(served) -> None:
+    server, _, _ = served
+    base = f"http://127.0.0.1:{server.port}/api/job?token={server.token}"
+    assert post(base, {"service": "api", "job": "migrate"}) == (400, {"error": "no jobs here"})
+    started: list[tuple[str, str]] = []
+
+    def job(service: str, name: str) -> None:
+        if name == "busy":
+            raise RuntimeError('a job of "api" is still running')
+        if name != "migrate":
+            raise KeyError(f'service "{service}" has no job "{name}"')
+        started.append((service, name))
+
+    server.backend.job = job
+    assert post(base, {"service": "api", "job": "migrate"}) == (200, {"ok": True})
+    assert post(base, {"service": "api", "job": "drop"}) == (
+        400, {"error": 'service "api" has no job "drop"'}
+    )  # fmt: skip
+    assert post(base, {"service": "api", "job": "busy"})[0] == 409
+    assert started == [("api", "migrate")]

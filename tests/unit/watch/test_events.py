@@ -46,6 +46,21 @@ def test_history_is_bounded_and_a_late_reader_gets_it_then_the_rest() -> None:
     assert [e.detail for e in late] == ["line 3", "line 4", "line 5"]
 
 
+def test_only_the_newest_usage_reading_is_kept_so_readings_never_push_history_out() -> None:
+    bus = EventBus(history=3)
+    bus.step("api", "healthy", "1.0s")
+    for i in range(10):
+        bus.publish("usage", "", "services", data={"services": [{"service": "api", "cpu": i}]})
+    bus.log_line("api", "listening")
+    kept = bus.history()
+    assert [(e.kind, e.seq) for e in kept] == [("step", 1), ("usage", 11), ("log", 12)]
+    assert kept[1].data["services"][0]["cpu"] == 9
+    late: list[Event] = []
+    bus.subscribe_from(1, late.append)
+    assert [e.seq for e in late] == [11, 12]
+    assert bus.history(after=11) == [kept[2]]
+
+
 def test_events_published_from_many_threads_are_numbered_once_each() -> None:
     bus = EventBus(history=10_000)
     seen: list[int] = []

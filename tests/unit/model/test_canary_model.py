@@ -160,4 +160,4 @@ def test_a_canary_the_environment_cannot_run_is_refused_at_its_line(
         plan(app, "s")
     assert message in caught.value.message
     assert caught.value.location is not None
-    assert caught.value.location.file.endswith("test_canary.py")
+    assert caught.value.location.file.endswith("test_canary_model.py")

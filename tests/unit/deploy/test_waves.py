@@ -1,0 +1,196 @@
+"""The decisions of an environment on several clusters: its waves, the images and copies each
+wave runs, what a failure undoes, and the run in order (with plain functions standing in for
+what each wave does to its cluster)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from devkit import Blueprint, Cluster, EngineError, Kubernetes, RefusedError, UserError, plan
+from devkit.delivery.waves import (
+    Wave,
+    WaveFailedError,
+    WaveResult,
+    after_failure_of,
+    run_waves,
+    to_undo,
+    wave_images,
+    waves,
+)
+from devkit.targets.registry import open_target
+
+DIGEST = "sha256:" + "3" * 64
+
+
+def blueprint(**target: Any) -> Blueprint:
+    app = Blueprint("shop")
+    app.service("api", image="shop-api:1")
+    app.environment("staging", Kubernetes(context="kind-one", registry="reg-a:5000"))
+    app.environment(
+        "prod",
+        Kubernetes(
+            clusters=[
+                Cluster("eu", context="kind-one", registry="reg-a:5000"),
+                Cluster("us", context="kind-two", registry="reg-b:5000",
+                        registry_from_host="127.0.0.1:5003", image_pull_secrets=("pull",)),
+            ],
+            **target,
+        ),
+    )  # fmt: skip
+    return app
+
+
+def test_waves_follow_the_declared_order_each_on_its_own_cluster_and_registry() -> None:
+    found = waves(plan(blueprint(), "prod"))
+    assert [w.cluster for w in found] == ["eu", "us"]
+    eu, us = (w.plan.target for w in found)
+    assert (eu.context, eu.registry, eu.clusters) == ("kind-one", "reg-a:5000", ())
+    assert (us.context, us.registry, us.registry_from_host) == (
+        "kind-two",
+        "reg-b:5000",
+        "127.0.0.1:5003",
+    )
+    assert us.image_pull_secrets == ("pull",)
+    # one environment, one namespace in every cluster
+    assert {w.plan.namespace for w in found} == {"shop-prod"}
+
+
+def test_a_wave_plan_is_hashed_as_that_cluster_alone_and_stays_the_same() -> None:
+    first = waves(plan(blueprint(), "prod"))
+    again = waves(plan(blueprint(), "prod"))
+    assert [w.plan.hash for w in first] == [w.plan.hash for w in again]
+    assert first[0].plan.hash != first[1].plan.hash  # another context and registry
+    assert first[0].plan.hash != plan(blueprint(), "prod").hash
+
+
+def test_an_environment_on_one_cluster_has_no_waves() -> None:
+    assert waves(plan(blueprint(), "staging")) == ()
+
+
+def test_cluster_narrows_to_one_wave_and_names_the_clusters_when_unknown() -> None:
+    prod = plan(blueprint(), "prod")
+    assert [w.cluster for w in waves(prod, "us")] == ["us"]
+    with pytest.raises(UserError, match='no cluster "asia"') as unknown:
+        waves(prod, "asia")
+    assert "its clusters: eu, us" in unknown.value.details
+    assert unknown.value.exit_code == 2
+    with pytest.raises(UserError, match="runs on one cluster"):
+        waves(plan(blueprint(), "staging"), "eu")
+
+
+def test_a_command_that_works_on_one_target_refuses_an_environment_on_several() -> None:
+    # e.g. `down -e prod` or `diff prod --live`: never the kubeconfig's current context
+    prod = plan(blueprint(), "prod")
+    with pytest.raises(UserError, match=r'"prod" runs on 2 clusters \(eu, us\)'), open_target(prod):
+        pass
+    eu = waves(plan(blueprint(), "prod"))[0]
+    with open_target(eu.plan) as target:  # a wave's own target opens (connects on first use)
+        assert target is not None
+
+
+def test_clusters_are_named_once_and_carry_their_own_context_and_registry() -> None:
+    with pytest.raises(ValidationError, match="given twice: eu"):
+        Kubernetes(clusters=[Cluster("eu"), Cluster("eu")])
+    with pytest.raises(ValidationError, match="set context, registry on each Cluster"):
+        Kubernetes(context="x", registry="r", clusters=[Cluster("eu")])
+    with pytest.raises(ValidationError, match='cluster "eu": registry_from_host'):
+        Cluster("eu", registry_from_host="127.0.0.1:5003")
+    with pytest.raises(ValidationError):
+        Kubernetes(clusters=[Cluster("eu")], after_failure="maybe")  # type: ignore[arg-type]
+
+
+def test_each_wave_runs_copies_in_its_own_registry_by_the_same_digest() -> None:
+    eu, us = waves(plan(blueprint(), "prod"))
+    images = {"api": f"reg-a:5000/shop-api@{DIGEST}"}
+    assert wave_images(images, "reg-a:5000", eu) == (images, {})
+    runs, copies = wave_images(images, "reg-a:5000", us)
+    assert runs == {"api": f"reg-b:5000/shop-api@{DIGEST}"}
+    assert copies == {"api": (images["api"], runs["api"])}
+    # pushed to us's registry already (`build prod --push --cluster us`): nothing to copy
+    assert wave_images(runs, "reg-a:5000", us) == (runs, {})
+
+
+def test_after_a_failure_the_done_clusters_keep_the_release_unless_told_to_roll_back() -> None:
+    done = [
+        WaveResult("eu", "healthy", 4),
+        WaveResult("mid", "nothing-to-do", 2),
+        WaveResult("us", "healthy", 7),
+    ]
+    assert to_undo(done, "keep") == ()
+    # newest first; a cluster this run did not change keeps what it ran before
+    assert to_undo(done, "rollback") == ("us", "eu")
+    assert after_failure_of(plan(blueprint(), "prod")) == "keep"
+    assert after_failure_of(plan(blueprint(after_failure="rollback"), "prod")) == "rollback"
+
+
+def _run(fail_at: str | None, after_failure: Any, error: Exception | None = None) -> Any:
+    planned = waves(plan(blueprint(), "prod"))
+    calls: list[str] = []
+
+    def act(wave: Wave) -> WaveResult:
+        calls.append(f"deploy {wave.cluster}")
+        if wave.cluster == fail_at:
+            raise error or EngineError("verify failed: exit 1")
+        return WaveResult(wave.cluster, "healthy", 3, 1.5)
+
+    def undo(wave: Wave) -> WaveResult:
+        calls.append(f"roll back {wave.cluster}")
+        return WaveResult(wave.cluster, "rolled-back", 4)
+
+    said: list[str] = []
+    try:
+        results: Any = run_waves("prod", planned, act, undo, after_failure=after_failure,
+                                 say=said.append)  # fmt: skip
+    except WaveFailedError as exc:
+        results = exc
+    return calls, results, said
+
+
+def test_waves_run_one_after_another_in_order() -> None:
+    calls, results, said = _run(None, "keep")
+    assert calls == ["deploy eu", "deploy us"]
+    assert [(r.cluster, r.status) for r in results] == [("eu", "healthy"), ("us", "healthy")]
+    assert said[0] == "wave 1/2: cluster eu" and said[2] == "wave 2/2: cluster us"
+
+
+def test_a_failed_first_wave_stops_before_the_second_starts() -> None:
+    calls, failed, _ = _run("eu", "rollback")
+    assert calls == ["deploy eu"]  # nothing done before it: nothing to roll back
+    assert [(r.cluster, r.status) for r in failed.results] == [
+        ("eu", "failed"),
+        ("us", "not-started"),
+    ]
+    assert failed.message == "wave 1 of 2 (eu) of prod failed: verify failed: exit 1"
+
+
+def test_a_failed_second_wave_leaves_the_first_with_the_new_release_when_it_keeps() -> None:
+    calls, failed, _ = _run("us", "keep")
+    assert calls == ["deploy eu", "deploy us"]
+    assert [(r.cluster, r.status) for r in failed.results] == [
+        ("eu", "healthy"),
+        ("us", "failed"),
+    ]
+    assert failed.exit_code == 1
+    assert failed.to_dict()["waves"][0] == {
+        "cluster": "eu", "status": "healthy", "release": 3, "seconds": 1.5, "reason": "",
+        "copies": {},
+    }  # fmt: skip
+
+
+def test_a_failed_second_wave_rolls_the_first_back_too_when_the_environment_says_so() -> None:
+    calls, failed, said = _run("us", "rollback")
+    assert calls == ["deploy eu", "deploy us", "roll back eu"]
+    assert [(r.cluster, r.status, r.release) for r in failed.results] == [
+        ("eu", "rolled-back", 4),
+        ("us", "failed", None),
+    ]
+    assert "cluster eu: rolling back too (after_failure='rollback')" in said
+
+
+def test_a_refused_wave_keeps_its_exit_code() -> None:
+    _, failed, _ = _run("us", "keep", RefusedError('environment "prod" is locked'))
+    assert failed.exit_code == 3
+    assert failed.to_dict()["exit_code"] == 3
