@@ -10,8 +10,10 @@ import typer
 
 from devkit.cli.app import ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
+    AbortOption,
     BreakLockOption,
     ClusterOption,
+    ContinueOption,
     ForceConflictsOption,
     JsonOption,
     TenantOption,
@@ -46,6 +48,8 @@ def deploy_command(
     namespace: NamespaceOption = None,
     force_conflicts: ForceConflictsOption = False,
     break_lock: BreakLockOption = False,
+    resume: ContinueOption = False,
+    abort: AbortOption = False,
     cluster: ClusterOption = None,
     tenant: TenantOption = None,
     json: JsonOption = False,
@@ -67,12 +71,22 @@ def deploy_command(
     the clusters done before it keep the new release or are rolled back too (after_failure).
     An environment with tenants deploys each in turn (or the one --tenant names), the same
     images to each, and stops at the first that fails.
+
+    \b
+    With a canary declared, the new version of its service first runs beside the stable one
+    and takes each step's share of the traffic, judged by its checks; a failed check aborts it
+    (exit 1). A manual pause ends the command with status paused (exit 0): --continue resumes
+    it, --abort rolls it back.
     """
     from devkit.cli.deploying import cluster_waves, result_line, tenants_of
     from devkit.cli.output import print_json
     from devkit.cli.progress import ServicePrinter
     from devkit.project import imagesfile
 
+    if resume or abort:
+        _resume(ctx, env, context, namespace, tenant=tenant, break_lock=break_lock, abort=abort,
+                json=json)  # fmt: skip
+        return
     options = _Options(context, force_conflicts, break_lock)
     with json_errors(json, {"environment": env}):
         plan, root, image_map = cluster_plan(ctx, env, namespace, tenant=tenant)
@@ -110,6 +124,19 @@ def deploy_command(
             result_line(result, env, name)
     if json:
         print_json({"environment": env, "ok": True, "tenants": done})
+
+
+def _resume(
+    ctx: typer.Context, env: str, context: str | None, namespace: str | None, *,
+    tenant: str | None, break_lock: bool, abort: bool, json: bool,
+) -> None:  # fmt: skip
+    """`deploy ENV --continue` or `--abort`: the paused (or interrupted) canary of ENV."""
+    from devkit.cli.deploying import resume_canary
+
+    with json_errors(json, {"environment": env}):
+        plan, root, _ = cluster_plan(ctx, env, namespace, tenant=tenant)
+        result = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
+    show_result(result, env, json, {"tenant": tenant} if tenant else {})
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,20 @@ BreakLockOption = Annotated[
 ]
 
 
+ContinueOption = Annotated[
+    bool,
+    typer.Option(
+        "--continue",
+        help="Resume the environment's paused (or interrupted) canary from its last completed "
+        "step.",
+    ),
+]
+AbortOption = Annotated[
+    bool,
+    typer.Option(
+        "--abort", help="Roll the environment's paused (or interrupted) canary back to stable."
+    ),
+]
 ClusterOption = Annotated[
     str | None,
     typer.Option(
@@ -163,6 +177,31 @@ def build_and_push(
     return published.images
 
 
+def resume_canary(
+    plan: Plan, root: Path, context: str | None, *, abort: bool, break_lock: bool
+) -> DeployResult:
+    """Continue (or, with `abort`, roll back) the environment's paused or interrupted canary."""
+    from devkit.cli.progress import ServicePrinter
+    from devkit.delivery.deploy import abort_canary, continue_canary
+    from devkit.project.secrets import local_secret_values
+
+    secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+    printer = ServicePrinter(s.name for s in plan.services)
+    with open_target(plan, context=context) as target:
+        target.check()
+        if break_lock:
+            unlock(target, say)
+        if abort:
+            return abort_canary(
+                plan, target, provenance=provenance(root, "abort"), secrets=secrets,
+                progress=printer.step, say=say,
+            )  # fmt: skip
+        return continue_canary(
+            plan, target, secrets=secrets, provenance=provenance(root, "continue"), root=root,
+            progress=printer.step, say=say,
+        )  # fmt: skip
+
+
 def unlock(target: DeployTarget, say: Callable[[str], None]) -> None:
     held = target.records.break_lock()
     if held is not None:
@@ -188,13 +227,20 @@ def say(message: str) -> None:
 
 
 def result_line(result: DeployResult, env: str, tenant: str | None = None) -> None:
-    """A healthy release, on stderr: its URLs and a line."""
+    """A release that did not fail, on stderr: its URLs and a line (healthy, or paused for
+    --continue, or rolled back by --abort)."""
     for name, url in sorted(result.urls.items()):
         err().print(f"  {name}: {url}", markup=False)
     of = f"{env}, tenant {tenant}" if tenant else env
-    err().print(
-        f"[green]release #{result.release.number} of {of} is healthy[/] ({result.seconds:.1f}s)"
-    )
+    number, status = result.release.number, result.release.status
+    if status == "paused":
+        err().print(
+            f"[yellow]release #{number} of {of} is paused[/] ({result.release.reason}): "
+            "continue with --continue, or roll it back with --abort"
+        )
+        return
+    colour = "green" if status == "healthy" else "yellow"
+    err().print(f"[{colour}]release #{number} of {of} is {status}[/] ({result.seconds:.1f}s)")
 
 
 def show_result(result: DeployResult, env: str, json: bool, extra: dict[str, Any]) -> None:

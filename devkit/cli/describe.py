@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from devkit.model.canary import Canary
     from devkit.model.environment import Environment
     from devkit.model.health import HealthCheck
     from devkit.model.sync import Restart, Run
@@ -104,3 +105,27 @@ def placement(service: PlannedService) -> str | None:
     if where.pre_stop is not None:
         parts.append(f"preStop {where.pre_stop}s")
     return ", ".join(parts)
+
+
+def canary(declared: Canary) -> list[str]:
+    """How a release of the canaried service goes: its steps, checks, match and hooks."""
+    lines = [f"canary     {declared.service}: a release runs it beside the stable version"]
+    lines += [f"  step     {line}" for line in declared.describe_steps()]
+    lines.append("  then     promoted: the stable version takes the new images, canary removed")
+    for check in declared.checks:
+        lines.append(f"  check    {check.describe()}, every {declared.interval:g}s")
+    if declared.checks:
+        when = (
+            f"more than {declared.failures} failed evaluations"
+            if declared.failures
+            else "the first failed evaluation"
+        )
+        lines.append(f"  abort    after {when}: weight 0 at once, canary removed")
+        assert declared.prometheus is not None
+        lines.append(f"  metrics  {declared.prometheus.describe()}")
+    if declared.match is not None:
+        lines.append(f"  A/B      requests with {declared.match.describe()} reach the canary")
+    for hook in declared.hooks:
+        when = "at every step" if hook.at == "step" else "before promotion"
+        lines.append(f"  hook     {' '.join(hook.command)} ({when})")
+    return lines

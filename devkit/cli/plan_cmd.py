@@ -74,6 +74,10 @@ def plan_command(
     out().print(table)
     for service in plan.services:
         _print_service(service)
+    if plan.canary is not None:
+        out().print()
+        for line in describe.canary(plan.canary):
+            out().print(line, markup=False)
 
 
 def _metrics_and_entrypoint(service: PlannedService) -> list[str]:

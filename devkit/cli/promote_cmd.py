@@ -9,8 +9,10 @@ import typer
 
 from devkit.cli.app import app
 from devkit.cli.deploying import (
+    AbortOption,
     BreakLockOption,
     ClusterOption,
+    ContinueOption,
     ForceConflictsOption,
     JsonOption,
     TenantOption,
@@ -60,6 +62,8 @@ def promote_command(
         typer.Option("--namespace", "-n", metavar="NS",
                      help="Clusters: DST's namespace instead of its own."),
     ] = None,
+    resume: ContinueOption = False,
+    abort: AbortOption = False,
     cluster: ClusterOption = None,
     source_cluster: Annotated[
         str | None,
@@ -87,10 +91,20 @@ def promote_command(
     one): each cluster gets copies in its own registry, a deploy, a verify, before the next;
     a wave that fails is rolled back and stops the promotion, and the clusters done before it
     keep the new release or are rolled back too, as DST says (after_failure).
+    With a canary declared for DST it goes out step by step: --continue resumes a paused
+    one, --abort rolls it back (with tenants, the one --tenant names).
     """
     from devkit.cli.deploying import cluster_waves, open_target, tenants_of
 
     about: dict[str, Any] = {"source": source, "environment": destination}
+    if resume or abort:
+        from devkit.cli.deploying import resume_canary
+
+        with json_errors(json, about):
+            plan, root, _ = cluster_plan(ctx, destination, namespace, tenant=tenant)
+            resumed = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
+        show_result(resumed, destination, json, about)
+        return
     with json_errors(json, about):
         src_plan, _, _ = cluster_plan(ctx, source, source_namespace)
         plan, root, _ = cluster_plan(ctx, destination, namespace, tenant=tenant)

@@ -134,6 +134,9 @@ def _show(
         )  # fmt: skip
     out().print(table)
     out().print("* the release that runs", style="dim")
+    for r in reversed(shown):
+        if r.canary is not None:
+            _print_canary(r)
     if lock:
         out().print(f"locked: {lock.describe()}", markup=False)
 
@@ -144,3 +147,21 @@ def _policy(result: PolicyResult | None) -> str:
     if result.passed:
         return "passed"
     return f"{len(result.violations)} violations" + ("" if result.enforced else " (advice)")
+
+
+def _print_canary(release: Release) -> None:
+    """A canary release's steps, each check's measured values, how each step ended."""
+    canary = release.canary
+    assert canary is not None
+    out().print(
+        f"#{release.number} canary of {canary.service} beside #{canary.stable}:", markup=False
+    )
+    for number, step in enumerate(canary.steps, start=1):
+        out().print(f"  step {number}: {step.weight}% {step.status}", markup=False)
+        by_check: dict[str, list[str]] = {}
+        for result in step.checks:
+            shown = "no data" if result.value is None else f"{result.value:.4g}"
+            mark = "" if result.passed is not False else " FAILED"
+            by_check.setdefault(f"{result.name} ({result.bound})", []).append(shown + mark)
+        for name, values in by_check.items():
+            out().print(f"    {name}: {', '.join(values)}", markup=False)

@@ -13,21 +13,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from devkit.delivery.canary import (
+    CanaryRun,
+    CanaryTarget,
+    lock_seconds,
+    resumable,
+    roll_back_unfinished,
+)
+from devkit.delivery.canary import (
+    finish as _finish,
+)
 from devkit.delivery.cost import default_sheet, release_cost
 from devkit.delivery.verify import run_verify, service_env
-from devkit.errors import DevkitError, EngineError, RefusedError
+from devkit.errors import DevkitError, EngineError, RefusedError, UserError
 from devkit.planning.images import relocate
 from devkit.planning.planner import Plan
 from devkit.policy.check import PolicyViolationError, Report, check
 from devkit.records import release as releases_
-from devkit.records.lock import Lock, new_lock
-from devkit.records.release import PolicyResult, Release, Status
-from devkit.targets.base import Records
+from devkit.records.lock import DEFAULT_TTL, Lock, new_lock
+from devkit.records.release import CanaryRecord, PolicyResult, Release
 from devkit.targets.base import Releases as DeployTarget
+from devkit.targets.base import RunsCanaries, supports
 from devkit.targets.outcome import Outcome, Progress
 
 Say = Callable[[str], None]
@@ -85,9 +96,16 @@ class DeployResult:
     seconds: float = 0.0
     urls: dict[str, str] = field(default_factory=dict)
     jobs: tuple[JobRun, ...] = ()
+    seconds_to_full: float | None = None
+    """A canary: seconds from its first step until its last weight was applied."""
+
+    @property
+    def status(self) -> str:
+        return self.release.status
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "status": self.release.status,
             "release": self.release.summary(),
             "previous": self.previous.number if self.previous else None,
             "nothing_to_do": self.nothing_to_do,
@@ -126,10 +144,14 @@ def deploy(
     policy = _policy_gate(plan, images, root, provenance.origin, say)
     target.check()
     target.check_images(images)
-    lock = new_lock(provenance.by, f"{provenance.origin} {plan.environment}".strip())
+    ttl = (
+        timedelta(seconds=lock_seconds(plan.canary, plan.rollout_timeout)) if plan.canary else None
+    )
+    lock = new_lock(provenance.by, f"{provenance.origin} {plan.environment}".strip(),
+                    **({"ttl": max(ttl, DEFAULT_TTL)} if ttl else {}))  # fmt: skip
     with target.records.locked(lock, on_stale=_taking_over(say)):
         history = target.records.releases()
-        _close_interrupted(target.records, history, say)
+        _close_interrupted(target, history, say, progress, plan.rollout_timeout)
         previous = releases_.current(history)
         observed = target.observe(plan, images, secrets)
         stack = target.prepare(plan, images, observed)
@@ -150,6 +172,15 @@ def deploy(
         )
         target.records.record(release)
         jobs = _pre_deploy(plan, release, target, secrets=secrets, say=say)
+        runs = _canary_of(plan, target, previous, stack, say)
+        if runs is not None:
+            assert previous is not None
+            release = _as_canary(target, release, previous, plan)
+            run = CanaryRun(plan, release, previous, runs, images, secrets, root, lock,
+                            progress, say)  # fmt: skip
+            ended = run.run()
+            return DeployResult(ended.release, previous, seconds=_since(began), jobs=jobs,
+                                seconds_to_full=ended.seconds_to_full)  # fmt: skip
         say(f"release #{release.number} of {plan.environment}: rolling out")
         outcome = _roll_out(target, release, plan.rollout_timeout, progress)
         if outcome.ok and plan.verify is not None:
@@ -313,18 +344,132 @@ def _failed(
     return RolloutFailedError(f"{what} failed: {reason}", release=release, restored=None, logs=logs)
 
 
-def _finish(records: Records, release: Release, status: Status, reason: str) -> Release:
-    finished = releases_.now()
-    records.set_status(release.number, status, reason, finished)
-    return release.model_copy(update={"status": status, "reason": reason, "finished": finished})
-
-
-def _close_interrupted(records: Records, history: list[Release], say: Say) -> None:
-    """Releases left `deploying` by a deploy that died: we hold the lock, so none is running."""
+def _close_interrupted(
+    target: DeployTarget, history: list[Release], say: Say, progress: Progress, timeout: float
+) -> None:
+    """Releases left `deploying` by a deploy that died, or `paused` by a canary whose lock
+    expired or was broken: we hold the lock, so none is running. A canary among them is rolled
+    back to its stable release first (traffic, then its objects)."""
     for index, old in enumerate(history):
-        if old.status == "deploying":
-            say(f"release #{old.number} was left unfinished; marking it interrupted")
-            history[index] = _finish(records, old, "interrupted", "its deploy did not finish")
+        if old.status not in releases_.UNFINISHED:
+            continue
+        if old.canary is not None and supports(target, RunsCanaries):
+            how = "paused" if old.status == "paused" else "interrupted"
+            reason = f"its canary was {how} at {old.canary.weight}%"
+            history[index] = roll_back_unfinished(
+                target,  # type: ignore[arg-type]
+                old, history, status="interrupted",
+                reason=f"{reason}; rolled back to #{old.canary.stable}",
+                progress=progress, say=say, timeout=timeout,
+            )  # fmt: skip
+            continue
+        say(f"release #{old.number} was left unfinished; marking it interrupted")
+        history[index] = _finish(target.records, old, "interrupted", "its deploy did not finish")
+
+
+def _canary_of(
+    plan: Plan, target: DeployTarget, previous: Release | None, stack: Mapping[str, Any], say: Say
+) -> CanaryTarget | None:
+    """The target as a canary runner when this release goes out as a canary: the environment
+    declares one, a healthy release runs to stand beside, and the canaried service changes."""
+    canary = plan.canary
+    if canary is None:
+        return None
+    if not supports(target, RunsCanaries):
+        say(f"{plan.environment}'s target cannot run canaries; deploying at once")
+        return None
+    runs: CanaryTarget = target  # type: ignore[assignment]
+    if previous is None:
+        say(f"no healthy release runs {canary.service} yet: the first release goes out at once")
+        return None
+    if not runs.canary_differs(previous.spec, stack, canary.service):
+        say(f"{canary.service} does not change: no canary, the release goes out at once")
+        return None
+    return runs
+
+
+def _as_canary(target: DeployTarget, release: Release, stable: Release, plan: Plan) -> Release:
+    assert plan.canary is not None
+    record = CanaryRecord(service=plan.canary.service, stable=stable.number)
+    runs: CanaryTarget = target  # type: ignore[assignment]
+    runs.record_canary(release.number, record)
+    return release.model_copy(update={"canary": record})
+
+
+def continue_canary(
+    plan: Plan,
+    target: DeployTarget,
+    *,
+    secrets: Mapping[str, str],
+    provenance: Provenance,
+    root: Path,
+    progress: Progress = _quiet,
+    say: Say = _quiet,
+) -> DeployResult:
+    """Resume a paused or interrupted canary from its last completed step (`--continue`)."""
+    began = time.monotonic()
+    runs = _canary_target(plan, target)
+    assert plan.canary is not None
+    lock = new_lock(provenance.by, f"continue {plan.environment}", ttl=_lock_ttl(plan))
+    with target.records.locked(lock, on_stale=_taking_over(say), resume=True):
+        history = target.records.releases()
+        release, stable = resumable(history, plan.environment)
+        assert release.canary is not None
+        target.provide_secrets(secrets)
+        start = release.canary.completed
+        say(f"release #{release.number}: continuing its canary at step {start + 1}")
+        target.records.set_status(release.number, "deploying", "", "")
+        release = release.model_copy(update={"status": "deploying", "reason": ""})
+        run = CanaryRun(plan, release, stable, runs, release.images, secrets, root, lock,
+                        progress, say)  # fmt: skip
+        ended = run.run(start)
+        return DeployResult(ended.release, stable, seconds=_since(began),
+                            seconds_to_full=ended.seconds_to_full)  # fmt: skip
+
+
+def abort_canary(
+    plan: Plan,
+    target: DeployTarget,
+    *,
+    provenance: Provenance,
+    secrets: Mapping[str, str],
+    progress: Progress = _quiet,
+    say: Say = _quiet,
+) -> DeployResult:
+    """Roll a paused or interrupted canary back to its stable release (`--abort`)."""
+    began = time.monotonic()
+    runs = _canary_target(plan, target)
+    lock = new_lock(provenance.by, f"abort {plan.environment}")
+    with target.records.locked(lock, on_stale=_taking_over(say), resume=True):
+        history = target.records.releases()
+        release, stable = resumable(history, plan.environment)
+        target.provide_secrets(secrets)
+        assert release.canary is not None
+        reason = f"aborted with --abort at {release.canary.weight}%"
+        done = roll_back_unfinished(
+            runs, release, history, status="rolled-back",
+            reason=f"{reason}; rolled back to #{stable.number}",
+            progress=progress, say=say, timeout=plan.rollout_timeout,
+        )  # fmt: skip
+        return DeployResult(done, stable, seconds=_since(began))
+
+
+def _lock_ttl(plan: Plan) -> timedelta:
+    """The lock's time to live: the default, or longer for a canary that runs longer."""
+    if plan.canary is None:
+        return DEFAULT_TTL
+    return max(DEFAULT_TTL, timedelta(seconds=lock_seconds(plan.canary, plan.rollout_timeout)))
+
+
+def _canary_target(plan: Plan, target: DeployTarget) -> CanaryTarget:
+    if plan.canary is None or not supports(target, RunsCanaries):
+        raise UserError(
+            f'environment "{plan.environment}" declares no canary; --continue and --abort '
+            "resume or roll back a paused canary",
+            details=["nothing was changed"],
+        )
+    runs: CanaryTarget = target  # type: ignore[assignment]
+    return runs
 
 
 def _taking_over(say: Say) -> Callable[[Lock, str], None]:
@@ -427,7 +572,7 @@ def rollback(
     lock = new_lock(provenance.by, f"rollback {target.env}")
     with target.records.locked(lock, on_stale=_taking_over(say)):
         history = target.records.releases()
-        _close_interrupted(target.records, history, say)
+        _close_interrupted(target, history, say, progress, timeout)
         chosen = releases_.rollback_target(history, target.env, to)
         previous = releases_.current(history)
         release = chosen.model_copy(

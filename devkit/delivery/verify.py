@@ -55,8 +55,10 @@ def run_verify(
     images: Mapping[str, str],
     secrets: Mapping[str, str],
     root: Path,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Run the step; ok when it exits 0 within its timeout."""
+    """Run the step; ok when it exits 0 within its timeout. `extra_env` is set for a command
+    that runs where devkit runs (a canary hook's weight)."""
     if verify.service is not None:
         env = service_env(plan, verify.service, secrets)
         env.update(url_variables(plan, target.published()))
@@ -69,6 +71,7 @@ def run_verify(
         "DEVKIT_PROJECT": plan.project,
         "DEVKIT_ENV": plan.environment,
         **url_variables(plan, target.published()),
+        **(extra_env or {}),
     }
     try:
         done = subprocess.run(

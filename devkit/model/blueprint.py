@@ -13,6 +13,7 @@ from devkit.errors import BlueprintError
 from devkit.model.backup import BackupMethod
 from devkit.model.base import Name
 from devkit.model.build import Build
+from devkit.model.canary import Canary
 from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import Command, Http, Tcp
@@ -176,6 +177,7 @@ class Blueprint:
         jobs: Sequence[Job] = (),
         rollout_timeout: float = 300.0,
         policy: Policy | None = None,
+        canary: Canary | None = None,
         tenants: Sequence[Tenant] = (),
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
@@ -197,7 +199,7 @@ class Blueprint:
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
                 overrides=by_name, verify=verify, jobs=tuple(jobs), rollout_timeout=rollout_timeout,
-                policy=policy, tenants=tuple(tenants), source=location,
+                policy=policy, canary=canary, tenants=tuple(tenants), source=location,
             ),
         )  # fmt: skip
         # Overrides of services already declared are checked now, so errors point here.

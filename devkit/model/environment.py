@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from devkit.model.base import Model, Name
+from devkit.model.canary import Canary
 from devkit.model.job import Job
 from devkit.model.policy import Policy
 from devkit.model.profile import Profile, profile_value
@@ -38,6 +39,9 @@ class Environment(Model):
     )
     policy: Policy | None = Field(
         default=None, description="the rules its releases must pass; None: the defaults, as advice"
+    )
+    canary: Canary | None = Field(
+        default=None, description="release one service progressively (canary steps, A/B match)"
     )
     tenants: tuple[Tenant, ...] = Field(
         default=(), description="each runs the environment in a namespace of its own"

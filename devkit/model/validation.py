@@ -12,6 +12,8 @@ _TAGGED = {
     "health": {"http", "tcp", "command"},
     "target": {"docker", "swarm", "kind", "kubernetes"},
     "then": {"restart", "run"},
+    "checks": {"success-rate", "latency", "query"},
+    "match": {"header", "cookie"},
 }
 
 

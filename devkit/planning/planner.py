@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from devkit.model.backup import BackupMethod
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
+from devkit.model.canary import Canary, Query
 from devkit.model.egress import Egress
 from devkit.model.environment import Environment
 from devkit.model.health import HealthCheck
@@ -157,6 +158,9 @@ class Plan(Model):
     verify: Verify | None = Field(default=None, description="what proves a deployed release works")
     jobs: tuple[Job, ...] = Field(default=(), description="run before a release rolls out")
     rollout_timeout: float = 300.0
+    canary: Canary | None = Field(
+        default=None, description="how a release of one service is rolled out progressively"
+    )
     warnings: tuple[str, ...] = Field(
         default=(), description="allowed, but likely not what was meant (printed on stderr)"
     )
@@ -223,6 +227,7 @@ def plan(blueprint: Blueprint, env: str, tenant: str | None = None) -> Plan:
     _check_groups(blueprint, services)
     _check_host_ports(services)
     _check_verify(environment, services)
+    _check_canary(environment, services)
     order = topological_order({s.name: s.depends_on for s in services.values()})
     work = _Work()
     planned = tuple(_plan_service(services[name], services, environment, work) for name in order)
@@ -237,13 +242,15 @@ def plan(blueprint: Blueprint, env: str, tenant: str | None = None) -> Plan:
         "verify": environment.verify,
         "jobs": environment.jobs,
         "rollout_timeout": environment.rollout_timeout,
+        "canary": environment.canary,
         "warnings": tuple(_warnings(planned, services, environment)),
         **({"tenant": chosen.name, "tier": chosen.tier} if chosen else {}),
     }
     # The plan's JSON form with the services' forms already made (the same document
-    # `Plan.model_dump(mode="json")` gives, without serialising every service twice).
+    # `Plan.model_dump(mode="json")` gives, without serialising every service twice). How a
+    # release is rolled out (the canary) is not what runs: it is left out of the hash.
     unhashed = Plan.model_construct(**{**body, "services": ()}, hash="").model_dump(
-        mode="json", exclude={"hash"}
+        mode="json", exclude={"hash", "canary"}
     )
     unhashed["services"] = work.dumped
     return Plan(
@@ -308,6 +315,76 @@ def _check_verify(env: Environment, services: Mapping[str, Service]) -> None:
                 location=env.source,
                 details=[f"defined services: {', '.join(sorted(services))}"],
             )
+
+
+def _check_canary(env: Environment, services: Mapping[str, Service]) -> None:
+    """A canary releases a stateless service with a route on a cluster's Gateway (the weights
+    and the built-in checks live there); its hooks and queries name services it has."""
+    canary = env.canary
+    if canary is None:
+        return
+    where = f'environment "{env.name}": canary'
+
+    def refuse(message: str, *details: str) -> BlueprintError:
+        return BlueprintError(f"{where}: {message}", location=env.source, details=details)
+
+    if env.target.kind not in ("kind", "kubernetes"):
+        raise refuse(
+            f"runs on a route's weights, and {env.target.kind} has no routes",
+            "canaries run on Kind and Kubernetes targets with a Gateway",
+        )
+    service = services.get(canary.service)
+    if service is None:
+        raise refuse(
+            f'service "{canary.service}" is not defined',
+            f"defined services: {', '.join(sorted(services))}",
+        )
+    if service.stateful or service.volumes:
+        raise refuse(
+            f'service "{service.name}" keeps state; two versions of it cannot run side by side',
+            "canary a stateless service",
+        )
+    gateway = getattr(env.target, "gateway", None)
+    public = [name for name, port in service.ports.items() if port.public]
+    if gateway is None or not public:
+        what = "has no public port" if not public else "is served by an Ingress, not a Gateway"
+        raise refuse(
+            f'service "{service.name}" {what}: the canary\'s share of the traffic is set on '
+            "its HTTPRoute, and the built-in checks read the gateway's metrics",
+            'give it Port(..., public=True) or routes=, and the target gateway="NS/NAME"',
+        )
+    ports = [service.ports[name] for name in public]
+    if not any(not p.routes or any(r.backend is None for r in p.routes) for p in ports):
+        raise refuse(f'every route of "{service.name}" goes to another backend')
+    for check in canary.checks:
+        if isinstance(check, Query) and check.service is not None:
+            _check_metrics_of(check, services, refuse)
+    for hook in canary.hooks:
+        if hook.service is not None and hook.service not in services:
+            raise refuse(
+                f'a hook runs in service "{hook.service}", which is not defined',
+                f"defined services: {', '.join(sorted(services))}",
+            )
+
+
+def _check_metrics_of(
+    check: Query, services: Mapping[str, Service], refuse: Callable[..., BlueprintError]
+) -> None:
+    """A query that reads a service's own metrics needs that service to declare them."""
+    named = services.get(check.service or "")
+    if named is None:
+        raise refuse(
+            f'check "{check.name}" reads the metrics of service "{check.service}", which is '
+            "not defined",
+            f"defined services: {', '.join(sorted(services))}",
+        )
+    if getattr(named, "metrics", None) is None:
+        raise refuse(
+            f'check "{check.name}" reads the metrics of service "{named.name}", which declares '
+            "none, so Prometheus has nothing of it to answer",
+            f"declare them on {named.name} (metrics=Metrics(port=...)), or use the built-in "
+            "SuccessRate and Latency checks, which read the gateway's",
+        )
 
 
 def _check_graph(services: Mapping[str, Service]) -> None:

@@ -28,6 +28,9 @@ class Lock:
     operation: str  # "deploy staging", "promote staging -> prod", ...
     acquired: str
     expires: str
+    paused: int = 0
+    """A paused canary release that holds the lock with no process running: only `--continue`,
+    `--abort` or the lock's expiry end it."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -37,6 +40,11 @@ class Lock:
         return cls(**json.loads(text))
 
     def describe(self) -> str:
+        if self.paused:
+            return (
+                f"release #{self.paused} is paused ({self.operation} by {self.owner}) since "
+                f"{self.acquired}, held until {self.expires}"
+            )
         return (
             f"{self.operation} by {self.owner} (host {self.host}, pid {self.pid}) "
             f"since {self.acquired}, expires {self.expires}"
@@ -81,6 +89,8 @@ def stale(
     expires = datetime.strptime(lock.expires, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     if now >= expires:
         return f"it expired at {lock.expires}"
+    if lock.paused:
+        return None
     if lock.host == (host or socket.gethostname()) and not alive(lock.pid):
         return f"its process {lock.pid} on {lock.host} is gone"
     return None
@@ -108,27 +118,42 @@ class LockStore(ABC):
         held = self.holder()
         return held if self.remove_lock() else None
 
+    def hand_over(self, lock: Lock) -> None:
+        """Replace the stored lock with `lock` (a paused release keeps the environment locked
+        after its process ends)."""
+        self.remove_lock()
+        self.create_lock(lock)
+
     @contextmanager
     def locked(
-        self, lock: Lock, *, on_stale: Callable[[Lock, str], None] | None = None
+        self,
+        lock: Lock,
+        *,
+        on_stale: Callable[[Lock, str], None] | None = None,
+        resume: bool = False,
     ) -> Iterator[None]:
         """Hold the environment's lock for the block; RefusedError if someone else holds it.
 
         A stale lock (expired, or its process gone from this host) is taken over, and
-        `on_stale` is told whose it was and why.
+        `on_stale` is told whose it was and why; so is a paused release's lock with `resume`
+        (`--continue`, `--abort`).
         """
         if not self.create_lock(lock):
             held = self.holder()
             why = stale(held) if held else "it was just released"
+            if why is None and resume and held is not None and held.paused:
+                why = f"resuming paused release #{held.paused}"
             if why is None:
                 assert held is not None
+                hint = (
+                    "continue it with --continue, or roll it back with --abort"
+                    if held.paused
+                    else "wait for it to finish, or, if it is gone, take the lock over with "
+                    "--break-lock"
+                )
                 raise RefusedError(
                     f'environment "{self.env}" is locked: {held.describe()}',
-                    details=[
-                        "wait for it to finish, or, if it is gone, take the lock over with "
-                        "--break-lock",
-                        "nothing was changed",
-                    ],
+                    details=[hint, "nothing was changed"],
                 )
             if on_stale is not None and held is not None:
                 on_stale(held, why)

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devkit.errors import RefusedError, UserError
 
-Status = Literal["deploying", "healthy", "failed", "rolled-back", "interrupted"]
+Status = Literal["deploying", "healthy", "failed", "rolled-back", "interrupted", "paused"]
 FINAL: tuple[Status, ...] = ("healthy", "failed", "rolled-back", "interrupted")
+UNFINISHED: tuple[Status, ...] = ("deploying", "paused")
 
 
 class PolicyResult(BaseModel):
@@ -31,6 +32,59 @@ class PolicyResult(BaseModel):
     enforced: bool = Field(description="whether a violation would have refused the release")
     rules: tuple[str, ...] = Field(default=(), description="the rules applied")
     violations: tuple[str, ...] = Field(default=(), description='"rule: Kind/name: message"')
+
+
+class CheckResult(BaseModel):
+    """One evaluation of a canary check: the number Prometheus answered and the verdict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    value: float | None = Field(description="None: the query had no data yet")
+    passed: bool | None = Field(description="None: not judged (no data)")
+    bound: str = Field(default="", description='what it was judged by, e.g. ">= 0.99"')
+    at: str = ""
+
+
+StepStatus = Literal["running", "passed", "failed", "paused"]
+
+
+class StepResult(BaseModel):
+    """One canary step as it went: its weight, each check evaluation, how it ended."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weight: int
+    started: str
+    finished: str | None = None
+    status: StepStatus = "running"
+    checks: tuple[CheckResult, ...] = ()
+
+
+class CanaryRecord(BaseModel):
+    """A release rolled out as a canary of `service` beside release `stable`: its steps so far."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    service: str
+    stable: int = Field(description="the healthy release the canary ran beside")
+    steps: tuple[StepResult, ...] = ()
+    failed_checks: int = Field(default=0, description="failed check evaluations so far")
+
+    @property
+    def completed(self) -> int:
+        """How many steps passed their checks (a paused step has)."""
+        done = 0
+        for step in self.steps:
+            if step.status not in ("passed", "paused"):
+                break
+            done += 1
+        return done
+
+    @property
+    def weight(self) -> int:
+        """The canary's weight at its last step started (0 before any)."""
+        return self.steps[-1].weight if self.steps else 0
 
 
 _PROMOTED = re.compile(r"^promote from (?P<environment>\S+) #(?P<number>\d+)$")
@@ -71,6 +125,9 @@ class Release(BaseModel):
     policy: PolicyResult | None = Field(
         default=None, description="the policy check before it was applied (None: not recorded)"
     )
+    canary: CanaryRecord | None = Field(
+        default=None, description="its canary steps, when it was rolled out as a canary"
+    )
     cost: ReleaseCost | None = Field(
         default=None, description="its plan's monthly cost estimate (None: not recorded)"
     )
@@ -89,11 +146,19 @@ class Release(BaseModel):
 
 
 def from_record(
-    data: str | bytes, *, status: str | None, reason: str | None, finished: str | None
+    data: str | bytes,
+    *,
+    status: str | None,
+    reason: str | None,
+    finished: str | None,
+    canary: str | None = None,
 ) -> Release:
-    """A release as a target stores it: the record written at the start, and its outcome, kept
-    apart (labels, annotations) because only that part of a stored record can change."""
+    """A release as a target stores it: the record written at the start, and its outcome (and
+    canary steps), kept apart (labels, annotations) because only that part of a stored record
+    can change."""
     fields = json.loads(data)
+    if canary:
+        fields["canary"] = json.loads(canary)
     fields["status"] = status if status is not None else fields.get("status", "deploying")
     fields["reason"] = reason if reason is not None else fields.get("reason", "")
     fields["finished"] = finished or fields.get("finished")

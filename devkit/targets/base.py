@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from devkit.errors import EngineError, UserError
+from devkit.model.canary import Cookie, Header, Prometheus
 from devkit.model.job import Job
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan
 from devkit.records.lock import Lock
-from devkit.records.release import Release, Status
+from devkit.records.release import CanaryRecord, Release, Status
 from devkit.targets.outcome import Outcome, Progress
 
 T = TypeVar("T")
@@ -130,6 +131,25 @@ class ForwardSet:
 
     forwards: list[Forward] = field(default_factory=list)
     stop: Callable[[], None] = lambda: None
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """How a service's routes split during a canary: `weight` percent to its canary, and the
+    requests matching `match` to the canary whatever the weight."""
+
+    service: str
+    weight: int
+    match: Header | Cookie | None = None
+
+
+@dataclass(frozen=True)
+class LiveCanary:
+    """A canary found running: whose, of which release, and its weight on the routes now."""
+
+    service: str
+    release: int
+    weight: int
 
 
 # --- live sync ------------------------------------------------------------------------------
@@ -280,8 +300,10 @@ class Records(Protocol):
     def record(self, release: Release) -> None: ...
     def set_status(self, number: int, status: Status, reason: str, finished: str) -> None: ...
     def locked(
-        self, lock: Lock, *, on_stale: Callable[[Lock, str], None] | None = None
-    ) -> AbstractContextManager[None]: ...
+        self, lock: Lock, *, on_stale: Callable[[Lock, str], None] | None = None,
+        resume: bool = False,
+    ) -> AbstractContextManager[None]: ...  # fmt: skip
+    def hand_over(self, lock: Lock) -> None: ...
     def break_lock(self) -> Lock | None: ...
     def holder(self) -> Lock | None: ...
 
@@ -321,6 +343,36 @@ class Releases(Protocol):
     ) -> Outcome: ...
     def published(self) -> dict[str, dict[int, int]]: ...
     def destroy(self, *, volumes: bool) -> dict[str, list[str]]: ...
+
+
+@runtime_checkable
+class RunsCanaries(Protocol):
+    """Runs a release of one service as a canary beside its stable version, shifting the
+    traffic on its routes: deploy and promote with a canary (devkit/delivery/canary.py)."""
+
+    def canary_stack(
+        self, stable: Mapping[str, Any], new: Mapping[str, Any], traffic: Traffic, release: int
+    ) -> StackSpec:
+        """`stable`'s stack with the canary (from `new`) beside it and the routes split. Pure."""
+        ...
+
+    def shift(self, stack: Mapping[str, Any], service: str, progress: Progress) -> None:
+        """Apply only the service's routes of `stack`: the weights change, nothing else."""
+        ...
+
+    def canary_differs(
+        self, before: Mapping[str, Any], after: Mapping[str, Any], service: str
+    ) -> bool: ...
+    def live_canary(self) -> LiveCanary | None: ...
+    def record_canary(self, number: int, canary: CanaryRecord) -> None: ...
+    def query(self, prometheus: Prometheus, promql: str) -> str:
+        """Prometheus's answer (JSON text) to an instant query; EngineError if it cannot."""
+        ...
+
+    def gateway_backend(self, service: str) -> str:
+        """How the gateway's metrics name a Service of the environment (a regular expression
+        for the `service` label)."""
+        ...
 
 
 @runtime_checkable
@@ -424,6 +476,7 @@ CAPABILITY_NAMES: dict[type, tuple[str, str]] = {
         "deploy releases (devkit deploy, promote, rollback, releases)",
         "environments that deploy",
     ),
+    RunsCanaries: ("run canary releases", "environments that can"),
     DiffsLive: ("compare with what runs (devkit diff --live)", "environments that can"),
     BacksUp: (
         "back up or restore services' data (devkit backup, restore)",

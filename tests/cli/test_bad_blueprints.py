@@ -282,6 +282,63 @@ CASES = [
         ["validate"],
         ['env.DATABASE_URL refers to service "postgres", which is not defined'],
     ),
+    (
+        "canary-weights-not-increasing",
+        """
+        from devkit import Canary, Step
+        app.service("api", image="api:1", ports={"http": Port(8000, public=True)})
+        app.environment("prod", Kubernetes(gateway="edge/public"),
+                        canary=Canary(service="api", steps=[Step(50), Step(20)]))  # <-
+        """,
+        ["plan", "prod"],
+        ["invalid Canary: steps[1]: weight 20 does not increase on the step before (50)"],
+    ),
+    (
+        "canary-weight-over-100",
+        """
+        from devkit import Canary
+        app.service("api", image="api:1", ports={"http": Port(8000, public=True)})
+        app.environment("prod", Kubernetes(gateway="edge/public"),
+                        canary=Canary(service="api", steps=[10, 150]))  # <-
+        """,
+        ["plan", "prod"],
+        ["invalid Canary: steps[1].weight: Input should be less than or equal to 100"],
+    ),
+    (
+        "canary-manual-pause-nobody-can-continue",
+        """
+        from devkit import Canary, Step
+        app.service("api", image="api:1", ports={"http": Port(8000, public=True)})
+        app.environment("prod", Kubernetes(gateway="edge/public"),
+                        canary=Canary(service="api", unattended=True,  # <-
+                                      steps=[Step(10, pause="manual"), 100]))
+        """,
+        ["plan", "prod"],
+        ["steps[0] pauses until --continue, and this canary is unattended"],
+    ),
+    (
+        "canary-check-on-a-service-without-metrics",
+        """
+        from devkit import Canary, Query
+        app.service("api", image="api:1", ports={"http": Port(8000, public=True)})
+        app.environment("prod", Kubernetes(gateway="edge/public"),  # <-
+                        canary=Canary(service="api", steps=[10, 100], prometheus="http://p:9090",
+                                      checks=Query(name="q", query="up", min=1, service="api")))
+        """,
+        ["plan", "prod"],
+        ['canary: check "q" reads the metrics of service "api", which declares none'],
+    ),
+    (
+        "canary-on-a-service-without-a-gateway-route",
+        """
+        from devkit import Canary
+        app.service("api", image="api:1", ports={"http": 8000})
+        app.environment("prod", Kubernetes(gateway="edge/public"),  # <-
+                        canary=Canary(service="api", steps=[10, 100]))
+        """,
+        ["plan", "prod"],
+        ['environment "prod": canary: service "api" has no public port'],
+    ),
 ]
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from kubernetes import config
 from kubernetes.client import ApiClient, CoreV1Api
+from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
@@ -114,6 +115,26 @@ class KubeApi:
         the websocket path. A client per stream keeps them apart.
         """
         return CoreV1Api(ApiClient(configuration=self.api.configuration))
+
+    def service_get(
+        self, namespace: str, service: str, port: int, path: str, params: Sequence[tuple[str, str]]
+    ) -> str:
+        """GET `path` of a Service's port through the API server's service proxy: its body."""
+        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{path.lstrip('/')}"
+        what = f"asking service {namespace}/{service}:{port}"
+        method, full, headers, _, _ = self.api.param_serialize(
+            "GET", url, query_params=list(params), auth_settings=["BearerToken"]
+        )
+        try:
+            response = self.api.call_api(method, full, header_params=headers, _request_timeout=15)
+        except ApiException as exc:
+            raise KubeError(f"{what}: {exc.status} {exc.reason}", status=exc.status or 0,
+                            body=str(exc.body or "")) from None  # fmt: skip
+        body = bytes(response.read() or b"").decode(errors="replace")
+        if not 200 <= response.status < 300:
+            raise KubeError(f"{what}: {response.status} {response.reason}: {body[:300]}",
+                            status=response.status, body=body)  # fmt: skip
+        return body
 
     def _resource(self, api_version: str, kind: str) -> Any:
         try:

@@ -11,13 +11,14 @@ from typing import Any
 
 from devkit.errors import EngineError
 from devkit.records.lock import Lock, LockStore
-from devkit.records.release import Release, Status, from_record
+from devkit.records.release import CanaryRecord, Release, Status, from_record
 from devkit.targets.kubernetes.api import KubeApi, KubeError
 from devkit.targets.kubernetes.spec import INSTANCE, MANAGED_BY, RECORD_KIND
 
 STATUS = "devkit.dev/status"
 REASON = "devkit.dev/reason"
 FINISHED = "devkit.dev/finished"
+CANARY = "devkit.dev/canary"
 LOCK_NAME = "devkit-lock"
 
 
@@ -103,6 +104,7 @@ class KubeRecords(LockStore):
                     status=notes.get(STATUS),
                     reason=notes.get(REASON),
                     finished=notes.get(FINISHED),
+                    canary=notes.get(CANARY),
                 )
             )
         return sorted(records, key=lambda r: r.number)
@@ -123,6 +125,11 @@ class KubeRecords(LockStore):
 
     def set_status(self, number: int, status: Status, reason: str, finished: str) -> None:
         notes = {"metadata": {"annotations": {STATUS: status, REASON: reason, FINISHED: finished}}}
+        self.kube.patch("v1", "ConfigMap", f"devkit-release-{number:06d}", self.namespace, notes)
+
+    def set_canary(self, number: int, canary: CanaryRecord) -> None:
+        """Record the canary's steps so far (an annotation: the record itself never changes)."""
+        notes = {"metadata": {"annotations": {CANARY: canary.model_dump_json()}}}
         self.kube.patch("v1", "ConfigMap", f"devkit-release-{number:06d}", self.namespace, notes)
 
     def remove_all(self) -> list[str]:

@@ -16,21 +16,27 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 from kubernetes.client import CoreV1Api, VersionApi
 from kubernetes.client.exceptions import ApiException
 
 from devkit.build.registry import check_images
 from devkit.errors import DevkitError, EngineError, RefusedError, UserError
+from devkit.model.canary import Prometheus
 from devkit.model.job import Job
 from devkit.planning.images import from_host
 from devkit.planning.planner import Plan
+from devkit.records.release import CanaryRecord
 from devkit.render import labels as render_labels
 from devkit.render.env import secret_object
 from devkit.render.manifest import render
 from devkit.render.version import DEFAULT
 from devkit.schemas import available_versions, resolve, validate
-from devkit.targets.base import AccessObjects, StackSpec
+from devkit.targets.base import AccessObjects, LiveCanary, StackSpec, Traffic
+from devkit.targets.kubernetes import canary
 from devkit.targets.kubernetes.access import DEPLOYER, access_objects
 from devkit.targets.kubernetes.api import KubeApi, KubeError
 from devkit.targets.kubernetes.diff import LiveChange, compare, pruned
@@ -59,6 +65,7 @@ from devkit.targets.outcome import Outcome, Progress
 
 _POLL = 0.5
 _TAIL = 20
+_SHIFT_WAIT = 10.0  # seconds a weight change waits for the gateway to report its routes
 _PROBLEM_GRACE = 10.0  # seconds a pod problem (image pull, crash loop) may last before it fails
 _WORKLOADS = ("Deployment", "StatefulSet", "Job")
 _CONFLICT = re.compile(r'conflicts? with "([^"]+)"')
@@ -545,6 +552,87 @@ class KubernetesTarget:
                 template: dict[str, Any] = found["spec"]["template"]
                 return template
         raise EngineError(f'verify runs in service "{service}", which has no workload here')
+
+    # Canaries (devkit/delivery/canary.py decides the steps)
+
+    def canary_stack(
+        self, stable: Mapping[str, Any], new: Mapping[str, Any], traffic: Traffic, release: int
+    ) -> StackSpec:
+        """`stable`'s stack with the canary of `traffic.service` made from `new`'s objects and
+        the service's routes split (targets/kubernetes/canary.py)."""
+        objects = canary.with_canary(stable["objects"], new["objects"], traffic, release)
+        return {**stable, "objects": objects}
+
+    def shift(self, stack: Mapping[str, Any], service: str, progress: Progress) -> None:
+        """Apply only the service's HTTPRoutes (and VirtualServices) of `stack`, and wait
+        (bounded) until the gateway reports the routes for their new generation: then it moves
+        the traffic."""
+        began = time.monotonic()
+        routes = canary.route_objects(stack["objects"], service)
+        for route in routes:
+            try:
+                self.kube.apply(route, force=self.force_conflicts)
+            except KubeError as exc:
+                raise self._apply_error(route, exc) from None
+        pending = {r["metadata"]["name"]: r for r in routes if r["kind"] == "HTTPRoute"}
+        while pending and time.monotonic() - began < _SHIFT_WAIT:
+            for name, route in list(pending.items()):
+                live = self.kube.get(route["apiVersion"], "HTTPRoute", name, self.namespace)
+                if live is not None and route_status(live).state != "pending":
+                    del pending[name]
+            if pending:
+                time.sleep(0.1)
+        progress(service, "routes", f"weights applied ({time.monotonic() - began:.1f}s)")
+
+    def canary_differs(
+        self, before: Mapping[str, Any], after: Mapping[str, Any], service: str
+    ) -> bool:
+        return canary.differs(before["objects"], after["objects"], service)
+
+    def live_canary(self) -> LiveCanary | None:
+        """The canary this environment runs, if any (by its Deployment's labels)."""
+        selector = f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance},{canary.CANARY_OF}"
+        deployments = self.kube.list("apps/v1", "Deployment", self.namespace, selector)
+        if not deployments:
+            return None
+        routes = self.kube.list(
+            "gateway.networking.k8s.io/v1", "HTTPRoute", self.namespace,
+            f"{MANAGED_BY}=devkit,{INSTANCE}={self.instance}",
+        )  # fmt: skip
+        return canary.live_canary(deployments, routes)
+
+    def record_canary(self, number: int, record: CanaryRecord) -> None:
+        self.records.set_canary(number, record)
+
+    def query(self, prometheus: Prometheus, promql: str) -> str:
+        """An instant query of Prometheus's HTTP API: by its URL, or through the API server's
+        proxy to its in-cluster Service."""
+        where = prometheus.where
+        if where is None:
+            assert prometheus.url is not None
+            url = f"{prometheus.url.rstrip('/')}/api/v1/query?{urlencode({'query': promql})}"
+            try:
+                with urlopen(url, timeout=15) as answer:  # noqa: S310 - the user's http(s) URL
+                    return str(answer.read().decode())
+            except HTTPError as exc:
+                return str(exc.read().decode(errors="replace"))
+            except OSError as exc:
+                raise EngineError(f"Prometheus at {prometheus.url} did not answer: {exc}") from None
+        namespace, name, port = where
+        try:
+            return self.kube.service_get(namespace, name, port, "api/v1/query", [("query", promql)])
+        except KubeError as exc:
+            if exc.status == 400 and exc.body:
+                return exc.body  # Prometheus's own error document (a bad query)
+            raise EngineError(
+                f"Prometheus ({prometheus.describe()}) did not answer: {exc.message}"
+            ) from None
+
+    def gateway_backend(self, service: str) -> str:
+        """Traefik names a route's backend `<router>-svc-<namespace>-<Service>-<n>`, with the
+        provider after an "@", in its metrics' `service` label. (Names are DNS labels: nothing in
+        them needs escaping in a regular expression, nor in a PromQL string.)"""
+        return f".*-svc-{self.namespace}-{service}-[0-9]+@kubernetesgateway"
 
     def published(self) -> dict[str, dict[int, int]]:
         """Nothing is published on this machine: clusters serve through Services and Ingress."""
