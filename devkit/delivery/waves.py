@@ -33,7 +33,8 @@ Say = Callable[[str], None]
 Copies = dict[str, tuple[str, str]]
 """service -> (image, its copy in a wave's registry), both as the nodes name them."""
 WaveStatus = Literal[
-    "healthy", "nothing-to-do", "failed", "rolled-back", "not-started", "rollback-failed"
+    "healthy", "nothing-to-do", "failed", "rolled-back", "not-started", "rollback-failed",
+    "paused",
 ]
 AfterFailure = Literal["keep", "rollback"]
 
@@ -199,6 +200,9 @@ def run_waves(
             raise WaveFailedError(environment, index, exc, results) from exc
         say(f"wave {index}/{len(planned)}: cluster {wave.cluster} {_said(result)}")
         done.append(result)
+        if result.status == "paused":  # a canary waiting for --continue: the next waves wait too
+            say(f"the clusters after {wave.cluster} wait until its canary is continued or aborted")
+            return (*done, *(WaveResult(w.cluster, "not-started") for w in planned[index:]))
     return tuple(done)
 
 
@@ -250,7 +254,8 @@ class WaveRun:
 
 
 def _deployed(wave: Wave, result: DeployResult, copies: Copies) -> WaveResult:
-    return WaveResult(wave.cluster, "healthy", result.release.number, result.seconds, copies=copies)
+    status: WaveStatus = "paused" if result.release.status == "paused" else "healthy"
+    return WaveResult(wave.cluster, status, result.release.number, result.seconds, copies=copies)
 
 
 def deploy_wave(

@@ -194,3 +194,18 @@ def test_a_refused_wave_keeps_its_exit_code() -> None:
     _, failed, _ = _run("us", "keep", RefusedError('environment "prod" is locked'))
     assert failed.exit_code == 3
     assert failed.to_dict()["exit_code"] == 3
+
+
+def test_a_paused_canary_in_a_wave_holds_the_waves_after_it() -> None:
+    planned = waves(plan(blueprint(), "prod"))
+    calls: list[str] = []
+
+    def act(wave: Wave) -> WaveResult:
+        calls.append(f"deploy {wave.cluster}")
+        return WaveResult(wave.cluster, "paused", 3, 1.5)
+
+    said: list[str] = []
+    results = run_waves("prod", planned, act, act, after_failure="keep", say=said.append)
+    assert calls == ["deploy eu"]
+    assert [(r.cluster, r.status) for r in results] == [("eu", "paused"), ("us", "not-started")]
+    assert said[-1] == "the clusters after eu wait until its canary is continued or aborted"
