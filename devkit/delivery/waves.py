@@ -33,7 +33,12 @@ Say = Callable[[str], None]
 Copies = dict[str, tuple[str, str]]
 """service -> (image, its copy in a wave's registry), both as the nodes name them."""
 WaveStatus = Literal[
-    "healthy", "nothing-to-do", "failed", "rolled-back", "not-started", "rollback-failed",
+    "healthy",
+    "nothing-to-do",
+    "failed",
+    "rolled-back",
+    "not-started",
+    "rollback-failed",
     "paused",
 ]
 AfterFailure = Literal["keep", "rollback"]
