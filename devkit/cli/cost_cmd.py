@@ -53,7 +53,8 @@ def cost_command(
 
     sheet = _sheet(prices)
     loaded = blueprint(ctx)
-    tenants = plan(loaded, env).tenants
+    first = plan(loaded, env, tenant)
+    tenants = first.tenants
     if tenants and tenant is None and compare is None:
         per = [estimate(plan(loaded, env, name), sheet) for name in tenants]
         for note in dict.fromkeys(n for e in per for n in e.notes):
@@ -61,8 +62,7 @@ def cost_command(
         _show_tenants(dict(zip(tenants, per, strict=True)), json)
         return
     estimates = []
-    for name in (env, compare) if compare else (env,):
-        planned = plan(loaded, name, tenant if name == env else None)
+    for planned in (first, plan(loaded, compare)) if compare else (first,):
         print_warnings(planned.environment, planned.warnings)
         estimates.append(estimate(planned, sheet))
     for note in dict.fromkeys(n for e in estimates for n in e.notes):

@@ -90,7 +90,6 @@ def deploy_command(
     options = _Options(context, force_conflicts, break_lock)
     with json_errors(json, {"environment": env}):
         plan, root, image_map = cluster_plan(ctx, env, namespace, tenant=tenant)
-        printer = ServicePrinter(s.name for s in plan.services)
         wanted = imagesfile.read(images, plan) if images is not None else None
         waves = cluster_waves(plan, cluster, context)
         if waves:
@@ -100,7 +99,7 @@ def deploy_command(
                 image_map,
                 waves,
                 wanted,
-                printer,
+                ServicePrinter(s.name for s in plan.services),
                 json=json,
                 context=context,
                 force_conflicts=force_conflicts,

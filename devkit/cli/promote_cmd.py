@@ -130,6 +130,7 @@ def promote_command(
             return
         chosen = tenants_of(plan, tenant, namespace)
     done: list[dict[str, Any]] = []
+    options = _Promotion(source, dry_run, break_lock, source_context, context)
     for name in chosen:
         if name is not None:
             about = {**about, "tenant": name, "done": [d["tenant"] for d in done]}
@@ -139,7 +140,6 @@ def promote_command(
             if name is not None and name in src_plan.tenants:
                 taken_from = cluster_plan(ctx, source, source_namespace, tenant=name)[0]
             into = plan if name == tenant else cluster_plan(ctx, destination, tenant=name)[0]
-            options = _Promotion(source, dry_run, break_lock, source_context, context)
             shown = _promote_one(taken_from, into, root, options, force_conflicts=force_conflicts)
         if name is None or tenant is not None:  # one release: the document it always was
             _show_one(shown, {k: v for k, v in about.items() if k != "done"}, json, dry_run)
