@@ -32,6 +32,20 @@ os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 pytest_plugins = ["pytester"]  # the test plugin's own tests run pytest sessions of their own
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep tests that share one engine-wide thing in one xdist worker (`tests/run` runs two).
+
+    The k8s tests share the kind testbed and the kwok process that drives its fake nodes; the
+    swarm tests share the engine's swarm, which the fixture that made it leaves at the end. The
+    other tests make everything they use under names of their own, so they go to either worker.
+    """
+    for item in items:
+        for group in ("k8s", "swarm"):
+            if item.get_closest_marker(group) is not None:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
+
 @dataclass
 class Run:
     """The outcome of one `devkit` process."""
