@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Build the testbed's binaries from upstream Go sources (issue 9, part 1).
 #
-# GROUNDWORK: not yet wired into tests/run or .ci/run, and not yet proven end to end.
-#
 # Builds, with pinned versions, into
 #   ${DEVKIT_TESTBED_CACHE:-$HOME/.cache/devkit-testbed}/<versions-hash>/bin/
 #   - kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy
@@ -112,10 +110,15 @@ k8s_module_setup() {
   touch "$K8S_MOD/.ready"
 }
 
+# k8s_build NAME...: one `go build` for all of them, so one binary's link and the last packages
+# of its graph overlap with the others' compiles (7 builds one after another left a core idle).
 k8s_build() {
-  local b=$1
-  (cd "$K8S_MOD" && go build -trimpath -ldflags "$K8S_LDFLAGS" -o "$BIN/.$b.tmp" "k8s.io/kubernetes/cmd/$b") \
-    && mv "$BIN/.$b.tmp" "$BIN/$b"
+  local tmp=$BIN/.k8s-build pkgs=() b
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  for b in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  (cd "$K8S_MOD" && go build -trimpath -ldflags "$K8S_LDFLAGS" -o "$tmp/" "${pkgs[@]}") || return 1
+  for b in "$@"; do mv "$tmp/$b" "$BIN/$b" || return 1; done
+  rm -rf "$tmp"
 }
 
 # ---------------------------------------------------------------- etcd / coredns (scratch modules)
@@ -144,9 +147,9 @@ step "download: coredns $COREDNS_VERSION scratch module" scratch_setup coredns "
 if [[ $DOWNLOAD_ONLY == 1 ]]; then log "download-only: done in $((SECONDS - T_ALL)) s"; exit 0; fi
 
 # ---------------------------------------------------------------- phase 2: kubernetes (longest)
-for b in "${K8S_BINARIES[@]}"; do
-  have "$b" || step "build $b" k8s_build "$b"
-done
+todo=()
+for b in "${K8S_BINARIES[@]}"; do have "$b" || todo+=("$b"); done
+[[ ${#todo[@]} -eq 0 ]] || step "build ${todo[*]}" k8s_build "${todo[@]}"
 have pause || step "build pause (gcc -static)" gcc -Os -static -Wall -Werror \
   -DVERSION="v$PAUSE_VERSION-devkit" -o "$BIN/pause" "$K8S_MOD/pause.c"
 
