@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,18 +33,34 @@ os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 pytest_plugins = ["pytester"]  # the test plugin's own tests run pytest sessions of their own
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep tests that share one engine-wide thing in one xdist worker (`tests/run` runs two).
+def shared_group(nodeid: str) -> str | None:
+    """The group of tests that share one engine-wide thing, and so run in one xdist worker.
 
     The k8s tests share the kind testbed and the kwok process that drives its fake nodes; the
-    swarm tests share the engine's swarm, which the fixture that made it leaves at the end. The
-    other tests make everything they use under names of their own, so they go to either worker.
+    swarm tests share the engine's swarm, which the fixture that made it leaves at the end. Other
+    tests make everything they use under names of their own and may run beside any of these.
     """
-    for item in items:
-        for group in ("k8s", "swarm"):
-            if item.get_closest_marker(group) is not None:
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+    path = nodeid.split("::", 1)[0]
+    if path.startswith("tests/k8s/"):
+        return "k8s"
+    if path.startswith("tests/docker/") and "swarm" in path.rsplit("/", 1)[-1]:
+        return "swarm"
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` (tests/run): a test module per unit, each shared group one unit."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedGroupScheduling(LoadScopeScheduling):
+        # Units go out largest first, so the k8s tests (the longest unit) start at once.
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_group(nodeid) or super()._split_scope(nodeid)
+
+    return SharedGroupScheduling(config, log)
 
 
 @dataclass
