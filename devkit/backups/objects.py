@@ -82,6 +82,15 @@ def _spooled(chunks: Iterable[bytes]) -> IO[bytes]:
     return data
 
 
+def objects_held(client: Any) -> dict[str, int]:
+    """How many objects each bucket holds now."""
+    return {
+        bucket.name: sum(1 for o in client.list_objects(bucket.name, recursive=True)
+                         if not o.is_dir)
+        for bucket in client.list_buckets()
+    }  # fmt: skip
+
+
 def objects_from_tar(client: Any, file: IO[bytes]) -> None:
     """Put every bucket and object of the tar back; objects of those buckets the backup does
     not hold are removed, so each bucket is as it was."""
