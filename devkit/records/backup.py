@@ -185,7 +185,7 @@ def select(plan: Plan, names: Sequence[str], *, copies_volumes: bool) -> Selecti
             why = (
                 f'service "{name}": its volumes ({", ".join(sorted(service.volumes))}) are not '
                 f"backed up: {plan.target.kind} targets cannot copy a stopped service's volumes; "
-                "declare a backup method (docs/backups.md)"
+                "declare a backup method (docs/backup.md)"
             )
             if names:
                 raise UserError(why, details=["nothing was changed"])
