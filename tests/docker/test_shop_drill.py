@@ -86,7 +86,9 @@ def test_shop_drill_orders_backed_up_lost_and_restored_field_by_field(shop: Proj
     assert status == 201 and after["id"] == placed[-1] + 1  # the sequence came back too
 
     # a second restore would replace the orders the shop holds now: refused, nothing changed
+    began = time.monotonic()
     result = shop.devkit("restore", "local", "--from", backup["id"], timeout=300)
+    timings["refused restore"] = time.monotonic() - began
     assert result.code == 3, result.stdout + result.stderr
     assert f"postgres holds {len(ORDERS) + 1} rows in 1 table" in result.stderr
     print(f"\n$ devkit restore local --from {backup['id']}\n{result.stderr}", end="")
