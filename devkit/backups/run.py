@@ -250,7 +250,7 @@ def _holding(target: BacksUp, where: tuple[Plan, Path], step: Step) -> Held:
         from devkit.backups.objects import objects_client, objects_held  # noqa: PLC0415 - minio
 
         with objects_client(target, *where, step) as client:
-            return held_objects(step, objects_held(client))
+            return held_objects(step, objects_held(client, step.service))
     output = b"".join(target.dump(step.service, step.holds)).decode(errors="replace")
     try:
         return held(step, output)
