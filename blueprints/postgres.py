@@ -56,7 +56,7 @@ def postgres(
                     "init_env": ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"),
                 }
             },
-            "backup": PgDump(),  # pg_dump -Fc, restored by pg_restore (docs/backups.md)
+            "backup": PgDump(),  # pg_dump -Fc, restored by pg_restore (docs/backup.md)
             "stateful": True,
             "run_as_user": 999,
             "scratch": ("/var/run/postgresql",),

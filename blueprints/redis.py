@@ -37,7 +37,7 @@ def redis(
                 if auth
                 else Command("redis-cli", "ping")
             ),
-            # its RDB snapshot (BGSAVE), restored by replication (docs/backups.md)
+            # its RDB snapshot (BGSAVE), restored by replication (docs/backup.md)
             "backup": RedisSnapshot(password_env="REDIS_PASSWORD" if auth else None),
             "stateful": True,  # replicas would be separate stores, not copies
             "run_as_user": 999,

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from minio import Minio
+from minio.error import MinioException
+from urllib3.exceptions import HTTPError
 
 from devkit.backups.store import CHUNK
 from devkit.errors import EngineError
@@ -80,6 +82,19 @@ def _spooled(chunks: Iterable[bytes]) -> IO[bytes]:
     for chunk in chunks:
         data.write(chunk)
     return data
+
+
+def objects_held(client: Any, service: str) -> dict[str, int]:
+    """How many objects each bucket holds now; EngineError when the S3 API does not say."""
+    try:
+        return {
+            bucket.name: sum(1 for o in client.list_objects(bucket.name, recursive=True)
+                             if not o.is_dir)
+            for bucket in client.list_buckets()
+        }  # fmt: skip
+    except (MinioException, HTTPError) as exc:
+        raise EngineError(f'service "{service}": its S3 API did not list its objects: '
+                          f"{str(exc).splitlines()[0][:200]}") from None  # fmt: skip
 
 
 def objects_from_tar(client: Any, file: IO[bytes]) -> None:

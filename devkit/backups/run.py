@@ -23,12 +23,16 @@ from devkit.planning.planner import Plan
 from devkit.records.backup import (
     BackupNotFoundError,
     BackupRefusedError,
+    Held,
     Manifest,
     Part,
     Step,
     check_parts,
+    held,
+    held_objects,
     new_id,
     reading,
+    replacing,
     restore_steps,
     select,
 )
@@ -43,6 +47,8 @@ class Restored:
     backup: Manifest
     parts: tuple[Part, ...]
     seconds: float
+    replaced: tuple[Held, ...] = ()
+    """What the services held before (restored over with --force)."""
 
 
 def last_release(target: object) -> int | None:
@@ -176,9 +182,11 @@ def restore(
     services: Sequence[str],
     progress: Progress,
     other_environment: bool = False,
+    force: bool = False,
 ) -> Restored:
     """Check the backup's parts, then put the named services' data (all it holds) back.
-    A backup of another environment is restored only when asked (`other_environment`)."""
+    A backup of another environment is restored only when asked (`other_environment`); a
+    service that holds data now is restored over only when asked (`force`)."""
     if manifest.environment != plan.environment and not other_environment:
         raise UserError(
             f"backup {manifest.id} is of environment {manifest.environment}, not "
@@ -204,6 +212,23 @@ def restore(
         )
     _require_running(target, plan, [step.service for step, _ in pairs],
                      "a restore puts its data back where it runs")  # fmt: skip
+    where = f"{plan.project}/{plan.environment}"
+    held_now = []
+    for step, _ in pairs:
+        try:
+            held_now.append(_holding(target, (plan, root), step))
+        except EngineError as exc:
+            if not force:
+                raise EngineError(
+                    f"cannot tell what {step.service} holds now, so what a restore would "
+                    f"replace: {exc.message}",
+                    details=[*exc.details, "--force restores without asking; nothing was changed"],
+                ) from None
+            progress(step.service, "warning",
+                     f"cannot tell what {step.service} holds now: {exc.message}")  # fmt: skip
+    replaced = replacing(held_now, force=force, backup_id=manifest.id, where=where)
+    for was in replaced:
+        progress(was.service, "replace", f"{was.part}: it holds {was.says} (--force)")
     for step, part in pairs:
         started = time.monotonic()
         progress(step.service, "restore", f"{part.name} ({_size(part.size)}, {step.method})")
@@ -215,7 +240,22 @@ def restore(
                 details=[*exc.details, *_partly(step)],
             ) from None
         progress(step.service, "restored", f"in {time.monotonic() - started:.1f}s")
-    return Restored(manifest, tuple(p for _, p in pairs), round(time.monotonic() - began, 2))
+    return Restored(manifest, tuple(p for _, p in pairs), round(time.monotonic() - began, 2),
+                    replaced)  # fmt: skip
+
+
+def _holding(target: BacksUp, where: tuple[Plan, Path], step: Step) -> Held:
+    """What the service holds now, asked where it runs (the backup's own exec path)."""
+    if step.how == "s3":
+        from devkit.backups.objects import objects_client, objects_held  # noqa: PLC0415 - minio
+
+        with objects_client(target, *where, step) as client:
+            return held_objects(step, objects_held(client, step.service))
+    output = b"".join(target.dump(step.service, step.holds)).decode(errors="replace")
+    try:
+        return held(step, output)
+    except ValueError as exc:
+        raise EngineError(f'service "{step.service}": {exc}') from None
 
 
 def _put(

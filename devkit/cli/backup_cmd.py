@@ -120,6 +120,14 @@ def restore_command(
     ],
     services: ServicesArgument = None,
     store: StoreOption = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Restore also into services that hold data now (rows, "
+            "keys, objects, files): what they hold is replaced.",
+        ),
+    ] = False,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
     json: JsonOption = False,
@@ -128,10 +136,15 @@ def restore_command(
     named), after checking every part against its manifest (exit 3 and nothing changed when
     one does not match).
 
+    A service that holds data now (rows in a table, keys, objects, files in a volume) is
+    restored over only with --force; without it the restore is refused (exit 3) naming what
+    each holds, and nothing is changed. Empty services (after a disaster) need no flag.
+
     Databases are restored into the running server (pg_restore in one transaction; redis by
     replication); volume copies stop their service, replace the volume's files and start it.
     """
     from devkit.backups.run import find, restore
+    from devkit.records.backup import RestoreWouldReplaceError
     from devkit.targets.base import BacksUp
 
     origin, _, name = source.rpartition("/")
@@ -145,8 +158,16 @@ def restore_command(
         manifest = find(kept, plan, name)
         try:
             done = restore(target, plan, root, kept, manifest, services=services or [],
-                           progress=_progress(plan),
-                           other_environment=bool(origin))  # fmt: skip
+                           progress=_progress(plan), other_environment=bool(origin),
+                           force=force)  # fmt: skip
+        except RestoreWouldReplaceError as exc:
+            if json:
+                print_json({
+                    "ok": False, "store": kept.where, "backup": manifest.id,
+                    "environment": plan.environment, "forced": False,
+                    "holding": [h.__dict__ for h in exc.held], "error": exc.to_dict(),
+                })  # fmt: skip
+            raise
         except KeyboardInterrupt:
             err().print("interrupted: pg_restore runs in one transaction (a database is as it "
                         "was, or fully restored); a redis or volume restore may be partial: "
@@ -155,10 +176,11 @@ def restore_command(
             raise typer.Exit(130) from None
     if json:
         print_json({
-            "store": kept.where, "backup": manifest.id, "environment": plan.environment,
-            "from_environment": manifest.environment,
+            "ok": True, "store": kept.where, "backup": manifest.id,
+            "environment": plan.environment, "from_environment": manifest.environment,
             "services": sorted({p.service for p in done.parts}),
             "parts": [p.__dict__ for p in done.parts], "seconds": done.seconds,
+            "forced": force, "replaced": [h.__dict__ for h in done.replaced],
         })  # fmt: skip
         return
     out().print(

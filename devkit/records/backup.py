@@ -57,6 +57,10 @@ class Step:
     port: int | None = None  # s3: the container port of the S3 API
     access_key_env: str | None = None
     secret_key_env: str | None = None
+    holds: tuple[str, ...] = ()
+    """A command that says what the service holds now (what a restore would replace), run
+    where the service runs; its output is read by `held()`. Empty for "s3": the objects are
+    counted over the service's S3 API."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ def select(plan: Plan, names: Sequence[str], *, copies_volumes: bool) -> Selecti
             why = (
                 f'service "{name}": its volumes ({", ".join(sorted(service.volumes))}) are not '
                 f"backed up: {plan.target.kind} targets cannot copy a stopped service's volumes; "
-                "declare a backup method (docs/backups.md)"
+                "declare a backup method (docs/backup.md)"
             )
             if names:
                 raise UserError(why, details=["nothing was changed"])
@@ -196,10 +200,12 @@ def steps_for(service: PlannedService, method: BackupMethod | None) -> list[Step
     name = service.name
     if isinstance(method, PgDump):
         return [Step(name, method.kind, f"{name}.pgdump", "exec",
-                     dump=pg_dump(method), restore=pg_restore(method))]  # fmt: skip
+                     dump=pg_dump(method), restore=pg_restore(method),
+                     holds=pg_rows(method))]  # fmt: skip
     if isinstance(method, RedisSnapshot):
         return [Step(name, method.kind, f"{name}.rdb", "exec",
-                     dump=redis_dump(method), restore=redis_restore(method))]  # fmt: skip
+                     dump=redis_dump(method), restore=redis_restore(method),
+                     holds=redis_keys(method))]  # fmt: skip
     if isinstance(method, S3Objects):
         port = service.ports[method.port].container
         return [Step(name, method.kind, f"{name}.objects.tar", "s3", port=port,
@@ -208,7 +214,8 @@ def steps_for(service: PlannedService, method: BackupMethod | None) -> list[Step
     if isinstance(method, VolumeCopy):
         return [
             Step(name, method.kind, f"{name}.{volume}.tar", "volume", path=spec.path,
-                 dump=volume_dump(spec.path), restore=volume_restore(spec.path))
+                 dump=volume_dump(spec.path), restore=volume_restore(spec.path),
+                 holds=volume_entries(spec.path))
             for volume, spec in sorted(service.volumes.items())
         ]  # fmt: skip
     return []
@@ -320,6 +327,43 @@ def volume_restore(path: str) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+# --- what a service holds now (what a restore would replace) -------------------------------
+_PG_TABLES = (
+    "SELECT format('SELECT %L, count(*) FROM %I.%I', n.nspname || '.' || c.relname, "
+    "n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind = 'r' AND n.nspname <> 'information_schema' "
+    "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 1"
+)
+
+
+def pg_rows(method: PgDump) -> tuple[str, ...]:
+    """`schema.table|rows` for every user table of the database (psql's \\gexec counts each)."""
+    return (
+        "sh", "-c",
+        "printf '%s\\n' \"$0\" '\\gexec' | "
+        f"{_password(method.password_env, 'PGPASSWORD')}psql -X -q -At -v ON_ERROR_STOP=1 "
+        f'--no-password -h 127.0.0.1 -U "${method.user_env}" -d "${method.database_env}"',
+        _PG_TABLES,
+    )  # fmt: skip
+
+
+def redis_keys(method: RedisSnapshot) -> tuple[str, ...]:
+    """The server's keyspace (`db0:keys=12,...` per database that has keys)."""
+    return ("sh", "-c", _redis_prelude(method) + "cli INFO keyspace")
+
+
+def volume_entries(path: str) -> tuple[str, ...]:
+    """`FILES DIRECTORIES`: how many of each the volume holds (its own directory not counted)."""
+    return (
+        "sh", "-c",
+        'command -v find >/dev/null || { echo "find: not found" >&2; exit 127; }; '
+        'cd "$0" || exit 1; '
+        "f=$(find . -mindepth 1 ! -type d 2>/dev/null | wc -l); "
+        "d=$(find . -mindepth 1 -type d 2>/dev/null | wc -l); "
+        'echo "$f $d"', path,
+    )  # fmt: skip
+
+
 def reading(command: Sequence[str], size: int) -> tuple[str, ...]:
     """`command` fed exactly `size` bytes of stdin, then end of input.
 
@@ -388,3 +432,79 @@ def check_parts(manifest: Manifest, found: Mapping[str, tuple[int, str]]) -> lis
             problems.append(f"part {part.name}: sha256 {got[1][:12]}…, the manifest says "
                             f"{part.sha256[:12]}…")  # fmt: skip
     return problems
+
+
+# --- restoring over data ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Held:
+    """What a service holds now, where one part of a backup would be restored."""
+
+    service: str
+    part: str
+    amount: int
+    """Rows, keys, objects, or files and directories: 0 is nothing a restore would replace."""
+    says: str
+    """For people: "12 rows in 3 tables", "4 keys", "20 objects in 1 bucket"."""
+
+
+class RestoreWouldReplaceError(RefusedError):
+    """A restore without --force into services that hold data (exit 3); nothing was changed."""
+
+    def __init__(self, backup_id: str, where: str, held: Sequence[Held]) -> None:
+        self.backup_id = backup_id
+        self.held = tuple(held)
+        super().__init__(
+            f"restoring backup {backup_id} would replace what {where} holds now: refused",
+            details=[*(f"{h.service} holds {h.says}" for h in held),
+                     "restore anyway with --force (what they hold now is replaced), or name "
+                     "only the services to restore",
+                     "nothing was changed"],
+        )  # fmt: skip
+
+
+def _plural(count: int, word: str, many: str = "") -> str:
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def held(step: Step, output: str) -> Held:
+    """What the service holds, from the output of `step.holds` run where it runs."""
+    if step.method == "pg_dump":
+        rows = {}
+        for line in output.splitlines():
+            table, _, count = line.rpartition("|")
+            if table and count.strip().isdigit():
+                rows[table] = int(count)
+        full = {t: n for t, n in rows.items() if n}
+        total = sum(full.values())
+        says = (f"{_plural(total, 'row')} in {_plural(len(full), 'table')}" if full
+                else f"no rows ({_plural(len(rows), 'empty table')})")  # fmt: skip
+        return Held(step.service, step.part, total, says)
+    if step.method == "redis_rdb":
+        keys = [int(n) for n in re.findall(r"^db[0-9]+:keys=([0-9]+)", output, re.MULTILINE)]
+        return Held(step.service, step.part, sum(keys), _plural(sum(keys), "key"))
+    files, _, directories = output.strip().partition(" ")
+    if not (files.isdigit() and directories.strip().isdigit()):
+        raise ValueError(f"unreadable count of {step.path}: {output.strip()[:80]!r}")
+    entries = (int(files), int(directories))
+    says = (f"{_plural(entries[0], 'file')} and "
+            f"{_plural(entries[1], 'directory', 'directories')} in {step.path}")  # fmt: skip
+    return Held(step.service, step.part, sum(entries), says)
+
+
+def held_objects(step: Step, buckets: Mapping[str, int]) -> Held:
+    """What an S3 service holds: objects per bucket."""
+    full = {b: n for b, n in buckets.items() if n}
+    total = sum(full.values())
+    return Held(step.service, step.part, total,
+                f"{_plural(total, 'object')} in {_plural(len(full), 'bucket')}")  # fmt: skip
+
+
+def replacing(
+    held_now: Sequence[Held], *, force: bool, backup_id: str, where: str
+) -> tuple[Held, ...]:
+    """What a restore would replace: the services that hold data. Refused (exit 3, nothing
+    changed) unless `force`; a service that holds nothing (after a disaster) needs no flag."""
+    holding = tuple(h for h in held_now if h.amount)
+    if holding and not force:
+        raise RestoreWouldReplaceError(backup_id, where, holding)
+    return holding

@@ -243,6 +243,64 @@ def test_a_corrupted_partial_or_wrong_backup_is_refused_and_nothing_changes(proj
     assert len(orders(p, other["postgres"])) == 11
 
 
+def test_a_restore_over_data_is_refused_without_force_and_nothing_changes(
+    project, docker_client
+) -> None:
+    p = stack(project)
+    where = up(p)
+    write_orders(p, where["postgres"], 10)
+    cache(p, where["redis"]).mset({"cart:1": "a book", "cart:2": "a pen"})
+    notes(docker_client, p, "echo 'invoice 42' > /files/42.txt")
+    backup = json.loads(p.devkit("backup", "local", "--json", timeout=300).stdout)
+    with pg(p, where["postgres"]) as conn:  # the services go on and hold more
+        conn.execute("INSERT INTO orders VALUES (10, 'after the backup', 1)")
+    cache(p, where["redis"]).set("cart:3", "a lamp")
+    notes(docker_client, p, "mkdir /files/b && echo 'invoice 43' > /files/b/43.txt")
+    (container,) = docker_client.containers.list(
+        filters={"label": [f"dev.devkit.project={p.name}", "dev.devkit.service=notes"]}
+    )
+    started = container.attrs["State"]["StartedAt"]
+
+    result = p.devkit("restore", "local", "--from", backup["id"], timeout=300)
+    assert result.code == 3, result.stderr
+    assert f"restoring backup {backup['id']} would replace what {p.name}/local holds" in (
+        " ".join(result.stderr.split())
+    )
+    assert "postgres holds 11 rows in 1 table" in result.stderr
+    assert "redis holds 3 keys" in result.stderr
+    assert "notes holds 2 files and 1 directory in /files" in result.stderr
+    assert "--force" in result.stderr and "nothing was changed" in result.stderr
+    result = p.devkit("restore", "local", "--from", backup["id"], "--json", timeout=300)
+    assert result.code == 3, result.stderr
+    refused = json.loads(result.stdout)
+    assert refused["ok"] is False and refused["error"]["exit_code"] == 3
+    assert {h["service"]: h["amount"] for h in refused["holding"]} == {
+        "postgres": 11, "redis": 3, "notes": 3,
+    }  # fmt: skip
+    # nothing changed: every row, key and file as it was, the volume's service never stopped
+    assert len(orders(p, where["postgres"])) == 11
+    assert cache(p, where["redis"]).dbsize() == 3
+    assert notes(docker_client, p, "cat /files/b/43.txt") == "invoice 43\n"
+    container.reload()
+    assert container.attrs["State"]["StartedAt"] == started
+
+    # a service named alone is asked alone; --force restores over what it holds
+    result = p.devkit("restore", "local", "--from", backup["id"], "redis", "--force", "--json")
+    assert result.code == 0, result.stderr
+    done = json.loads(result.stdout)
+    assert done["forced"] is True
+    assert done["replaced"] == [
+        {"service": "redis", "part": "redis.rdb", "amount": 3, "says": "3 keys"}
+    ]
+    assert "replace" in result.stderr and "3 keys" in result.stderr
+    assert cache(p, where["redis"]).dbsize() == 2 and len(orders(p, where["postgres"])) == 11
+    result = p.devkit("restore", "local", "--from", backup["id"], "--force", timeout=300)
+    assert result.code == 0, result.stderr
+    where = ports(p)
+    assert len(orders(p, where["postgres"])) == 10
+    assert notes(docker_client, p, "find /files -mindepth 1 | sort") == "/files/42.txt\n"
+
+
 def test_an_interrupted_backup_leaves_nothing_that_looks_complete(project) -> None:
     p = stack(project)
     where = up(p)

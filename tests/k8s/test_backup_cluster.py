@@ -169,6 +169,19 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
         assert live.spec.replicas == 1  # devkit's own apply owns fields again (no conflict later)
         assert "devkit-backup" not in {f.manager for f in live.metadata.managed_fields}
         assert devkit("up", "-e", "dev", "--detach", timeout=900).code == 0
+
+        # restoring again would replace what every service now holds: refused, nothing changed
+        generation = apps.read_namespaced_stateful_set("notes", namespace).metadata.generation
+        run = devkit("restore", "dev", "--from", manifest["id"], "--json")
+        assert run.code == 3, run.stdout + run.stderr
+        holding = {h["service"]: h["says"] for h in json.loads(run.stdout)["holding"]}
+        assert holding == {
+            "minio": "10 objects in 1 bucket", "notes": "1 file and 1 directory in /files",
+            "postgres": "20000 rows in 1 table", "redis": "2 keys",
+        }  # fmt: skip
+        assert "nothing was changed" in run.stderr and "--force" in run.stderr
+        live = apps.read_namespaced_stateful_set("notes", namespace)  # not scaled down and up
+        assert live.metadata.generation == generation and live.spec.replicas == 1
         print(f"\nkind: backup {backup_seconds:.1f}s, restore {restore_seconds:.1f}s, "
               + ", ".join(f"{x['name']} {x['size']} bytes" for x in manifest["parts"]))  # fmt: skip
     finally:
