@@ -173,6 +173,13 @@ def test_stack_commands_on_the_shop_dev_environment_on_kind(
         assert ran.code == 0 and ran.stdout.strip() == "42", ran.stderr
         failed = devkit("exec", "-e", "dev", "api", "--", "sh", "-c", "echo nope >&2; exit 3")
         assert failed.code == 3 and "nope" in failed.stderr
+        # Much output on both channels at once, to the last line (the stream's final frames
+        # arrive together with its close).
+        many = devkit("exec", "-e", "dev", "api", "--", "sh", "-c",
+                      "seq 1 100000; seq 1 3000 >&2; echo done")  # fmt: skip
+        assert many.code == 0, many.stderr
+        assert many.stdout.split() == [*map(str, range(1, 100001)), "done"]
+        assert many.stderr.split()[-3000:] == [str(n) for n in range(1, 3001)]
 
         # A replaced pod: the forward follows it, the synced code is put back, and a later
         # edit is served by the new pod.

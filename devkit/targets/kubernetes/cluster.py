@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from kubernetes.stream import stream
 
@@ -214,10 +214,8 @@ class ClusterTarget(KubernetesTarget):
                     why = f"did not finish in {job.timeout:g}s (it may still run in the pod)"
                     return Outcome(False, why, tuple(kept[-_TAIL:]), _since(began))
                 ws.update(timeout=0.5)
-                if ws.peek_stdout():
-                    take("out", ws.read_stdout())
-                if ws.peek_stderr():
-                    take("err", ws.read_stderr())
+                _hand_on(ws, lambda text: take("out", text), lambda text: take("err", text))
+            _hand_on(ws, lambda text: take("out", text), lambda text: take("err", text))
             take("out", "", final=True)
             take("err", "", final=True)
             code = ws.returncode
@@ -240,14 +238,27 @@ class ClusterTarget(KubernetesTarget):
         ws = self._exec_stream(pod, command)
         while ws.is_open():
             ws.update(timeout=1)
-            if ws.peek_stdout():
-                sys.stdout.write(ws.read_stdout())
-                sys.stdout.flush()
-            if ws.peek_stderr():
-                sys.stderr.write(ws.read_stderr())
-                sys.stderr.flush()
+            _hand_on(ws, _write_to(sys.stdout), _write_to(sys.stderr))
+        _hand_on(ws, _write_to(sys.stdout), _write_to(sys.stderr))
         code = ws.returncode
         return int(code) if code is not None else 1
+
+
+def _hand_on(ws: Any, out: Callable[[str], None], err: Callable[[str], None]) -> None:
+    """Pass on what an exec stream's output channels hold. Once more after the stream closed:
+    reading one channel can take in the other's last output together with the close."""
+    if ws.peek_stdout():
+        out(ws.read_stdout())
+    if ws.peek_stderr():
+        err(ws.read_stderr())
+
+
+def _write_to(sink: TextIO) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        sink.write(text)
+        sink.flush()
+
+    return write
 
 
 class KindTarget(ClusterTarget):
