@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from devkit import Blueprint, Cluster, EngineError, Kubernetes, RefusedError, UserError, plan
+from devkit import (
+    Blueprint,
+    BlueprintError,
+    Cluster,
+    EngineError,
+    Kubernetes,
+    RefusedError,
+    Tenant,
+    UserError,
+    plan,
+)
 from devkit.delivery.waves import (
     Wave,
     WaveFailedError,
@@ -104,6 +114,15 @@ def test_clusters_are_named_once_and_carry_their_own_context_and_registry() -> N
         Cluster("eu", registry_from_host="127.0.0.1:5003")
     with pytest.raises(ValidationError):
         Kubernetes(clusters=[Cluster("eu")], after_failure="maybe")  # type: ignore[arg-type]
+
+
+def test_tenants_of_an_environment_on_several_clusters_are_refused_at_its_declaration() -> None:
+    app = Blueprint("saas")
+    app.service("api", image="api:1")
+    clusters = Kubernetes(clusters=[Cluster("eu", context="one"), Cluster("us", context="two")])
+    with pytest.raises(BlueprintError, match="tenants of an environment on several clusters") as e:
+        app.environment("prod", clusters, tenants=[Tenant("acme")])
+    assert "an environment per cluster" in str(e.value) and e.value.exit_code == 2
 
 
 def test_images_given_by_digest_are_copied_from_the_cluster_whose_registry_holds_them() -> None:
