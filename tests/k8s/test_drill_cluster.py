@@ -8,7 +8,8 @@ directory; eu's namespace is deleted (every object and volume claim, the release
 `devkit deploy drill --cluster eu --images` of the last release, by the digests its record named,
 and `devkit restore` bring back every order, checked row by row. Then the other region: the same
 release deployed to us (copied by digest into us's registry) and the same backup restored there;
-the orders again row by row, and us's api serves them. Real clusters, registries, port-forwards
+the orders again row by row, us's api serves them, and `status` and `logs --cluster us` show
+what runs there. Real clusters, registries, port-forwards
 and exec streams; no mocks.
 """
 
@@ -243,6 +244,15 @@ def test_the_shops_orders_survive_the_namespace_and_come_back_in_the_other_clust
     with drill.api("us", tmp_path) as url:
         order = call(f"{url}/orders/{ids[2]}")
         assert (order["item"], order["quantity"], order["status"]) == (ITEMS[2], 3, "processed")
+    # status and logs of one cluster's target: us runs the copies, and its worker started there
+    status = json.loads(
+        ok(drill.devkit("status", "-e", "drill", "--cluster", "us", "--json")).stdout
+    )
+    images_in_us = {s["service"]: s["image"] for s in status["services"]}
+    assert images_in_us["api"] == drill.image("us", "api")
+    assert all(image.startswith(f"{own}/") for image in images_in_us.values())
+    logs = ok(drill.devkit("logs", "-e", "drill", "--cluster", "us", "worker", "--tail", "50"))
+    assert "worker" in logs.stdout
 
 
 def project_repo(reference: str) -> str:
