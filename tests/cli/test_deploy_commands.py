@@ -148,13 +148,24 @@ def test_a_cluster_the_environment_lacks_is_bad_input_before_any_cluster_is_aske
     args: tuple[str, ...],
     says: str,
 ) -> None:
+    refused_before_any_cluster(devkit, write_blueprint, (*args, "--json"), says)
+
+
+def refused_before_any_cluster(
+    devkit: Callable[..., Run],
+    write_blueprint: Callable[[str], Path],
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    """`args` on CLUSTERS is bad input (exit 2) that `says` so, nothing changed."""
     root = write_blueprint(CLUSTERS).parent
     # no kubeconfig at all: nothing may be asked of a cluster before the input is checked
     nowhere = {**os.environ, "KUBECONFIG": str(root / "no-such-kubeconfig")}
-    run = devkit(*args, "--json", cwd=root, env=nowhere)
+    run = devkit(*args, cwd=root, env=nowhere)
     assert run.code == 2, run.stderr
-    assert says in " ".join(run.stderr.split()), run.stderr
-    assert "nothing was changed" in run.stderr and "Traceback" not in run.stderr
+    said = " ".join(run.stderr.split())
+    assert says in said, run.stderr
+    assert "nothing was changed" in said and "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize(
@@ -179,10 +190,4 @@ def test_commands_on_one_clusters_target_ask_which_cluster_of_an_environment_on_
     args: tuple[str, ...],
     says: str,
 ) -> None:
-    root = write_blueprint(CLUSTERS).parent
-    nowhere = {**os.environ, "KUBECONFIG": str(root / "no-such-kubeconfig")}
-    run = devkit(*args, cwd=root, env=nowhere)
-    assert run.code == 2, run.stderr
-    said = " ".join(run.stderr.split())
-    assert says in said, run.stderr
-    assert "nothing was changed" in said and "Traceback" not in run.stderr
+    refused_before_any_cluster(devkit, write_blueprint, args, says)
