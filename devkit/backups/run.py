@@ -68,8 +68,10 @@ def backup(
     *,
     services: Sequence[str],
     progress: Progress,
+    cluster: str | None = None,
 ) -> Manifest:
-    """Back up the named services (all with data when none are named) into `store`."""
+    """Back up the named services (all with data when none are named) into `store`; `cluster`
+    names the one it runs on, of an environment on several."""
     copies = supports(target, CopiesVolumes)
     selection = select(plan, services, copies_volumes=copies)
     for warning in selection.warnings:
@@ -106,7 +108,7 @@ def backup(
             release=last_release(target),
             services=tuple(dict.fromkeys(s.service for s in selection.steps)),
             parts=tuple(parts), warnings=tuple(selection.warnings),
-            seconds=round(time.monotonic() - began, 2),
+            seconds=round(time.monotonic() - began, 2), cluster=cluster,
         )  # fmt: skip
         store.finish(backup_id, manifest.to_json())
     except BaseException:

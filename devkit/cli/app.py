@@ -140,4 +140,11 @@ NamespaceOption = Annotated[
         help="Clusters: this namespace instead of the environment's own.",
     ),
 ]  # fmt: skip
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster", metavar="NAME",
+        help="Environments on several clusters: only this one of its clusters.",
+    ),
+]  # fmt: skip
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]

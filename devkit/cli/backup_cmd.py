@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devkit.cli.app import ContextOption, JsonOption, NamespaceOption, app
+from devkit.cli.app import ClusterOption, ContextOption, JsonOption, NamespaceOption, app
 from devkit.cli.loading import target_for
 from devkit.cli.output import err, out, print_json
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from devkit.backups.store import Store
     from devkit.planning.planner import Plan
     from devkit.project.settings import Settings
+    from devkit.records.backup import Manifest
     from devkit.targets.outcome import Progress
 
 EnvArgument = Annotated[str, typer.Argument(metavar="ENV", help="The environment.")]
@@ -69,6 +70,7 @@ def backup_command(
     store: StoreOption = None,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
+    cluster: ClusterOption = None,
     json: JsonOption = False,
 ) -> None:
     """Back up ENV's services (every one with data, or those named) into the store.
@@ -81,12 +83,13 @@ def backup_command(
     from devkit.backups.run import backup
     from devkit.targets.base import BacksUp
 
-    with target_for(ctx, env, BacksUp, context=context, namespace=namespace) as found:
+    with target_for(ctx, env, BacksUp, context=context, namespace=namespace,
+                    cluster=cluster, narrows=True) as found:  # fmt: skip
         target, plan, root, settings = found
         kept = _store(store, settings, root, plan)
         try:
             manifest = backup(target, plan, root, kept, services=services or [],
-                              progress=_progress(plan))  # fmt: skip
+                              progress=_progress(plan), cluster=cluster)  # fmt: skip
         except KeyboardInterrupt:
             err().print(
                 "interrupted: no backup was kept (what was written is removed; a "
@@ -98,7 +101,7 @@ def backup_command(
         print_json({"store": kept.where, **manifest.to_dict()})
         return
     out().print(
-        f"backup {manifest.id} of {plan.project}/{plan.environment}: "
+        f"backup {manifest.id} of {plan.project}/{plan.environment}{_on(cluster)}: "
         f"{len(manifest.parts)} parts, {manifest.size} bytes in {manifest.seconds:.1f}s, "
         f"in {kept.where}",
         markup=False,
@@ -130,6 +133,7 @@ def restore_command(
     ] = False,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
+    cluster: ClusterOption = None,
     json: JsonOption = False,
 ) -> None:
     """Put the data of a backup back into ENV's running services (all it holds, or those
@@ -148,7 +152,8 @@ def restore_command(
     from devkit.targets.base import BacksUp
 
     origin, _, name = source.rpartition("/")
-    with target_for(ctx, env, BacksUp, context=context, namespace=namespace) as found:
+    with target_for(ctx, env, BacksUp, context=context, namespace=namespace,
+                    cluster=cluster, narrows=True) as found:  # fmt: skip
         target, plan, root, settings = found
         if origin and origin not in _environments(ctx):
             from devkit.errors import UnknownEnvironmentError
@@ -177,7 +182,8 @@ def restore_command(
     if json:
         print_json({
             "ok": True, "store": kept.where, "backup": manifest.id,
-            "environment": plan.environment, "from_environment": manifest.environment,
+            "environment": plan.environment, "cluster": cluster,
+            "from_environment": manifest.environment, "from_cluster": manifest.cluster,
             "services": sorted({p.service for p in done.parts}),
             "parts": [p.__dict__ for p in done.parts], "seconds": done.seconds,
             "forced": force, "replaced": [h.__dict__ for h in done.replaced],
@@ -185,9 +191,21 @@ def restore_command(
         return
     out().print(
         f"restored {', '.join(sorted({p.service for p in done.parts}))} of "
-        f"{plan.project}/{plan.environment} from backup {manifest.id} in {done.seconds:.1f}s",
+        f"{plan.project}/{plan.environment}{_on(cluster)} from backup {manifest.id}"
+        f"{_taken(manifest, cluster)} in {done.seconds:.1f}s",
         markup=False,
     )
+
+
+def _on(cluster: str | None) -> str:
+    return f" on cluster {cluster}" if cluster else ""
+
+
+def _taken(manifest: Manifest, cluster: str | None) -> str:
+    """Where a backup was taken, when that is another cluster than the one restored into."""
+    if manifest.cluster is None or manifest.cluster == cluster:
+        return ""
+    return f" (taken on cluster {manifest.cluster})"
 
 
 def _environments(ctx: typer.Context) -> list[str]:
@@ -223,6 +241,7 @@ def backups_command(
     for column in ("BACKUP", "CREATED", "SERVICES", "SIZE", "RELEASE", "PLAN"):
         table.add_column(column)
     for m in manifests:
-        table.add_row(m.id, m.created, ",".join(m.services), str(m.size),
-                      f"#{m.release}" if m.release else "-", m.plan_hash[:12])  # fmt: skip
+        release = f"#{m.release}{_on(m.cluster)}" if m.release else "-"
+        table.add_row(m.id, m.created, ",".join(m.services), str(m.size), release,
+                      m.plan_hash[:12])  # fmt: skip
     out().print(table)

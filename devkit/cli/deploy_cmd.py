@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from devkit.cli.app import ContextOption, NamespaceOption, app
+from devkit.cli.app import ClusterOption, ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
     AbortOption,
     BreakLockOption,
-    ClusterOption,
     ContinueOption,
     ForceConflictsOption,
     JsonOption,
@@ -202,10 +201,20 @@ def _deploy_waves(
 
     from devkit.build.engine import connect
     from devkit.cli.deploying import build_and_push, registry_of, show_waves, wave_run
-    from devkit.delivery.waves import after_failure_of, deploy_wave, rollback_wave, run_waves
+    from devkit.delivery.waves import (
+        after_failure_of,
+        deploy_wave,
+        images_home,
+        rollback_wave,
+        run_waves,
+    )
     from devkit.delivery.waves import registry_of as wave_registry
+    from devkit.delivery.waves import waves as every_wave
 
-    first = waves[0].plan
+    # the images come from the first cluster's registry (pushed there now), or, given by
+    # digest, from the cluster's whose registry holds them (--cluster us of images in eu's)
+    home = images_home(every_wave(plan), wanted) if wanted is not None else None
+    first = (home or waves[0]).plan
     if wanted is None:
         client = connect()
         try:

@@ -45,15 +45,6 @@ AbortOption = Annotated[
         "--abort", help="Roll the environment's paused (or interrupted) canary back to stable."
     ),
 ]
-ClusterOption = Annotated[
-    str | None,
-    typer.Option(
-        "--cluster", metavar="NAME",
-        help="Environments on several clusters: only this one of its clusters.",
-    ),
-]  # fmt: skip
-
-
 ForceConflictsOption = Annotated[
     bool,
     typer.Option(

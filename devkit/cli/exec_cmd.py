@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from devkit.cli.app import ContextOption, EnvOption, NamespaceOption, app
+from devkit.cli.app import ClusterOption, ContextOption, EnvOption, NamespaceOption, app
 from devkit.cli.loading import target_for
 
 
@@ -20,6 +20,7 @@ def exec_command(
     env: EnvOption = None,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Run CMD in SERVICE's container (on a cluster: a ready pod of it), attached to this
     terminal; exits with CMD's exit code."""
@@ -32,7 +33,8 @@ def exec_command(
         command = command[1:]
     if not command:
         raise UserError("give the command to run: devkit exec SERVICE -- CMD [ARG...]")
-    with target_for(ctx, env, Executes, context=context, namespace=namespace) as found:
+    with target_for(ctx, env, Executes, context=context, namespace=namespace,
+                    cluster=cluster, narrows=True) as found:  # fmt: skip
         target, plan, _, _ = found
         if service not in {s.name for s in plan.services}:
             raise UserError(

@@ -63,14 +63,19 @@ def target_for(
     namespace: str | None = None,
     force_conflicts: bool = False,
     tenant: str | None = None,
+    cluster: str | None = None,
+    narrows: bool = False,
 ) -> Iterator[tuple[T, Plan, Path, Settings]]:
     """The environment's target, asked for `capability`: exit 2, naming the environment, what
-    it lacks and the environments that have it, when its target cannot."""
+    it lacks and the environments that have it, when its target cannot. `narrows`: the
+    command takes --cluster, whose `cluster` (one of an environment on several) it opens."""
     from devkit.devloop.state import running_forwards
     from devkit.targets.base import MissingCapabilityError, Namespaced, require
     from devkit.targets.registry import Options, capable, open_target
 
     planned, root, current, loaded = env_plan(ctx, env, namespace, tenant)
+    if narrows:
+        planned = one_cluster(planned, cluster)
     chosen = Options(
         context=context,
         force_conflicts=force_conflicts,
@@ -85,6 +90,21 @@ def target_for(
                 others = capable(loaded, needed)
                 raise MissingCapabilityError.of(planned, needed, others) from None
         yield target, planned, root, current  # type: ignore[misc]
+
+
+def one_cluster(plan: Plan, cluster: str | None) -> Plan:
+    """`plan` on its cluster `cluster` (--cluster) when it runs on several; as it is on one
+    cluster without --cluster. UserError for a cluster it does not have, --cluster on an
+    environment on one cluster, or none named on one on several."""
+    from devkit.delivery.waves import waves
+    from devkit.targets.base import ClusterNotChosenError
+
+    found = waves(plan, cluster)
+    if cluster is not None:
+        return found[0].plan
+    if found:
+        raise ClusterNotChosenError(plan.environment, [w.cluster for w in found], narrows=True)
+    return plan
 
 
 def plan_for(ctx: typer.Context, env: str, tenant: str | None = None) -> Plan:

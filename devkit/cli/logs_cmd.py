@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from devkit.cli.app import ContextOption, EnvOption, NamespaceOption, ServicesArgument, app
+from devkit.cli.app import (
+    ClusterOption,
+    ContextOption,
+    EnvOption,
+    NamespaceOption,
+    ServicesArgument,
+    app,
+)
 from devkit.cli.loading import target_for
 
 
@@ -41,6 +48,7 @@ def logs_command(
     ] = None,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Show the logs of the stack's services (or the named ones), each line prefixed. On a
     cluster: every pod of each service; with -f, pods that replace them are followed too."""
@@ -48,7 +56,8 @@ def logs_command(
     from devkit.planning.planner import select_services
     from devkit.targets.base import StreamsLogs
 
-    with target_for(ctx, env, StreamsLogs, context=context, namespace=namespace) as found:
+    with target_for(ctx, env, StreamsLogs, context=context, namespace=namespace,
+                    cluster=cluster, narrows=True) as found:  # fmt: skip
         target, plan, _, _ = found
         chosen = set(services) if services else None
         if services:

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from devkit.cli.app import app
+from devkit.cli.app import ClusterOption, app
 from devkit.cli.deploying import (
     AbortOption,
     BreakLockOption,
-    ClusterOption,
     ContinueOption,
     ForceConflictsOption,
     JsonOption,

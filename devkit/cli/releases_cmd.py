@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devkit.cli.app import ContextOption, NamespaceOption, app
-from devkit.cli.deploying import ClusterOption, JsonOption, TenantOption, cluster_plan
+from devkit.cli.app import ClusterOption, ContextOption, NamespaceOption, app
+from devkit.cli.deploying import JsonOption, TenantOption, cluster_plan
 from devkit.cli.output import out, print_json
 
 if TYPE_CHECKING:

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from devkit.cli.app import ContextOption, NamespaceOption, app
+from devkit.cli.app import ClusterOption, ContextOption, NamespaceOption, app
 from devkit.cli.deploying import (
     BreakLockOption,
-    ClusterOption,
     ForceConflictsOption,
     JsonOption,
     TenantOption,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from devkit.cli.app import ContextOption, EnvOption, JsonOption, NamespaceOption, app
+from devkit.cli.app import ClusterOption, ContextOption, EnvOption, JsonOption, NamespaceOption, app
 from devkit.cli.loading import target_for
 from devkit.cli.output import err, out, print_json
 
@@ -20,6 +20,7 @@ def status_command(
     env: EnvOption = None,
     context: ContextOption = None,
     namespace: NamespaceOption = None,
+    cluster: ClusterOption = None,
     json: JsonOption = False,
 ) -> None:
     """Each service: state, health, ports on 127.0.0.1, image; on a cluster also its pods
@@ -34,7 +35,8 @@ def status_command(
 
     usage: dict[str, ServiceUsage] = {}
     no_usage: str | None = "this environment's engine reports no CPU or memory use"
-    with target_for(ctx, env, ReportsStatus, context=context, namespace=namespace) as found:
+    with target_for(ctx, env, ReportsStatus, context=context, namespace=namespace,
+                    cluster=cluster, narrows=True) as found:  # fmt: skip
         target, plan, _, _ = found
         rows = target.status()
         if rows and supports(target, ReportsUsage):

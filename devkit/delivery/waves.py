@@ -164,6 +164,18 @@ def wave_images(
     return runs, copies
 
 
+def images_home(every: Sequence[Wave], images: Mapping[str, str]) -> Wave | None:
+    """The wave (of all the environment's) whose registry holds every one of `images`: where
+    images given by digest (`deploy --images`) are copied from into another wave's registry.
+    None when no one cluster's registry holds them all."""
+    for wave in every:
+        registry = registry_of(wave.plan)
+        own = (registry or "").rstrip("/") + "/"
+        if registry and images and all(ref.startswith(own) for ref in images.values()):
+            return wave
+    return None
+
+
 def to_undo(done: Sequence[WaveResult], after_failure: AfterFailure) -> tuple[str, ...]:
     """The clusters to roll back after a later wave failed, in the order to do it: none when
     they keep the new release; else, newest first, each that this run changed (a wave with

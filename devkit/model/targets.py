@@ -185,7 +185,7 @@ class Kubernetes(Model):
     Istio's objects too (docs/traffic.md).
 
     `clusters` spreads the environment over several clusters, deployed and promoted one wave
-    per cluster in the order given (docs/deploy.md, "Several clusters"); each names its own
+    per cluster in the order given (docs/clusters.md); each names its own
     context and registry, so `context`, `registry`, `registry_from_host` and
     `image_pull_secrets` are then set per cluster. `after_failure` says what the clusters
     already done do when a later wave fails: `"keep"` the new release, or `"rollback"` too.

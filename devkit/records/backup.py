@@ -89,6 +89,9 @@ class Manifest:
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
     format: int = FORMAT
+    cluster: str | None = None
+    """The cluster it was taken on, of an environment on several (`release` is that
+    cluster's)."""
 
     @property
     def size(self) -> int:
@@ -116,6 +119,7 @@ class Manifest:
                 plan_hash=str(data["plan_hash"]), release=data.get("release"),
                 services=tuple(data["services"]), parts=parts,
                 warnings=tuple(data.get("warnings", ())), seconds=float(data.get("seconds", 0)),
+                cluster=data.get("cluster"),
             )  # fmt: skip
         except (ValueError, KeyError, TypeError) as exc:
             raise BackupRefusedError(

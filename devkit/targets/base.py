@@ -501,6 +501,25 @@ class MissingCapabilityError(UserError):
         )
 
 
+class ClusterNotChosenError(UserError):
+    """An environment on several clusters, given to a command that works on one cluster's
+    target without saying which (exit 2, nothing changed). `narrows`: the command takes
+    --cluster NAME."""
+
+    def __init__(self, environment: str, clusters: Sequence[str], *, narrows: bool) -> None:
+        self.environment, self.clusters = environment, tuple(clusters)
+        ask = "name one with --cluster NAME" if narrows else "this command works on one cluster"
+        super().__init__(
+            f'environment "{environment}" runs on {len(self.clusters)} clusters '
+            f"({', '.join(self.clusters)}): {ask}",
+            details=[
+                "deploy, promote, rollback and releases go through them wave by wave; backup, "
+                "restore, exec, logs and status take --cluster NAME",
+                "nothing was changed",
+            ],
+        )
+
+
 def supports(target: object, capability: type) -> bool:
     """Whether `target` has every member of `capability`.
 

@@ -148,10 +148,46 @@ def test_a_cluster_the_environment_lacks_is_bad_input_before_any_cluster_is_aske
     args: tuple[str, ...],
     says: str,
 ) -> None:
+    refused_before_any_cluster(devkit, write_blueprint, (*args, "--json"), says)
+
+
+def refused_before_any_cluster(
+    devkit: Callable[..., Run],
+    write_blueprint: Callable[[str], Path],
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    """`args` on CLUSTERS is bad input (exit 2) that `says` so, nothing changed."""
     root = write_blueprint(CLUSTERS).parent
     # no kubeconfig at all: nothing may be asked of a cluster before the input is checked
     nowhere = {**os.environ, "KUBECONFIG": str(root / "no-such-kubeconfig")}
-    run = devkit(*args, "--json", cwd=root, env=nowhere)
+    run = devkit(*args, cwd=root, env=nowhere)
     assert run.code == 2, run.stderr
-    assert says in " ".join(run.stderr.split()), run.stderr
-    assert "nothing was changed" in run.stderr and "Traceback" not in run.stderr
+    said = " ".join(run.stderr.split())
+    assert says in said, run.stderr
+    assert "nothing was changed" in said and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("backup", "prod"), 'environment "prod" runs on 2 clusters (eu, us): name one with '
+         "--cluster NAME"),
+        (("restore", "prod", "--from", "latest"), "(eu, us): name one with --cluster NAME"),
+        (("status", "-e", "prod"), "(eu, us): name one with --cluster NAME"),
+        (("logs", "-e", "prod"), "(eu, us): name one with --cluster NAME"),
+        (("exec", "-e", "prod", "api", "--", "true"), "(eu, us): name one with --cluster NAME"),
+        (("down", "-e", "prod"), "(eu, us): this command works on one cluster"),
+        (("backup", "prod", "--cluster", "asia"), 'environment "prod" has no cluster "asia"'),
+        (("restore", "prod", "--cluster", "asia", "--from", "latest"), 'no cluster "asia"'),
+        (("exec", "-e", "staging", "--cluster", "eu", "api", "--", "true"),
+         "runs on one cluster: --cluster eu"),
+    ],
+)  # fmt: skip
+def test_commands_on_one_clusters_target_ask_which_cluster_of_an_environment_on_several(
+    devkit: Callable[..., Run],
+    write_blueprint: Callable[[str], Path],
+    args: tuple[str, ...],
+    says: str,
+) -> None:
+    refused_before_any_cluster(devkit, write_blueprint, args, says)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from devkit.errors import UserError
 from devkit.model.targets import Kind, Target
 from devkit.planning.planner import Plan
+from devkit.targets.base import ClusterNotChosenError
 from devkit.targets.kubernetes.cluster import ClusterTarget, KindTarget
 from devkit.targets.registry import Options
 
@@ -22,16 +22,8 @@ def open_target(plan: Plan, options: Options) -> Iterator[ClusterTarget]:
     clusters = [c.name for c in getattr(declared, "clusters", ())]
     if clusters:
         # deploy, promote, rollback and releases open each cluster's own target (one wave
-        # each); anything else would otherwise land in the kubeconfig's current context
-        raise UserError(
-            f'environment "{plan.environment}" runs on {len(clusters)} clusters '
-            f"({', '.join(clusters)}): this command works on one cluster's target",
-            details=[
-                "deploy, promote, rollback and releases go through them wave by wave "
-                "(--cluster NAME: one of them)",
-                "nothing was changed",
-            ],
-        )
+        # each), the others one cluster's (--cluster): never the kubeconfig's current context
+        raise ClusterNotChosenError(plan.environment, clusters, narrows=False)
     if isinstance(declared, Kind):
         target: ClusterTarget = KindTarget(
             plan, declared, context=options.context, force_conflicts=options.force_conflicts,

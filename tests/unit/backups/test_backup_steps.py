@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,6 +116,15 @@ def test_the_manifest_round_trips_and_a_tampered_one_is_refused() -> None:
     bad["parts"][0]["name"] = "../../etc/passwd"
     with pytest.raises(BackupRefusedError, match="names a part it cannot hold"):
         Manifest.from_json(json.dumps(bad), manifest.id)
+
+
+def test_the_cluster_a_backup_was_taken_on_round_trips_and_older_manifests_have_none() -> None:
+    part = Part("postgres.pgdump", "postgres", "pg_dump", 10, "a" * 64)
+    on_eu = replace(_manifest((part,)), environment="prod", release=3, cluster="eu")
+    assert Manifest.from_json(on_eu.to_json(), on_eu.id).cluster == "eu"
+    older = json.loads(on_eu.to_json())
+    del older["cluster"]  # written before environments ran on several clusters
+    assert Manifest.from_json(json.dumps(older), on_eu.id).cluster is None
 
 
 def test_parts_are_checked_by_size_and_sha256() -> None:

@@ -9,17 +9,29 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from devkit import Blueprint, Cluster, EngineError, Kubernetes, RefusedError, UserError, plan
+from devkit import (
+    Blueprint,
+    BlueprintError,
+    Cluster,
+    EngineError,
+    Kubernetes,
+    RefusedError,
+    Tenant,
+    UserError,
+    plan,
+)
 from devkit.delivery.waves import (
     Wave,
     WaveFailedError,
     WaveResult,
     after_failure_of,
+    images_home,
     run_waves,
     to_undo,
     wave_images,
     waves,
 )
+from devkit.targets.base import ClusterNotChosenError
 from devkit.targets.registry import open_target
 
 DIGEST = "sha256:" + "3" * 64
@@ -84,8 +96,10 @@ def test_cluster_narrows_to_one_wave_and_names_the_clusters_when_unknown() -> No
 def test_a_command_that_works_on_one_target_refuses_an_environment_on_several() -> None:
     # e.g. `down -e prod` or `diff prod --live`: never the kubeconfig's current context
     prod = plan(blueprint(), "prod")
-    with pytest.raises(UserError, match=r'"prod" runs on 2 clusters \(eu, us\)'), open_target(prod):
+    refused = pytest.raises(ClusterNotChosenError, match=r'"prod" runs on 2 clusters \(eu, us\)')
+    with refused as e, open_target(prod):
         pass
+    assert e.value.clusters == ("eu", "us") and e.value.exit_code == 2
     eu = waves(plan(blueprint(), "prod"))[0]
     with open_target(eu.plan) as target:  # a wave's own target opens (connects on first use)
         assert target is not None
@@ -100,6 +114,27 @@ def test_clusters_are_named_once_and_carry_their_own_context_and_registry() -> N
         Cluster("eu", registry_from_host="127.0.0.1:5003")
     with pytest.raises(ValidationError):
         Kubernetes(clusters=[Cluster("eu")], after_failure="maybe")  # type: ignore[arg-type]
+
+
+def test_tenants_of_an_environment_on_several_clusters_are_refused_at_its_declaration() -> None:
+    app = Blueprint("saas")
+    app.service("api", image="api:1")
+    clusters = Kubernetes(clusters=[Cluster("eu", context="one"), Cluster("us", context="two")])
+    with pytest.raises(BlueprintError, match="tenants of an environment on several clusters") as e:
+        app.environment("prod", clusters, tenants=[Tenant("acme")])
+    assert "an environment per cluster" in str(e.value) and e.value.exit_code == 2
+
+
+def test_images_given_by_digest_are_copied_from_the_cluster_whose_registry_holds_them() -> None:
+    # `deploy prod --cluster us --images eu.json` (a drill: eu's release, into us): from eu's
+    eu, us = waves(plan(blueprint(), "prod"))
+    in_us = {"api": f"reg-b:5000/shop-api@{DIGEST}"}
+    in_eu = {"api": f"reg-a:5000/shop-api@{DIGEST}"}
+    assert images_home((eu, us), in_eu) == eu
+    assert images_home((eu, us), in_us) == us
+    elsewhere = {"api": f"reg-a:5000/shop-api@{DIGEST}", "db": f"reg-c/pg@{DIGEST}"}
+    assert images_home((eu, us), elsewhere) is None  # no one cluster's registry holds them all
+    assert images_home((eu, us), {}) is None
 
 
 def test_each_wave_runs_copies_in_its_own_registry_by_the_same_digest() -> None:
