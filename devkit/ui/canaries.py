@@ -10,6 +10,7 @@ recorded.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -122,7 +123,8 @@ def _steps(canary: Canary, done: Sequence[StepResult], *, live: bool) -> list[di
 
 def _checks(canary: Canary, done: Sequence[StepResult]) -> list[dict[str, Any]]:
     """Each declared check with its latest evaluation (the value against its bound, pass or
-    fail, when, at which step) and how many of its evaluations failed so far."""
+    fail, when, at which step) and how many of its evaluations failed so far; then any check
+    the record has that is no longer declared (the blueprint changed since), as recorded."""
     latest: dict[str, tuple[int, CheckResult]] = {}
     failed: dict[str, int] = {}
     history: dict[str, list[dict[str, Any]]] = {}
@@ -133,29 +135,42 @@ def _checks(canary: Canary, done: Sequence[StepResult]) -> list[dict[str, Any]]:
                 {"step": index, "value": evaluated.value, "passed": evaluated.passed}
             )
             failed[evaluated.name] = failed.get(evaluated.name, 0) + (evaluated.passed is False)
+    declared = {c.name: c for c in canary.checks}
     shown = []
-    for check in canary.checks:
-        found = latest.get(check.name)
+    for name in [*declared, *(n for n in latest if n not in declared)]:
+        check = declared.get(name)
+        found = latest.get(name)
         result = found[1] if found else None
+        low, high = (
+            (getattr(check, "min", None), getattr(check, "max", None))
+            if check is not None
+            else _limits(result.bound if result else "")
+        )
         shown.append(
             {
-                "name": check.name,
-                "describe": check.describe(),
+                "name": name,
+                "describe": check.describe() if check is not None else name,
                 "bound": result.bound if result and result.bound else "",
                 "value": result.value if result else None,
                 "passed": result.passed if result else None,
                 "at": result.at if result else None,
                 "step": found[0] if found else None,
-                "failed": failed.get(check.name, 0),
-                "min": getattr(check, "min", None),
-                "max": getattr(check, "max", None),
-                "history": history.get(check.name, [])[-HISTORY:],
+                "failed": failed.get(name, 0),
+                "min": low,
+                "max": high,
+                "history": history.get(name, [])[-HISTORY:],
                 # judged: a value was compared; waiting: no evaluation yet or no data yet
                 "verdict": "waiting" if result is None or result.passed is None
                 else "pass" if result.passed else "fail",
             }
         )  # fmt: skip
     return shown
+
+
+def _limits(bound: str) -> tuple[float | None, float | None]:
+    """(min, max) from a recorded bound: ">= 0.99", "<= 0.3s", ">= 1 and <= 5"."""
+    found = {op: float(number) for op, number in re.findall(r"([<>]=) ?([-+0-9.eE]+)", bound)}
+    return found.get(">="), found.get("<=")
 
 
 def poll_canary(

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Run, run_devkit
-from tests.k8s.conftest import PROMETHEUS_NAMESPACE, K8sTestbed, wait_for
+from tests.k8s.conftest import PROMETHEUS_NAMESPACE, Forward, K8sTestbed, wait_for
 
 BLUEPRINT = """
 import os
@@ -292,3 +292,31 @@ def deployments(testbed: K8sTestbed, namespace: str) -> set[str]:
 
 def share(hits: list[Hit], version: str) -> float:
     return 100.0 * sum(h.version == version for h in hits) / len(hits)
+
+
+ABORTED_BY_A_CHECK = {"TEST_INTERVAL": "2", "TEST_STEPS": "10:30,50:30,100:30"}
+"""The canary `aborted_by_a_check` runs: three 30 s steps, checks every 2 s."""
+
+
+def aborted_by_a_check(
+    project: Project, traefik: Forward, testbed: K8sTestbed, version: str, checks: str
+) -> tuple[Watched, Load, float]:
+    """Deploy v1, then `version` as a canary judged by `checks` under load: the run (exit 1),
+    the load, and when the abort took effect (all traffic to stable applied by Traefik)."""
+    ok(project.devkit("deploy", "staging"))
+    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
+    project.version(version)
+    project.env.update({**ABORTED_BY_A_CHECK, "TEST_CHECKS": checks})
+    with load(traefik.web, project.host) as running:
+        run = watched(project, "deploy", "staging", "--json")
+        time.sleep(3)
+    assert run.code == 1, run.stderr
+    decided = run.when("aborting the canary")
+    # When the abort took effect at the gateway, as the requests saw it: the first request sent
+    # after the last one the canary answered. Traefik applies a route change 0.4-0.7 s after it
+    # is written, and at most one configuration per 2 s (its providers' throttle).
+    last_canary = max(h.at for h in running.hits if h.version != "v1")
+    took_effect = min(h.at for h in running.hits if h.at > last_canary)
+    assert took_effect - decided <= 4.0, f"took effect {took_effect - decided:.2f}s after"
+    assert "web-canary" not in deployments(testbed, project.namespace)
+    return run, running, took_effect

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.k8s.canary_project import (
-    Load,
     Project,
-    Watched,
+    aborted_by_a_check,
     canary_project,
     deployments,
     load,
@@ -163,35 +162,10 @@ def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the
     assert "web-canary" not in deployments(testbed, project.namespace)
 
 
-def _aborted_by_a_check(
-    project: Project, traefik: Forward, testbed: K8sTestbed, version: str, checks: str
-) -> tuple[Watched, Load, float]:
-    """Deploy v1, then `version` as a canary judged by `checks` under load: the run (exit 1),
-    the load, and when the abort took effect (all traffic to stable applied by Traefik)."""
-    ok(project.devkit("deploy", "staging"))
-    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
-    project.version(version)
-    project.env.update({"TEST_CHECKS": checks, "TEST_INTERVAL": "2",
-                        "TEST_STEPS": "10:30,50:30,100:30"})  # fmt: skip
-    with load(traefik.web, project.host) as running:
-        run = watched(project, "deploy", "staging", "--json")
-        time.sleep(3)
-    assert run.code == 1, run.stderr
-    decided = run.when("aborting the canary")
-    # When the abort took effect at the gateway, as the requests saw it: the first request sent
-    # after the last one the canary answered. Traefik applies a route change 0.4-0.7 s after it
-    # is written, and at most one configuration per 2 s (its providers' throttle).
-    last_canary = max(h.at for h in running.hits if h.version != "v1")
-    took_effect = min(h.at for h in running.hits if h.at > last_canary)
-    assert took_effect - decided <= 4.0, f"took effect {took_effect - decided:.2f}s after"
-    assert "web-canary" not in deployments(testbed, project.namespace)
-    return run, running, took_effect
-
-
 def test_a_bad_release_is_aborted_at_its_first_step_by_the_success_rate(
     project: Project, traefik: Forward, testbed: K8sTestbed, prometheus: ClusterPrometheus
 ) -> None:
-    run, running, took_effect = _aborted_by_a_check(project, traefik, testbed, "v2-bad", "success")
+    run, running, took_effect = aborted_by_a_check(project, traefik, testbed, "v2-bad", "success")
     assert "step 1 (10%): success-rate" in run.stderr and "FAILED" in run.stderr
     assert "step 2/3" not in run.stderr
     after = running.between(took_effect, time.monotonic())
@@ -218,7 +192,7 @@ def test_a_bad_release_is_aborted_at_its_first_step_by_the_success_rate(
 def test_a_latency_regression_is_aborted_by_the_latency_check(
     project: Project, traefik: Forward, testbed: K8sTestbed, prometheus: ClusterPrometheus
 ) -> None:
-    run, running, took_effect = _aborted_by_a_check(project, traefik, testbed, "v2-slow", "latency")
+    run, running, took_effect = aborted_by_a_check(project, traefik, testbed, "v2-slow", "latency")
     assert "latency-p90" in run.stderr and "FAILED" in run.stderr
     (failing,) = json.loads(run.stdout)["error"]["failing"]
     assert failing["name"] == "latency-p90" and failing["value"] > 0.25

@@ -562,7 +562,7 @@ function canaryHtml(env) {
 }
 
 // every evaluation of a check so far (oldest first), against its threshold: a failed value in
-// red, one without data as a gap; its figures in the aria-label and in each point's tooltip
+// red, one without data as a tick at the bottom; its figures in the aria-label and in each point's tooltip
 function checkSpark(k) {
   const W = 132, H = 26, pad = 3;
   const values = k.history.map((h) => h.value).filter((v) => v !== null);
@@ -573,7 +573,7 @@ function checkSpark(k) {
   const x = (i) => pad + (k.history.length < 2 ? (W - 2 * pad) / 2 : i * (W - 2 * pad) / (k.history.length - 1));
   const y = (v) => H - pad - (v - lo) / (hi - lo) * (H - 2 * pad);
   const lines = bounds.map((b) => `<line class="thr" x1="0" x2="${W}" y1="${y(b).toFixed(1)}" y2="${y(b).toFixed(1)}"></line>`).join("");
-  const dots = k.history.map((h, i) => h.value === null ? "" :
+  const dots = k.history.map((h, i) => h.value === null ? `<line class="nodata" x1="${x(i).toFixed(1)}" x2="${x(i).toFixed(1)}" y1="${H - 4}" y2="${H}"><title>step ${h.step + 1}: no data</title></line>` :
     `<circle class="${h.passed === false ? "fail" : "pass"}" cx="${x(i).toFixed(1)}" cy="${y(h.value).toFixed(1)}" r="2.2"><title>step ${h.step + 1}: ${esc(figure({name: k.name, value: h.value}))}${h.passed === false ? " (failed)" : ""}</title></circle>`).join("");
   const path = k.history.map((h, i) => h.value === null ? null : `${x(i).toFixed(1)},${y(h.value).toFixed(1)}`).filter(Boolean).join(" ");
   const said = `${k.name}: ${k.history.length} evaluation${k.history.length === 1 ? "" : "s"}, ${values.length} with data, ${k.failed} failed; threshold ${k.bound || k.describe}`;

@@ -174,3 +174,18 @@ def test_an_environment_with_a_canary_offers_continue_and_abort_among_the_pages_
     assert staging["commands"]["continue"] == ["deploy", "staging", "--continue"]
     assert staging["commands"]["abort"] == ["deploy", "staging", "--abort"]
     assert "canary" not in prod and "continue" not in prod["commands"]
+
+
+def test_a_check_recorded_but_no_longer_declared_is_shown_as_recorded() -> None:
+    record = CanaryRecord(
+        service="web", stable=1,
+        steps=(StepResult(weight=10, started="t", status="failed",
+                          checks=(CheckResult(name="queue-depth", value=140.0, passed=False,
+                                              bound=">= 1 and <= 100", at="t2"),)),),
+    )  # fmt: skip
+    state = canary_state("staging", CANARY, [release(2, "failed", record, finished="t3")])
+    assert state is not None
+    assert [c["name"] for c in state["checks"]] == ["success-rate", "latency-p90", "queue-depth"]
+    queue = state["checks"][2]
+    assert (queue["describe"], queue["min"], queue["max"]) == ("queue-depth", 1.0, 100.0)
+    assert (queue["value"], queue["verdict"], queue["failed"]) == (140.0, "fail", 1)
