@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["step", "build", "log", "status", "usage", "action", "command", "job"]
+Kind = Literal["step", "build", "log", "status", "usage", "action", "command", "job", "canary"]
 HISTORY = 5000
 """Events kept for late readers; older ones are dropped (the terminal already showed them)."""
-LATEST_ONLY: frozenset[Kind] = frozenset({"usage"})
+LATEST_ONLY: frozenset[Kind] = frozenset({"usage", "canary"})
 """Kinds whose every event supersedes the one before (a reading of every service every few
-seconds): only the newest is kept for late readers, so they never push the rest out."""
+seconds; an environment's canary, per `data["environment"]`): only the newest is kept for late
+readers, so they never push the rest out, nor are pushed out by it."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Event:
     kind "step": `event` is what happened to `service` (created, healthy, sync, error, ...);
     "build"/"log": `detail` is one line of build or runtime output; "status": `data` holds the
     engine's view of the service; "usage": `data` holds what each service uses (CPU, memory);
-    "action"/"command"/"job": progress of what the UI asked for.
+    "action"/"command"/"job": progress of what the UI asked for; "canary": `data` holds an
+    environment's canary as its release record has it (`devkit.ui.canaries`).
     """
 
     seq: int
@@ -64,7 +66,8 @@ class EventBus:
     def __init__(self, history: int = HISTORY) -> None:
         self._lock = threading.Lock()
         self._history: deque[Event] = deque(maxlen=history)
-        self._latest: dict[Kind, Event] = {}  # the newest event of each LATEST_ONLY kind
+        # the newest event of each LATEST_ONLY kind (and environment)
+        self._latest: dict[tuple[Kind, str], Event] = {}
         self._subscribers: list[Subscriber] = []
         self._seq = 0
 
@@ -80,7 +83,7 @@ class EventBus:
             self._seq += 1
             found = Event(self._seq, time.time(), kind, service, event, detail, data or {})
             if kind in LATEST_ONLY:
-                self._latest[kind] = found
+                self._latest[kind, str(found.data.get("environment", ""))] = found
             else:
                 self._history.append(found)
             subscribers = list(self._subscribers)

@@ -61,6 +61,15 @@ def describe(blueprint: Blueprint, sheet: PriceSheet) -> list[dict[str, Any]]:
                 # the page offers the next deploying environment declared after this one first
                 "next": later[0] if later else None,
             }
+            if planned.canary is not None:
+                # offered while its canary is paused (devkit/ui/canaries.py says when)
+                entry["commands"]["continue"] = ["deploy", name, "--continue"]
+                entry["commands"]["abort"] = ["deploy", name, "--abort"]
+        if planned.canary is not None:
+            entry["canary"] = {
+                "service": planned.canary.service,
+                "steps": [s.describe() for s in planned.canary.steps],
+            }
         found.append(entry)
     return found
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from devkit.devloop.events import EventBus, Kind
@@ -46,7 +46,7 @@ def poll_status(
 
     feed = Polled("status", ReportsStatus, "reports no status", read, POLL, "unreachable",
                   only_changes=True)  # fmt: skip
-    _poll(plan, bus, stop, context, feed)
+    poll(plan, bus, stop, context, feed)
 
 
 def poll_usage(
@@ -61,7 +61,7 @@ def poll_usage(
 
     feed = Polled("usage", ReportsUsage, "reports no CPU or memory use", read, USAGE_POLL,
                   "unavailable")  # fmt: skip
-    _poll(plan, bus, stop, context, feed)
+    poll(plan, bus, stop, context, feed)
 
 
 @dataclass(frozen=True)
@@ -75,27 +75,31 @@ class Polled:
     every: float
     failed: str  # the event published with why, while it cannot be asked
     only_changes: bool = False
+    key: str = "services"  # what `data` calls the rows
+    tags: Mapping[str, str] = field(default_factory=dict)  # more of `data`, on every event
 
 
-def _poll(
+def poll(
     plan: Plan, bus: EventBus, stop: threading.Event, context: str | None, feed: Polled
 ) -> None:
+    """Read `feed` from `plan`'s target every `feed.every` seconds and publish it, until `stop`."""
     last = ""
     while not stop.is_set():
         try:
             with open_target(plan, target_options(plan, context)) as target:
                 if not supports(target, feed.capability):
-                    bus.publish(feed.kind, "", "unsupported", f"{plan.target.kind} {feed.lacking}")
+                    bus.publish(feed.kind, "", "unsupported", f"{plan.target.kind} {feed.lacking}",
+                                dict(feed.tags) or None)  # fmt: skip
                     return
                 while not stop.is_set():
                     rows = feed.read(target)
                     text = json.dumps(rows, sort_keys=True) if feed.only_changes else ""
                     if not feed.only_changes or text != last:
                         last = text
-                        bus.publish(feed.kind, "", "services", data={"services": rows})
+                        bus.publish(feed.kind, "", feed.key, data={feed.key: rows, **feed.tags})
                     stop.wait(feed.every)
         except Exception as exc:  # noqa: BLE001 - the page says why
-            bus.publish(feed.kind, "", feed.failed, short(exc))
+            bus.publish(feed.kind, "", feed.failed, short(exc), dict(feed.tags) or None)
             last = ""
             stop.wait(NO_METRICS_RETRY if isinstance(exc, NoMetricsError) else RETRY)
 

@@ -14,9 +14,11 @@ from devkit.devloop.events import EventBus
 from devkit.devloop.sync import LiveSync
 from devkit.model.blueprint import Blueprint
 from devkit.planning.planner import Plan
+from devkit.planning.planner import plan as plan_of
 from devkit.targets.base import RunsJobs
 from devkit.targets.registry import capable
 from devkit.ui import feeds
+from devkit.ui.canaries import poll_canary
 from devkit.ui.environments import Commands, describe, releases_of
 from devkit.ui.jobs import JobRunner
 from devkit.ui.server import Backend, UiServer
@@ -75,12 +77,25 @@ def start_ui(
         if commands:
             allowed.append(commands["rollback"])
             allowed.extend(commands["promote"].values())
+            allowed.extend(commands[k] for k in ("continue", "abort") if k in commands)
     commands_runner = Commands(root, bus, allowed)
+    stop = threading.Event()
+    watched: set[str] = set()
+    watching = threading.Lock()
 
     def environment(name: str) -> dict[str, Any]:
         if name not in blueprint.environments:
             raise KeyError(name)
-        return releases_of(blueprint, name)
+        found = releases_of(blueprint, name)
+        with watching:
+            first = found["releases"] is not None and name not in watched
+            if first:
+                watched.add(name)
+        if first:
+            # the first time the page reads an environment that runs canaries, follow its
+            # canary from then on (an environment no one looks at is not polled)
+            _watch_canary(blueprint, name, plan, bus, stop, context=context)
+        return found
 
     backend = Backend(
         bus,
@@ -89,9 +104,20 @@ def start_ui(
         command=commands_runner.run,
         job=JobRunner(plan, bus, context=context).run,
     )
-    running = RunningUi(UiServer(backend, port), snapshot)
+    running = RunningUi(UiServer(backend, port), snapshot, stop)
     feeds.start(feeds.poll_status, plan, bus, running.stop, context=context)
     feeds.start(feeds.poll_usage, plan, bus, running.stop, context=context)
     if follow_logs:
         feeds.start(feeds.follow_logs, plan, bus, running.stop, context=context)
     return running
+
+
+def _watch_canary(
+    blueprint: Blueprint, name: str, current: Plan, bus: EventBus, stop: threading.Event, *,
+    context: str | None,
+) -> None:  # fmt: skip
+    """Start the canary feed of environment `name`, when it declares a canary."""
+    planned = current if name == current.environment else plan_of(blueprint, name)
+    if planned.canary is not None:
+        feeds.start(poll_canary, planned, planned.canary, bus, stop,
+                    context=context if name == current.environment else None)  # fmt: skip

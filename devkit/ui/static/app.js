@@ -20,6 +20,7 @@ const state = {
   statusNote: "",
   command: null,
   envData: new Map(),
+  canaries: new Map(), // environment -> {state: the canary as recorded, or null; note: why not}
   syncs: [], // {service, at, seconds, detail}: every service's recent syncs, for the plots
   usage: new Map(), // service -> {cpu: [...], memory: [...]}, oldest first
   usageNote: "",
@@ -211,7 +212,23 @@ function handle(e) {
     case "job": onJob(e); break;
     case "action": onAction(e); break;
     case "command": onCommand(e); break;
+    case "canary": onCanary(e); break;
   }
+}
+
+// an environment's canary, as its release record has it (devkit/ui/canaries.py), on every change
+function onCanary(e) {
+  const name = e.data && e.data.environment;
+  if (!name) return;
+  const before = state.canaries.get(name);
+  const now = e.event === "canaries"
+    ? {state: e.data.canaries[0] || null, note: ""}
+    : {state: before ? before.state : null, note: e.detail};
+  state.canaries.set(name, now);
+  const was = before && before.state, is = now.state;
+  // a canary decided or begun: the releases table changed too
+  if (was && is && (was.release !== is.release || was.phase !== is.phase)) loadEnvironment(name, true);
+  if (view() === "envs") renderCanary(name);
 }
 
 // --- rendering, at most once a frame ---------------------------------------------------------
@@ -489,8 +506,89 @@ function renderEnvs() {
     return `<article class="env" data-env="${esc(env.name)}"><h2>${esc(env.name)}${current}</h2>
       <dl><dt>Target</dt><dd>${esc(env.target)} <span class="muted small">${esc(env.details.join(", "))}</span></dd>
       <dt>Cost estimate</dt><dd>${cost}</dd></dl>
+      ${env.canary ? `<section class="canary" data-canary="${esc(env.name)}" data-phase="${esc(((state.canaries.get(env.name) || {}).state || {}).phase || "")}" aria-labelledby="canary-${esc(env.name)}">${canaryHtml(env)}</section>` : ""}
       <h3>Last releases</h3>${releases}<div class="buttons">${buttons}</div></article>`;
   }).join("");
+}
+
+// --- canaries -------------------------------------------------------------------------------
+const PHASES = {running: "running", paused: "paused", promoted: "healthy", aborted: "failed", interrupted: "deploying"};
+const isoClock = (iso) => iso ? clock(Date.parse(iso) / 1000) : "";
+const figure = (c) => c.value === null ? "–" : `${Number(c.value.toPrecision(4))}${c.name.startsWith("latency") ? " s" : ""}`;
+
+function canaryHtml(env) {
+  const known = state.canaries.get(env.name);
+  const title = `<h3 id="canary-${esc(env.name)}">Canary of ${esc(env.canary.service)}`;
+  const declared = `declared: ${esc(env.canary.steps.join(" → "))}`;
+  const data = state.envData.get(env.name);
+  if (!known) {
+    const why = data && data.releases === null ? "" : " · reading its release record…";
+    return `${title}</h3><p class="muted small">${declared}${why}</p>`;
+  }
+  const c = known.state;
+  const note = known.note ? `<p class="unreach">${esc(known.note)}</p>` : "";
+  if (!c) return `${title}</h3>${note}<p class="muted small">${declared}${known.note ? "" : " · no canary has run yet"}</p>`;
+  const pill = `<span class="pill ${PHASES[c.phase] || "unknown"} phase">${esc(c.phase)}</span>`;
+  const steps = c.steps.map((s) => {
+    const pause = s.pause === null ? "" : s.pause === "manual" ? "until continued" : `${s.pause}s`;
+    const label = s.continued ? "done · continued" : {done: "done", current: "current", paused: "paused here", failed: "failed", pending: "pending", stopped: "stopped"}[s.state] || s.state;
+    return `<li class="step ${esc(s.state)}"${s.state === "current" || s.state === "paused" ? ' aria-current="step"' : ""} data-step="${s.index + 1}">
+      <span class="w">${s.weight}%</span><span class="small">${esc(pause)}</span><span class="st">${esc(label)}${s.evaluations ? ` · ${s.evaluations} eval.` : ""}</span></li>`;
+  }).join("");
+  // the canary's share while it runs; once decided, all of it to the release that serves
+  const w = c.in_progress ? c.weight : c.serving === c.release ? 100 : 0;
+  const said = c.in_progress ? `traffic now: ${w}% to the canary (#${c.release}), ${100 - w}% to #${c.stable}`
+    : `traffic now: all to #${c.serving}${c.serving === c.release ? " (promoted)" : " (the stable release)"}; the canary is gone`;
+  const split = `<svg class="split" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" aria-label="${esc(said)}">
+      <rect class="to-stable" width="100" height="6"></rect><rect class="to-canary" width="${w}" height="6"></rect></svg>
+    <p class="small weight">${c.in_progress ? `traffic now: <strong class="figure">${w}%</strong> to the canary (#${c.release}), ${100 - w}% to #${c.stable}` : esc(said)}</p>`;
+  const checks = c.checks.length ? `<table class="checks"><caption class="sr">Checks, latest evaluation</caption>
+    <thead><tr><th>Check</th><th class="num">Latest</th><th>Threshold</th><th>Verdict</th><th>Every evaluation</th><th>When</th></tr></thead><tbody>` +
+    c.checks.map((k) => `<tr data-check="${esc(k.name)}" class="${esc(k.verdict)}"><th scope="row" title="${esc(k.describe)}">${esc(k.name)}</th>
+      <td class="num value figure" data-label="latest">${esc(figure(k))}</td><td data-label="threshold"><code>${esc(k.bound || k.describe)}</code></td>
+      <td data-label="verdict"><span class="verdict ${esc(k.verdict)}">${k.verdict === "pass" ? "✓ pass" : k.verdict === "fail" ? "✗ fail" : "… no data yet"}</span>${k.failed ? ` <span class="small bad">${k.failed} failed</span>` : ""}</td>
+      <td data-label="every evaluation" class="spark-cell">${checkSpark(k)}</td>
+      <td data-label="when" class="small">${k.at ? `${esc(isoClock(k.at))}${k.step !== null ? `, step ${k.step + 1}` : ""}` : "–"}</td></tr>`).join("") +
+    `</tbody></table><p class="small muted">failed evaluations: ${c.failed_checks} (allowed: ${c.failures_allowed})</p>`
+    : '<p class="small muted">no checks declared</p>';
+  const d = c.decision;
+  const decision = d ? `<p class="decision ${esc(d.what)}"><strong>${esc(d.what)}</strong>${d.at ? ` at <time datetime="${esc(d.at)}">${esc(isoClock(d.at))}</time>` : ""}${d.reason ? `: ${esc(d.reason)}` : ""}</p>`
+    : `<p class="decision running small muted">running since ${esc(isoClock(c.started))} (${esc(c.origin)})</p>`;
+  const buttons = c.commands ? `<div class="buttons">
+      <button data-command="${esc(JSON.stringify(c.commands.continue))}" class="go">Continue…</button>
+      <button data-command="${esc(JSON.stringify(c.commands.abort))}" class="danger">Abort…</button></div>` : "";
+  return `${title} · release #${c.release} beside #${c.stable} ${pill}</h3>${note}
+    <ol class="steps" aria-label="steps">${steps}</ol>${split}${checks}${decision}${buttons}`;
+}
+
+// every evaluation of a check so far (oldest first), against its threshold: a failed value in
+// red, one without data as a tick at the bottom; its figures in the aria-label and in each point's tooltip
+function checkSpark(k) {
+  const W = 132, H = 26, pad = 3;
+  const values = k.history.map((h) => h.value).filter((v) => v !== null);
+  if (!values.length) return '<span class="muted small">–</span>';
+  const bounds = [k.min, k.max].filter((v) => v !== null && v !== undefined);
+  let lo = Math.min(...values, ...bounds), hi = Math.max(...values, ...bounds);
+  if (hi - lo < 1e-9) { lo -= 0.5; hi += 0.5; }
+  const x = (i) => pad + (k.history.length < 2 ? (W - 2 * pad) / 2 : i * (W - 2 * pad) / (k.history.length - 1));
+  const y = (v) => H - pad - (v - lo) / (hi - lo) * (H - 2 * pad);
+  const lines = bounds.map((b) => `<line class="thr" x1="0" x2="${W}" y1="${y(b).toFixed(1)}" y2="${y(b).toFixed(1)}"></line>`).join("");
+  const dots = k.history.map((h, i) => h.value === null ? `<line class="nodata" x1="${x(i).toFixed(1)}" x2="${x(i).toFixed(1)}" y1="${H - 4}" y2="${H}"><title>step ${h.step + 1}: no data</title></line>` :
+    `<circle class="${h.passed === false ? "fail" : "pass"}" cx="${x(i).toFixed(1)}" cy="${y(h.value).toFixed(1)}" r="2.2"><title>step ${h.step + 1}: ${esc(figure({name: k.name, value: h.value}))}${h.passed === false ? " (failed)" : ""}</title></circle>`).join("");
+  const path = k.history.map((h, i) => h.value === null ? null : `${x(i).toFixed(1)},${y(h.value).toFixed(1)}`).filter(Boolean).join(" ");
+  const said = `${k.name}: ${k.history.length} evaluation${k.history.length === 1 ? "" : "s"}, ${values.length} with data, ${k.failed} failed; threshold ${k.bound || k.describe}`;
+  return `<svg class="spark-check" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(said)}">${lines}<polyline points="${path}"></polyline>${dots}</svg>`;
+}
+
+// only the canary panel: a new reading every few seconds keeps the rest (and the focus) as it is
+function renderCanary(name) {
+  const box = document.querySelector(`section.canary[data-canary="${CSS.escape(name)}"]`);
+  const env = state.snap.environments.find((e) => e.name === name);
+  if (!box || !env) return;
+  const focused = box.contains(document.activeElement) ? document.activeElement.dataset.command : null;
+  box.innerHTML = canaryHtml(env);
+  box.dataset.phase = (state.canaries.get(name).state || {}).phase || "";
+  if (focused) { const again = box.querySelector(`button[data-command='${CSS.escape(focused)}']`); if (again) again.focus(); }
 }
 
 function money(c) {

@@ -61,6 +61,19 @@ def test_only_the_newest_usage_reading_is_kept_so_readings_never_push_history_ou
     assert bus.history(after=11) == [kept[2]]
 
 
+def test_the_newest_canary_of_each_environment_is_kept_whatever_else_happened_since() -> None:
+    bus = EventBus(history=3)
+    for number in (1, 2):
+        for env in ("staging", "prod"):
+            bus.publish("canary", "", "canaries",
+                        data={"environment": env, "canaries": [{"release": number}]})  # fmt: skip
+    for i in range(5):
+        bus.log_line("api", f"line {i}")  # pushes every older line out of the history
+    kept = [(e.kind, e.data.get("environment"), e.seq) for e in bus.history()]
+    assert kept == [("canary", "staging", 3), ("canary", "prod", 4), ("log", None, 7),
+                    ("log", None, 8), ("log", None, 9)]  # fmt: skip
+
+
 def test_events_published_from_many_threads_are_numbered_once_each() -> None:
     bus = EventBus(history=10_000)
     seen: list[int] = []
