@@ -12,9 +12,11 @@ pods reach the same and the service itself.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
+from devkit.model.egress import Egress
 from devkit.model.ports import Port
 from devkit.model.targets import Scraper
 from devkit.planning.planner import Plan, PlannedService
@@ -128,10 +130,41 @@ def one_off_pods(plan: Plan, service: str) -> dict[str, str]:
     return {"app.kubernetes.io/instance": labels.instance(plan), ONE_OFF_SERVICE: service}
 
 
+BACKUP_NAME = "devkit-backup"
+"""The name (`app.kubernetes.io/name`) of the scheduled backup's objects and pods."""
+
+
+def backup_pods(plan: Plan) -> dict[str, str]:
+    """The labels that select the scheduled backup's pods."""
+    return labels.selector(plan, BACKUP_NAME)
+
+
+def backup_reaches(plan: Plan) -> set[str]:
+    """The services the scheduled backup's pods connect to: those it backs up, and the store
+    when it is a service of the environment."""
+    if plan.backups is None:
+        return set()
+    host = urllib.parse.urlsplit(plan.backups.endpoint).hostname or ""
+    names = {service.name for service in plan.services}
+    return set(plan.backups.services) | ({host} & names)
+
+
+def backup_policy(plan: Plan, namespace: str) -> list[dict[str, Any]]:
+    """Where the scheduled backup's pods may connect, where egress is restricted: DNS, the
+    services it reads and the store (a service, or the blocks its `egress` declares). Nothing
+    reaches them (the namespace's default deny)."""
+    if plan.backups is None or not restricts_egress(plan):
+        return []
+    reached = [s for s in plan.services if s.name in backup_reaches(plan)]
+    rules = {"egress": _egress_rules(plan, plan.backups.egress, reached)}
+    pods = backup_pods(plan)
+    return [_policy(plan, namespace, BACKUP_NAME, service=BACKUP_NAME, pods=pods, rules=rules)]
+
+
 def _egress_rules(
-    plan: Plan, service: PlannedService, dependencies: Sequence[PlannedService]
+    plan: Plan, egress: Sequence[Egress], dependencies: Sequence[PlannedService]
 ) -> list[dict[str, Any]]:
-    """Where the service's pods may connect: DNS, each dependency's ports, declared blocks."""
+    """Where a service's pods may connect: DNS, each dependency's ports, declared blocks."""
     dns_ports = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     rules: list[dict[str, Any]] = [{"to": [DNS], "ports": dns_ports}]
     if mesh.mesh_of(plan) is not None:
@@ -144,10 +177,10 @@ def _egress_rules(
                     "ports": _policy_ports(list(dependency.ports.values())),
                 }
             )
-    for egress in service.egress:
-        rule: dict[str, Any] = {"to": [{"ipBlock": {"cidr": egress.cidr}}]}
-        if egress.ports:
-            rule["ports"] = [{"port": p, "protocol": egress.protocol.upper()} for p in egress.ports]
+    for block in egress:
+        rule: dict[str, Any] = {"to": [{"ipBlock": {"cidr": block.cidr}}]}
+        if block.ports:
+            rule["ports"] = [{"port": p, "protocol": block.protocol.upper()} for p in block.ports]
         rules.append(rule)
     return rules
 
@@ -162,6 +195,8 @@ def _ingress_rules(
     sources = [_pods(one_off_pods(plan, service.name))]
     for name in sorted(dependents):
         sources += [_pods(labels.selector(plan, name)), _pods(one_off_pods(plan, name))]
+    if service.name in backup_reaches(plan):
+        sources.append(_pods(backup_pods(plan)))
     rules: list[dict[str, Any]] = [
         {"from": sources, "ports": _policy_ports(list(service.ports.values()))}
     ]
@@ -222,7 +257,7 @@ def network_policies(
         rules["ingress"] = _ingress_rules(plan, service, dependents)
     restricted = restricts_egress(plan)
     if restricted:
-        rules["egress"] = _egress_rules(plan, service, dependencies)
+        rules["egress"] = _egress_rules(plan, service.egress, dependencies)
     found = []
     if rules:
         pods = labels.selector(plan, service.name)
@@ -230,7 +265,7 @@ def network_policies(
             _policy(plan, namespace, service.name, service=service.name, pods=pods, rules=rules)
         )
     if restricted:
-        one_off = {"egress": _egress_rules(plan, service, [service, *dependencies])}
+        one_off = {"egress": _egress_rules(plan, service.egress, [service, *dependencies])}
         name = ONE_OFF_EGRESS.format(service=service.name)
         pods = one_off_pods(plan, service.name)
         found.append(_policy(plan, namespace, name, service=service.name, pods=pods, rules=one_off))

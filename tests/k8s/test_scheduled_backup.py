@@ -1,0 +1,205 @@
+"""Scheduled backups on the kind testbed: a stack with postgres, redis (both with passwords)
+and a MinIO that is also the backup store; the rendered CronJob is run now, three times
+(`kubectl create job --from=cronjob/devkit-backup`, as an operator would), under the
+environment's NetworkPolicies; `devkit backups` lists the complete ones, retention (keep=2) kept
+the newest two and left alone what is not a finished backup; `devkit restore` of a scheduled
+backup brings every order and key back. Real kind, kube-router enforcing the policies, no
+mocks."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from minio import Minio
+
+from tests.conftest import Run, run_devkit
+from tests.docker.conftest import IMAGE_MAP
+from tests.k8s.conftest import K8sTestbed, wait_for
+from tests.k8s.test_dev_loop import pytestmark
+
+__all__ = ["pytestmark"]
+
+BLUEPRINT = """
+from devkit import BackupSchedule, Blueprint, Kind, Secret
+from blueprints import minio, postgres, redis
+app = Blueprint("{name}")
+app.use(minio(user="shop", password=Secret("S3_PASSWORD")))
+app.use(postgres(database="shop", user="shop", password=Secret("SHOP_DB_PASSWORD")))
+app.use(redis(password=Secret("CACHE_PASSWORD")))
+app.environment("dev", Kind("{cluster}"), backups=BackupSchedule(
+    "0 3 * * *", store="s3://backups/nightly", endpoint="http://minio:9000",
+    access_key="shop", secret_key=Secret("S3_PASSWORD"), keep=2))
+"""
+SQL = "psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U shop -d shop -At -c"
+LEFTOVER = "nightly/{project}/dev/20200101T000000Z-0abcde/postgres.pgdump"
+"""A partial backup (no manifest) written just now: a run still writing, never deleted."""
+STRANGER = "nightly/{project}/dev/notes.txt"
+"""Not a backup: retention never touches it."""
+
+
+def test_cronjob_backups_are_listed_pruned_and_restored_on_kind(
+    testbed: K8sTestbed, tmp_path: Path
+) -> None:
+    project = f"sb{uuid.uuid4().hex[:6]}"
+    root = tmp_path / project
+    root.mkdir()
+    (root / "blueprint.py").write_text(BLUEPRINT.format(name=project, cluster=testbed.cluster))
+    passwords = {
+        name: "test-only-" + uuid.uuid4().hex[:8]
+        for name in ("SHOP_DB_PASSWORD", "CACHE_PASSWORD", "S3_PASSWORD")
+    }
+    env = {
+        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
+        "KUBECONFIG": str(testbed.kubeconfig), "DEVKIT_CACHE": str(tmp_path / "cache"),
+        **passwords,
+    }  # fmt: skip
+    namespace = f"{project}-dev"
+    batch = client.BatchV1Api(testbed.api)
+    core = client.CoreV1Api(testbed.api)
+
+    def devkit(*args: str, timeout: float = 300, extra: dict[str, str] | None = None) -> Run:
+        return run_devkit(*args, cwd=root, env={**env, **(extra or {})}, timeout=timeout)
+
+    def sql(statement: str) -> str:
+        run = devkit("exec", "-e", "dev", "postgres", "--", "sh", "-c",
+                     f'PGPASSWORD="$POSTGRES_PASSWORD" {SQL} "{statement}"')  # fmt: skip
+        assert run.code == 0, run.stdout + run.stderr
+        return run.stdout
+
+    def redis(*command: str) -> str:
+        run = devkit("exec", "-e", "dev", "redis", "--", "sh", "-c",
+                     'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ' + " ".join(command))  # fmt: skip
+        assert run.code == 0, run.stdout + run.stderr
+        return run.stdout.strip()
+
+    @contextlib.contextmanager
+    def store() -> Iterator[tuple[Minio, dict[str, str]]]:
+        """The MinIO service's S3 API on 127.0.0.1 (a port-forward of this test's own), and the
+        variables that make it devkit's store."""
+        log_path = tmp_path / f"port-forward-{uuid.uuid4().hex[:6]}.log"
+        with log_path.open("w") as log:
+            proc = testbed.kubectl_popen("port-forward", "-n", namespace, "svc/minio",
+                                         "--address", "127.0.0.1", ":9000", stdout=log)  # fmt: skip
+        try:
+            port = wait_for("the port-forward to minio",
+                            lambda: re.findall(r"127\.0\.0\.1:(\d+) ->", log_path.read_text()),
+                            30)[0]  # fmt: skip
+            variables = {"DEVKIT_S3_ENDPOINT": f"http://127.0.0.1:{port}",
+                         "AWS_ACCESS_KEY_ID": "shop",
+                         "AWS_SECRET_ACCESS_KEY": passwords["S3_PASSWORD"]}  # fmt: skip
+            yield Minio(f"127.0.0.1:{port}", access_key="shop",
+                        secret_key=passwords["S3_PASSWORD"], secure=False), variables  # fmt: skip
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+    def job_logs(job: str) -> str:
+        """Every container's log lines of the job's pods (those that started)."""
+        found = []
+        for pod in core.list_namespaced_pod(namespace, label_selector=f"job-name={job}").items:
+            for c in [*(pod.spec.init_containers or []), *pod.spec.containers]:
+                try:
+                    text = core.read_namespaced_pod_log(
+                        pod.metadata.name, namespace, container=c.name
+                    )
+                except ApiException as exc:
+                    text = f"(no log: {exc.reason})"
+                found.append(f"--- {pod.metadata.name}/{c.name}:\n{text}")
+            found.append(
+                f"--- status: {pod.status.container_statuses} {pod.status.init_container_statuses}"
+            )
+        return "\n".join(found)
+
+    def run_cronjob(number: int) -> float:
+        """A Job from the CronJob, as `kubectl create job --from=cronjob/...` makes it; the
+        seconds until it completed."""
+        name = f"devkit-backup-now-{number}"
+        began = time.monotonic()
+        testbed.kubectl("create", "job", "-n", namespace, name, "--from=cronjob/devkit-backup")
+
+        def finished() -> str | None:
+            status = batch.read_namespaced_job_status(name, namespace).status
+            if status.succeeded:
+                return "ok"
+            return "failed" if status.failed else None
+
+        outcome = wait_for(f"job {name}", finished, 300, interval=1)
+        took = time.monotonic() - began
+        logs = job_logs(name)
+        assert outcome == "ok", logs
+        assert not any(p in logs for p in passwords.values()), logs
+        return took
+
+    try:
+        run = devkit("up", "-e", "dev", "--detach", timeout=900)
+        assert run.code == 0, run.stdout + run.stderr
+        cron = batch.read_namespaced_cron_job("devkit-backup", namespace)
+        assert cron.spec.concurrency_policy == "Forbid"
+        assert cron.spec.schedule == "0 3 * * *"
+        rendered = json.dumps(client.ApiClient().sanitize_for_serialization(cron))
+        assert not any(p in rendered for p in passwords.values())
+
+        sql("CREATE TABLE orders (id int PRIMARY KEY, item text, total numeric)")
+        with store() as (s3, _):
+            s3.make_bucket("backups")
+            for key in (LEFTOVER, STRANGER):
+                s3.put_object("backups", key.format(project=project),
+                              io.BytesIO(b"not a backup"), 12)  # fmt: skip
+        seconds = []
+        for number in range(1, 4):
+            sql(f"INSERT INTO orders SELECT i, 'item ' || i, i * 1.25 "
+                f"FROM generate_series({(number - 1) * 5000 + 1}, {number * 5000}) AS i")  # fmt: skip
+            redis("SET", f"cart:{number}", f"'{number} items'")
+            seconds.append(run_cronjob(number))
+        written = sql("SELECT id, item, total FROM orders ORDER BY id")
+        assert len(written.splitlines()) == 15000
+
+        with store() as (s3, variables):
+            run = devkit("backups", "dev", "--store", "s3://backups/nightly", "--json",
+                         extra=variables)  # fmt: skip
+            assert run.code == 0, run.stderr
+            listed = json.loads(run.stdout)
+            keys = sorted(o.object_name for o in s3.list_objects("backups", recursive=True))
+        backups = listed["backups"] if isinstance(listed, dict) else listed
+        ids = [b["id"] for b in backups]
+        assert len(ids) == 2, run.stdout  # keep=2: the first run's backup was deleted
+        base = f"nightly/{project}/dev"
+        assert keys == sorted([
+            *(f"{base}/{i}/{part}" for i in ids
+              for part in ("manifest.json", "postgres.pgdump", "redis.rdb")),
+            LEFTOVER.format(project=project), STRANGER.format(project=project),
+        ])  # fmt: skip
+        newest = max(backups, key=lambda b: b["id"])
+        assert newest["services"] == ["postgres", "redis"]
+        assert {p["method"] for p in newest["parts"]} == {"pg_dump", "redis_rdb"}
+        assert newest["plan_hash"]
+        assert any("minio" in w for w in newest["warnings"])
+
+        # the data goes; the scheduled backup brings it back
+        sql("DROP TABLE orders")
+        redis("FLUSHALL")
+        began = time.monotonic()
+        with store() as (_, variables):
+            run = devkit("restore", "dev", "--from", newest["id"], "--store",
+                         "s3://backups/nightly", "--json", extra=variables)  # fmt: skip
+        restore_seconds = time.monotonic() - began
+        assert run.code == 0, run.stderr
+        assert sql("SELECT id, item, total FROM orders ORDER BY id") == written  # row by row
+        assert [redis("GET", f"cart:{n}") for n in (1, 2, 3)] == ["1 items", "2 items", "3 items"]
+        sizes = ", ".join(f"{p['name']} {p['size']} bytes" for p in newest["parts"])
+        print(
+            f"\ncronjob runs {', '.join(f'{s:.1f}s' for s in seconds)}; "
+            f"restore {restore_seconds:.1f}s; {sizes}"
+        )
+    finally:
+        devkit("down", "-e", "dev", "--volumes")
