@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from devkit.model.base import EnvName, Model, Name
 from devkit.model.egress import Egress
+from devkit.model.reference import check_reference
 from devkit.model.refs import Secret
 
 
@@ -173,6 +174,11 @@ class BackupSchedule(Model):
     @classmethod
     def _cron(cls, value: str) -> str:
         return check_cron(value)
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, value: str) -> str:
+        return check_reference(value)
 
     @field_validator("keep")
     @classmethod

@@ -354,13 +354,20 @@ def scheduled_backups(
             return service.backup.kind
         return VolumeCopy().kind if service.volumes else None
 
-    if env.tenants or getattr(env.target, "mesh", None) is not None:
+    unsupported = [
+        why for found, why in (
+            (env.tenants, "with tenants (their backups would share one prefix of the store)"),
+            (getattr(env.target, "clusters", ()), "on several clusters (their backups would "
+             "share one prefix of the store)"),
+            (getattr(env.target, "mesh", None), "with a service mesh (the backup pod's sidecar "
+             "would keep its Job running)"),
+        ) if found
+    ]  # fmt: skip
+    if unsupported:
         raise refuse(
-            "not supported yet " + ("with tenants (their backups would share one prefix of "
-                                    "the store)" if env.tenants else "with a service mesh (the "
-                                    "backup pod's sidecar would keep its Job running)"),
+            f"not supported yet {unsupported[0]}",
             "take backups with `devkit backup` from a scheduler of your own",
-        )  # fmt: skip
+        )
     schedulable = [
         name for name, s in sorted(services.items()) if isinstance(s.backup, SCHEDULED_METHODS)
     ]

@@ -160,7 +160,10 @@ def objects(plan: Plan, namespace: str, images: dict[str, str]) -> list[dict[str
     pull_secrets = getattr(plan.target, "image_pull_secrets", ())
     if pull_secrets:
         pod["imagePullSecrets"] = [{"name": name} for name in pull_secrets]
-    pod_labels = {**meta_labels, **backup_pods(plan)}
+    # The Jobs the CronJob makes are not devkit's objects: without `managed-by: devkit`, an
+    # apply never prunes them (a run in progress included).
+    run_labels = {k: v for k, v in meta_labels.items() if k != labels.MANAGED_BY_LABEL}
+    pod_labels = {**run_labels, **backup_pods(plan)}
     cron: dict[str, Any] = {
         "schedule": schedule.schedule,
         "concurrencyPolicy": "Forbid",
@@ -169,7 +172,7 @@ def objects(plan: Plan, namespace: str, images: dict[str, str]) -> list[dict[str
         "failedJobsHistoryLimit": 3,
         "suspend": schedule.suspend,
         "jobTemplate": {
-            "metadata": {"labels": meta_labels},
+            "metadata": {"labels": run_labels},
             "spec": {
                 "activeDeadlineSeconds": schedule.deadline,
                 "backoffLimit": 1,

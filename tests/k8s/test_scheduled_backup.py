@@ -11,10 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +19,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from minio import Minio
 
-from tests.conftest import Run, run_devkit
-from tests.docker.conftest import IMAGE_MAP
 from tests.k8s.conftest import K8sTestbed, wait_for
+from tests.k8s.data_stack import data_stack
 from tests.k8s.test_dev_loop import pytestmark
 
 __all__ = ["pytestmark"]
@@ -40,7 +36,6 @@ app.environment("dev", Kind("{cluster}"), backups=BackupSchedule(
     "0 3 * * *", store="s3://backups/nightly", endpoint="http://minio:9000",
     access_key="shop", secret_key=Secret("S3_PASSWORD"), keep=2))
 """
-SQL = "psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U shop -d shop -At -c"
 LEFTOVER = "nightly/{project}/dev/20200101T000000Z-0abcde/postgres.pgdump"
 """A partial backup (no manifest) written just now: a run still writing, never deleted."""
 STRANGER = "nightly/{project}/dev/notes.txt"
@@ -50,58 +45,18 @@ STRANGER = "nightly/{project}/dev/notes.txt"
 def test_cronjob_backups_are_listed_pruned_and_restored_on_kind(
     testbed: K8sTestbed, tmp_path: Path
 ) -> None:
-    project = f"sb{uuid.uuid4().hex[:6]}"
-    root = tmp_path / project
-    root.mkdir()
-    (root / "blueprint.py").write_text(BLUEPRINT.format(name=project, cluster=testbed.cluster))
-    passwords = {
-        name: "test-only-" + uuid.uuid4().hex[:8]
-        for name in ("SHOP_DB_PASSWORD", "CACHE_PASSWORD", "S3_PASSWORD")
-    }
-    env = {
-        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
-        "KUBECONFIG": str(testbed.kubeconfig), "DEVKIT_CACHE": str(tmp_path / "cache"),
-        **passwords,
-    }  # fmt: skip
-    namespace = f"{project}-dev"
+    stack = data_stack(testbed, tmp_path, "sb", BLUEPRINT)
+    project, namespace, passwords = stack.project, stack.namespace, stack.passwords
+    devkit, sql, redis = stack.devkit, stack.sql, stack.redis
     batch = client.BatchV1Api(testbed.api)
     core = client.CoreV1Api(testbed.api)
 
-    def devkit(*args: str, timeout: float = 300, extra: dict[str, str] | None = None) -> Run:
-        return run_devkit(*args, cwd=root, env={**env, **(extra or {})}, timeout=timeout)
-
-    def sql(statement: str) -> str:
-        run = devkit("exec", "-e", "dev", "postgres", "--", "sh", "-c",
-                     f'PGPASSWORD="$POSTGRES_PASSWORD" {SQL} "{statement}"')  # fmt: skip
-        assert run.code == 0, run.stdout + run.stderr
-        return run.stdout
-
-    def redis(*command: str) -> str:
-        run = devkit("exec", "-e", "dev", "redis", "--", "sh", "-c",
-                     'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ' + " ".join(command))  # fmt: skip
-        assert run.code == 0, run.stdout + run.stderr
-        return run.stdout.strip()
-
     @contextlib.contextmanager
     def store() -> Iterator[tuple[Minio, dict[str, str]]]:
-        """The MinIO service's S3 API on 127.0.0.1 (a port-forward of this test's own), and the
-        variables that make it devkit's store."""
-        log_path = tmp_path / f"port-forward-{uuid.uuid4().hex[:6]}.log"
-        with log_path.open("w") as log:
-            proc = testbed.kubectl_popen("port-forward", "-n", namespace, "svc/minio",
-                                         "--address", "127.0.0.1", ":9000", stdout=log)  # fmt: skip
-        try:
-            port = wait_for("the port-forward to minio",
-                            lambda: re.findall(r"127\.0\.0\.1:(\d+) ->", log_path.read_text()),
-                            30)[0]  # fmt: skip
-            variables = {"DEVKIT_S3_ENDPOINT": f"http://127.0.0.1:{port}",
-                         "AWS_ACCESS_KEY_ID": "shop",
-                         "AWS_SECRET_ACCESS_KEY": passwords["S3_PASSWORD"]}  # fmt: skip
-            yield Minio(f"127.0.0.1:{port}", access_key="shop",
-                        secret_key=passwords["S3_PASSWORD"], secure=False), variables  # fmt: skip
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        """The MinIO service, and the variables that make it devkit's store."""
+        with stack.minio() as (s3, endpoint):
+            yield s3, {"DEVKIT_S3_ENDPOINT": endpoint, "AWS_ACCESS_KEY_ID": "shop",
+                       "AWS_SECRET_ACCESS_KEY": passwords["S3_PASSWORD"]}  # fmt: skip
 
     def job_logs(job: str) -> str:
         """Every container's log lines of the job's pods (those that started)."""

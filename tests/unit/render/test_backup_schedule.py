@@ -9,12 +9,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from blueprints import minio, postgres, redis
+from devkit.errors import BlueprintError
 from devkit.model.backup import BackupSchedule
 from devkit.model.blueprint import Blueprint
 from devkit.model.egress import Egress
 from devkit.model.refs import Secret
-from devkit.model.targets import Kind, Kubernetes
+from devkit.model.targets import Cluster, Kind, Kubernetes
+from devkit.model.tenant import Tenant
 from devkit.planning.planner import plan
 from devkit.render import backup_job
 from devkit.render.images import BACKUP_IMAGE
@@ -163,3 +167,34 @@ def test_scheduled_backup_secrets_are_among_the_environments_secrets() -> None:
     })  # fmt: skip
     planned = plan(_app(schedule, Kubernetes(context="prod")), "dev")
     assert {"BACKUP_KEY", "BACKUP_KEY_ID", "SHOP_DB_PASSWORD"} <= planned.secret_names
+
+
+def test_the_cronjobs_runs_are_never_pruned_by_an_apply() -> None:
+    from devkit.targets.kubernetes.spec import key, to_prune
+
+    objects = _objects()
+    template = find(objects, "CronJob", "devkit-backup")["spec"]["jobTemplate"]
+    run = {"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": {"name": "devkit-backup-29400000", "namespace": "shop-dev",
+                        "labels": template["metadata"]["labels"]}}  # fmt: skip
+    assert to_prune([key(o) for o in objects], [run], "shop-dev") == []
+    cron = find(objects, "CronJob", "devkit-backup")  # the CronJob itself is devkit's
+    assert to_prune([], [cron], "shop-dev") == [key(cron)]
+
+
+@pytest.mark.parametrize(
+    ("target", "tenants", "expected"),
+    [
+        (Kind("dev"), [Tenant("acme")], "not supported yet with tenants"),
+        (Kubernetes(clusters=[Cluster("eu"), Cluster("us")]), [], "on several clusters"),
+        (Kubernetes(mesh="istio"), [], "with a service mesh"),
+    ],
+)
+def test_a_schedule_where_backups_would_mix_or_never_end_is_refused(
+    target: Any, tenants: list[Tenant], expected: str
+) -> None:
+    app = _app(None)
+    app.environment("two", target, tenants=tenants, backups=SCHEDULE)
+    with pytest.raises(BlueprintError, match=expected) as raised:
+        plan(app, "two")
+    assert raised.value.location is not None
