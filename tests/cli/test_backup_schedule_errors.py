@@ -99,3 +99,17 @@ def test_no_service_with_a_method_a_schedule_can_run_is_refused(tmp_path: Path) 
     assert result.stderr.startswith("error: blueprint.py:5: environment \"dev\": backups: no "
                                     "service has a method a schedule can run")  # fmt: skip
     assert "declare backup=PgDump() or RedisSnapshot()" in result.stderr
+
+
+def test_plan_shows_the_schedule_and_render_warns_of_what_it_leaves_out(tmp_path: Path) -> None:
+    line = 'app.environment("dev", Kind("k"), backups=B("0 3 * * *", keep=3, **S3))\n'
+    (tmp_path / "blueprint.py").write_text(HEADER + line)
+    planned = run_devkit("plan", "dev", cwd=tmp_path)
+    assert planned.code == 0, planned.stderr
+    assert ("backups    0 3 * * *: postgres, redis -> s3://backups/nightly at "
+            "http://minio:9000, keep 3") in planned.stdout  # fmt: skip
+    rendered = run_devkit("render", "dev", cwd=tmp_path)
+    assert rendered.code == 0, rendered.stderr
+    assert "kind: CronJob" in rendered.stdout
+    for left_out in ('"minio" (s3_objects)', '"notes" (volume_copy)'):
+        assert f"backups: service {left_out} is left out of the schedule" in rendered.stderr
