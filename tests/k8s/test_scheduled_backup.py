@@ -2,7 +2,8 @@
 and a MinIO that is also the backup store; the rendered CronJob is run now, three times
 (`kubectl create job --from=cronjob/devkit-backup`, as an operator would), under the
 environment's NetworkPolicies; `devkit backups` lists the complete ones, retention (keep=2) kept
-the newest two and left alone what is not a finished backup; `devkit restore` of a scheduled
+the newest two and left alone what is not a finished backup; a run with a wrong store key
+fails and leaves nothing that looks complete; `devkit restore` of a scheduled
 backup brings every order and key back. Real kind, kube-router enforcing the policies, no
 mocks."""
 
@@ -38,6 +39,7 @@ app.environment("dev", Kind("{cluster}"), backups=BackupSchedule(
 """
 LEFTOVER = "nightly/{project}/dev/20200101T000000Z-0abcde/postgres.pgdump"
 """A partial backup (no manifest) written just now: a run still writing, never deleted."""
+WRONG_KEY = "test-only-wrong-key-9f3e1c"
 STRANGER = "nightly/{project}/dev/notes.txt"
 """Not a backup: retention never touches it."""
 
@@ -75,25 +77,47 @@ def test_cronjob_backups_are_listed_pruned_and_restored_on_kind(
             )
         return "\n".join(found)
 
+    def finish(name: str) -> tuple[str, str]:
+        """Wait until job `name` completed or failed (after its retry); that, and its logs."""
+
+        def finished() -> str | None:
+            status = batch.read_namespaced_job_status(name, namespace).status
+            conditions = {c.type: c.status for c in status.conditions or []}
+            if conditions.get("Complete") == "True":
+                return "ok"
+            return "failed" if conditions.get("Failed") == "True" else None
+
+        outcome = wait_for(f"job {name}", finished, 300, interval=1)
+        logs = job_logs(name)
+        assert not any(p in logs for p in passwords.values()), logs
+        return outcome, logs
+
     def run_cronjob(number: int) -> float:
         """A Job from the CronJob, as `kubectl create job --from=cronjob/...` makes it; the
         seconds until it completed."""
         name = f"devkit-backup-now-{number}"
         began = time.monotonic()
         testbed.kubectl("create", "job", "-n", namespace, name, "--from=cronjob/devkit-backup")
-
-        def finished() -> str | None:
-            status = batch.read_namespaced_job_status(name, namespace).status
-            if status.succeeded:
-                return "ok"
-            return "failed" if status.failed else None
-
-        outcome = wait_for(f"job {name}", finished, 300, interval=1)
-        took = time.monotonic() - began
-        logs = job_logs(name)
+        outcome, logs = finish(name)
         assert outcome == "ok", logs
-        assert not any(p in logs for p in passwords.values()), logs
-        return took
+        return time.monotonic() - began
+
+    def run_with_a_wrong_key() -> str:
+        """A Job of the CronJob's template whose store key is wrong: its logs."""
+        template = batch.read_namespaced_cron_job("devkit-backup", namespace).spec.job_template
+        spec = client.ApiClient().sanitize_for_serialization(template)["spec"]
+        upload = spec["template"]["spec"]["containers"][0]
+        upload["env"] = [
+            {"name": e["name"], "value": WRONG_KEY} if e["name"] == "AWS_SECRET_ACCESS_KEY" else e
+            for e in upload["env"]
+        ]
+        name = "devkit-backup-wrong-key"
+        batch.create_namespaced_job(namespace, {
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": spec,
+        })  # fmt: skip
+        outcome, logs = finish(name)
+        assert outcome == "failed", logs
+        return logs
 
     try:
         run = devkit("up", "-e", "dev", "--detach", timeout=900)
@@ -118,6 +142,11 @@ def test_cronjob_backups_are_listed_pruned_and_restored_on_kind(
             seconds.append(run_cronjob(number))
         written = sql("SELECT id, item, total FROM orders ORDER BY id")
         assert len(written.splitlines()) == 15000
+        # a run that cannot write to the store fails, leaving nothing that looks complete
+        logs = run_with_a_wrong_key()
+        assert "error: backup s3://backups/nightly/" in logs
+        assert "cannot reach bucket backups: HTTP 403" in logs
+        assert WRONG_KEY not in logs
 
         with store() as (s3, variables):
             run = devkit("backups", "dev", "--store", "s3://backups/nightly", "--json",
