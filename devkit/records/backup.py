@@ -364,7 +364,7 @@ def scheduled_dump(service: PlannedService, host: str, folder: str) -> Scheduled
     method = service.backup
     if isinstance(method, PgDump):
         part = f"{service.name}.pgdump"
-        pg_host = f"{host} -p {_pg_port(service)}"
+        pg_host = f"{host} -p {dump_port(service)}"
         variables: tuple[str | None, ...] = (
             method.user_env, method.database_env, method.password_env,
         )  # fmt: skip
@@ -390,8 +390,11 @@ def _reached(check: str, host: str) -> str:
     )
 
 
-def _pg_port(service: PlannedService) -> int:
-    """The port PostgreSQL listens on: the service's only port, or 5432."""
+def dump_port(service: PlannedService) -> int:
+    """The port a scheduled dump reads the service on: a redis snapshot's, or PostgreSQL's (the
+    service's only port, or 5432)."""
+    if isinstance(service.backup, RedisSnapshot):
+        return service.backup.port
     ports = [p.container for p in service.ports.values()]
     return ports[0] if len(ports) == 1 else 5432
 

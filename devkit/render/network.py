@@ -20,6 +20,7 @@ from devkit.model.egress import Egress
 from devkit.model.ports import Port
 from devkit.model.targets import Scraper
 from devkit.planning.planner import Plan, PlannedService
+from devkit.records.backup import dump_port
 from devkit.render import labels, mesh, routes
 from devkit.render.workloads import headless_name, kind
 
@@ -139,25 +140,38 @@ def backup_pods(plan: Plan) -> dict[str, str]:
     return labels.selector(plan, BACKUP_NAME)
 
 
-def backup_reaches(plan: Plan) -> set[str]:
-    """The services the scheduled backup's pods connect to: those it backs up, and the store
-    when it is a service of the environment."""
+def backup_reaches(plan: Plan) -> dict[str, list[int]]:
+    """The services the scheduled backup's pods connect to, and on which ports: those it backs
+    up on the port their method reads, and the store, when it is a service of the
+    environment, on the endpoint's port."""
     if plan.backups is None:
-        return set()
-    host = urllib.parse.urlsplit(plan.backups.endpoint).hostname or ""
-    names = {service.name for service in plan.services}
-    return set(plan.backups.services) | ({host} & names)
+        return {}
+    by_name = {service.name: service for service in plan.services}
+    found = {name: [dump_port(by_name[name])] for name in plan.backups.services}
+    endpoint = urllib.parse.urlsplit(plan.backups.endpoint)
+    if endpoint.hostname in by_name:
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        found[endpoint.hostname] = sorted({*found.get(endpoint.hostname, []), port})
+    return found
+
+
+def _tcp(ports: Sequence[int]) -> list[dict[str, Any]]:
+    return [{"port": port, "protocol": "TCP"} for port in ports]
 
 
 def backup_policy(plan: Plan, namespace: str) -> list[dict[str, Any]]:
-    """Where the scheduled backup's pods may connect, where egress is restricted: DNS, the
-    services it reads and the store (a service, or the blocks its `egress` declares). Nothing
-    reaches them (the namespace's default deny)."""
+    """Where the scheduled backup's pods may connect, where egress is restricted: DNS, the port
+    of each service it reads and of the store (a service, or the blocks its `egress`
+    declares). Nothing reaches them (the namespace's default deny)."""
     if plan.backups is None or not restricts_egress(plan):
         return []
-    reached = [s for s in plan.services if s.name in backup_reaches(plan)]
-    rules = {"egress": _egress_rules(plan, plan.backups.egress, reached)}
+    egress = _egress_rules(plan, plan.backups.egress, [])
+    egress += [
+        {"to": [_pods(labels.selector(plan, name))], "ports": _tcp(ports)}
+        for name, ports in sorted(backup_reaches(plan).items())
+    ]
     pods = backup_pods(plan)
+    rules = {"egress": egress}
     return [_policy(plan, namespace, BACKUP_NAME, service=BACKUP_NAME, pods=pods, rules=rules)]
 
 
@@ -195,11 +209,12 @@ def _ingress_rules(
     sources = [_pods(one_off_pods(plan, service.name))]
     for name in sorted(dependents):
         sources += [_pods(labels.selector(plan, name)), _pods(one_off_pods(plan, name))]
-    if service.name in backup_reaches(plan):
-        sources.append(_pods(backup_pods(plan)))
     rules: list[dict[str, Any]] = [
         {"from": sources, "ports": _policy_ports(list(service.ports.values()))}
     ]
+    backup = backup_reaches(plan).get(service.name)
+    if backup:
+        rules.append({"from": [_pods(backup_pods(plan))], "ports": _tcp(backup)})
     public = routes.public_ports(service)
     if public:
         entry = routes.controller_namespace(plan)

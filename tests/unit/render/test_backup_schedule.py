@@ -126,20 +126,26 @@ def test_the_pod_has_no_token_no_role_and_the_shipped_program() -> None:
     assert program == Path(backup_job.__file__).read_text()
 
 
-def test_only_the_backup_pod_reaches_what_it_reads_and_the_store() -> None:
+def test_only_the_backup_pod_reaches_what_it_reads_and_the_store_on_their_ports() -> None:
     objects = _objects()
     policy = find(objects, "NetworkPolicy", "devkit-backup")
-    reached = [r["to"][0].get("podSelector", {}).get("matchLabels", {}).get(
-        "app.kubernetes.io/name") for r in policy["spec"]["egress"]]  # fmt: skip
-    assert sorted(n for n in reached if n) == ["minio", "postgres", "redis"]
-    backup_pod = {
-        "app.kubernetes.io/instance": "shop-dev",
-        "app.kubernetes.io/name": "devkit-backup",
+    reached = {
+        r["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]: r["ports"]
+        for r in policy["spec"]["egress"]
+        if "namespaceSelector" not in r["to"][0]  # DNS is in kube-system
     }
-    for name, admitted in (("postgres", True), ("redis", True), ("minio", True), ("notes", False)):
-        sources = [s for rule in find(objects, "NetworkPolicy", name)["spec"].get("ingress", [])
-                   for s in rule["from"]]  # fmt: skip
-        assert ({"podSelector": {"matchLabels": backup_pod}} in sources) is admitted, name
+    assert reached == {
+        "minio": [{"port": 9000, "protocol": "TCP"}],  # the S3 API, not the console
+        "postgres": [{"port": 5432, "protocol": "TCP"}],
+        "redis": [{"port": 6379, "protocol": "TCP"}],
+    }
+    backup_pod = {"podSelector": {"matchLabels": {
+        "app.kubernetes.io/instance": "shop-dev", "app.kubernetes.io/name": "devkit-backup",
+    }}}  # fmt: skip
+    for name in ("postgres", "redis", "minio", "notes"):
+        admitting = [rule["ports"] for rule in find(objects, "NetworkPolicy", name)["spec"]
+                     .get("ingress", []) if backup_pod in rule["from"]]  # fmt: skip
+        assert admitting == ([] if name == "notes" else [reached[name]]), name
 
 
 def test_a_store_outside_the_environment_is_reached_by_its_declared_egress() -> None:
