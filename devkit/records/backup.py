@@ -219,14 +219,16 @@ def _password(env: str | None, variable: str) -> str:
     return f'{variable}="${{{env}:-}}" ' if env else ""
 
 
-def pg_dump(method: PgDump, host: str = "127.0.0.1", into: str | None = None) -> tuple[str, ...]:
+def pg_dump(
+    method: PgDump, server: str = "-h 127.0.0.1", into: str | None = None
+) -> tuple[str, ...]:
     """pg_dump in custom format (compressed, restorable table by table) to stdout (or the file
-    `into`) from the server at `host`; it gives up (and says so) when a table stays locked
-    against it for 5 minutes, instead of waiting."""
+    `into`) from the server `server` names (its options); it gives up (and says so) when a
+    table stays locked against it for 5 minutes, instead of waiting."""
     return (
         "sh", "-c",
         f"{_password(method.password_env, 'PGPASSWORD')}exec pg_dump --format=custom "
-        f"--lock-wait-timeout=300s --no-password -h {host} "
+        f"--lock-wait-timeout=300s --no-password {server} "
         f'-U "${method.user_env}" -d "${method.database_env}"'
         + (f" -f {shlex.quote(into)}" if into else ""),
     )  # fmt: skip
@@ -364,12 +366,12 @@ def scheduled_dump(service: PlannedService, host: str, folder: str) -> Scheduled
     method = service.backup
     if isinstance(method, PgDump):
         part = f"{service.name}.pgdump"
-        pg_host = f"{host} -p {dump_port(service)}"
+        server = f"-h {host} -p {dump_port(service)}"
         variables: tuple[str | None, ...] = (
             method.user_env, method.database_env, method.password_env,
         )  # fmt: skip
-        dump = pg_dump(method, pg_host, f"{folder}/{part}")
-        ready = _reached(f"pg_isready -q -t 2 -h {pg_host}", host)
+        dump = pg_dump(method, server, f"{folder}/{part}")
+        ready = _reached(f"pg_isready -q -t 2 {server}", host)
         command = (*dump[:2], ready + dump[2])
     elif isinstance(method, RedisSnapshot):
         part = f"{service.name}.rdb"
