@@ -63,7 +63,7 @@ if TYPE_CHECKING:
         Verify,
         Volume,
     )  # fmt: skip
-    from devkit.model.backup import PgDump, RedisSnapshot, S3Objects, VolumeCopy
+    from devkit.model.backup import BackupSchedule, PgDump, RedisSnapshot, S3Objects, VolumeCopy
     from devkit.planning.planner import Plan, plan
     from devkit.project.load import load_blueprint
 
@@ -77,7 +77,7 @@ _EXPORTS = {
         "Canary", "Cookie", "Header", "Hook", "Latency", "Prometheus", "Query", "Step",
         "SuccessRate",
     ),
-    "devkit.model.backup": ("PgDump", "RedisSnapshot", "S3Objects", "VolumeCopy"),
+    "devkit.model.backup": ("BackupSchedule", "PgDump", "RedisSnapshot", "S3Objects", "VolumeCopy"),
     "devkit.errors": ("BlueprintError", "DevkitError", "EngineError", "RefusedError", "UserError"),
     "devkit.project.load": ("load_blueprint",),
     "devkit.planning.planner": ("Plan", "plan"),
@@ -87,6 +87,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = [
     "TLS",
     "Autoscale",
+    "BackupSchedule",
     "Blueprint",
     "BlueprintError",
     "Build",

@@ -161,7 +161,7 @@ def _deploy_one(
 
     printer = ServicePrinter(s.name for s in plan.services)
     registry = registry_of(plan, "a deploy without --images") if wanted is None else ""
-    secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+    secrets = local_secret_values(plan.secret_names, root)
     context, force = options.context, options.force_conflicts
     with open_target(plan, context=context, force_conflicts=force) as target:
         target.check()

@@ -176,7 +176,7 @@ def resume_canary(
     from devkit.delivery.deploy import abort_canary, continue_canary
     from devkit.project.secrets import local_secret_values
 
-    secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+    secrets = local_secret_values(plan.secret_names, root)
     printer = ServicePrinter(s.name for s in plan.services)
     with open_target(plan, context=context) as target:
         target.check()
@@ -285,7 +285,7 @@ def wave_run(
     return WaveRun(
         open=partial(open_target, context=context, force_conflicts=force_conflicts),
         copy=copy,
-        secrets=local_secret_values({n for s in plan.services for n in s.secrets}, root),
+        secrets=local_secret_values(plan.secret_names, root),
         provenance=provenance(root, origin),
         root=root,
         break_lock=partial(unlock, say=say) if break_lock else None,

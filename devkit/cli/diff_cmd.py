@@ -148,7 +148,7 @@ def _live(
     with json_errors(json, {"environment": env, "live": True}):
         plan, root, _ = cluster_plan(ctx, env, namespace, also=(DiffsLive,))
         wanted = imagesfile.read(images_file, plan) if images_file is not None else None
-        names = {n for s in plan.services for n in s.secrets}
+        names = plan.secret_names
         try:
             secrets = local_secret_values(names, root)
         except UserError as exc:

@@ -78,6 +78,15 @@ def plan_command(
         out().print()
         for line in describe.canary(plan.canary):
             out().print(line, markup=False)
+    if plan.backups is not None:
+        b = plan.backups
+        out().print()
+        out().print(
+            f"backups    {b.schedule}{f' ({b.time_zone})' if b.time_zone else ''}: "
+            f"{', '.join(b.services)} -> {b.store} at {b.endpoint}, keep {b.keep}"
+            + (" (suspended)" if b.suspend else ""),
+            markup=False,
+        )
 
 
 def _metrics_and_entrypoint(service: PlannedService) -> list[str]:

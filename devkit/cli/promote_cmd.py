@@ -218,7 +218,7 @@ def _promote_one(
                 report = check(plan, decided.images, root=root)
                 shown["policy"] = report.to_dict()
             return shown
-        secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+        secrets = local_secret_values(plan.secret_names, root)
         if options.break_lock:
             unlock(dst, say)
         printer = ServicePrinter(s.name for s in plan.services)

@@ -73,7 +73,7 @@ def rollback_command(
                 break_lock=break_lock,
             )
             return
-        secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+        secrets = local_secret_values(plan.secret_names, root)
         with open_target(plan, context=context, force_conflicts=force_conflicts) as target:
             if break_lock:
                 unlock(target, say)

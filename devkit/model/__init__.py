@@ -1,6 +1,6 @@
 """What users write: the blueprint model (pydantic v2, frozen, no I/O)."""
 
-from devkit.model.backup import PgDump, RedisSnapshot, S3Objects, VolumeCopy
+from devkit.model.backup import BackupSchedule, PgDump, RedisSnapshot, S3Objects, VolumeCopy
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
 from devkit.model.canary import (
@@ -46,6 +46,7 @@ __all__ = [
     "TIERS",
     "TLS",
     "Autoscale",
+    "BackupSchedule",
     "Blueprint",
     "Build",
     "Canary",

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 from devkit.errors import BlueprintError
-from devkit.model.backup import BackupMethod
+from devkit.model.backup import BackupMethod, BackupSchedule
 from devkit.model.base import Name
 from devkit.model.build import Build
 from devkit.model.canary import Canary
@@ -179,6 +179,7 @@ class Blueprint:
         policy: Policy | None = None,
         canary: Canary | None = None,
         tenants: Sequence[Tenant] = (),
+        backups: BackupSchedule | None = None,
     ) -> Environment:
         """Declare an environment: where it runs, its capacity profile, its per-service changes."""
         location = caller_location()
@@ -199,7 +200,8 @@ class Blueprint:
             lambda: Environment(
                 name=name, target=target, profile=profile, replicas=replicas,
                 overrides=by_name, verify=verify, jobs=tuple(jobs), rollout_timeout=rollout_timeout,
-                policy=policy, canary=canary, tenants=tuple(tenants), source=location,
+                policy=policy, canary=canary, tenants=tuple(tenants), backups=backups,
+                source=location,
             ),
         )  # fmt: skip
         # Overrides of services already declared are checked now, so errors point here.

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from devkit.model.backup import BackupSchedule
 from devkit.model.base import Model, Name
 from devkit.model.canary import Canary
 from devkit.model.job import Job
@@ -46,6 +47,9 @@ class Environment(Model):
     tenants: tuple[Tenant, ...] = Field(
         default=(), description="each runs the environment in a namespace of its own"
     )
+    backups: BackupSchedule | None = Field(
+        default=None, description="scheduled backups, rendered as a CronJob (clusters only)"
+    )
     source: SourceLocation | None = Field(default=None, exclude=True, repr=False)
 
     @field_validator("profile", mode="before")
@@ -68,6 +72,16 @@ class Environment(Model):
             raise ValueError(
                 "tenants of an environment on several clusters are not supported yet: declare "
                 "the tenants in an environment per cluster"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _backups_on_a_cluster(self) -> Environment:
+        if self.backups is not None and self.target.kind not in ("kind", "kubernetes"):
+            raise ValueError(
+                f"backups: a schedule is rendered as a Kubernetes CronJob, and this environment "
+                f"runs on {self.target.kind}; schedule `devkit backup {self.name}` with the "
+                "host's own scheduler (cron, a systemd timer) instead"
             )
         return self
 

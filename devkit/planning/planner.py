@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from devkit.errors import BlueprintError, UnknownEnvironmentError, UnknownTenantError, UserError
-from devkit.model.backup import BackupMethod
+from devkit.model.backup import BackupMethod, BackupSchedule, PgDump, RedisSnapshot, VolumeCopy
 from devkit.model.base import Model
 from devkit.model.blueprint import Blueprint
 from devkit.model.build import Build
@@ -165,6 +166,9 @@ class Plan(Model):
         default=(), description="allowed, but likely not what was meant (printed on stderr)"
     )
     tenant: str | None = Field(default=None, description="the tenant it runs for, if any")
+    backups: BackupSchedule | None = Field(
+        default=None, description="scheduled backups (a CronJob), with the services they take"
+    )
     tier: Tier | None = Field(default=None, description="the tenant's quota")
     hash: str
     tenants: tuple[str, ...] = Field(default=(), exclude=True)
@@ -182,6 +186,8 @@ class Plan(Model):
         if isinstance(data, dict) and data.get("tenant", 0) is None:
             data.pop("tenant")
             data.pop("tier", None)
+        if isinstance(data, dict) and data.get("backups", 0) is None:
+            data.pop("backups")
         return data
 
     def __eq__(self, other: object) -> bool:
@@ -199,6 +205,12 @@ class Plan(Model):
             if service.name == name:
                 return service
         raise KeyError(name)
+
+    @property
+    def secret_names(self) -> set[str]:
+        """Every secret the environment's pods read: its services', its scheduled backups'."""
+        names = {name for service in self.services for name in service.secrets}
+        return names | set(self.backups.secrets if self.backups else ())
 
     def to_json(self) -> str:
         """The canonical JSON form: sorted keys, so two runs print the same bytes."""
@@ -228,6 +240,7 @@ def plan(blueprint: Blueprint, env: str, tenant: str | None = None) -> Plan:
     _check_host_ports(services)
     _check_verify(environment, services)
     _check_canary(environment, services)
+    backups, left_out = scheduled_backups(environment, services)
     order = topological_order({s.name: s.depends_on for s in services.values()})
     work = _Work()
     planned = tuple(_plan_service(services[name], services, environment, work) for name in order)
@@ -243,7 +256,8 @@ def plan(blueprint: Blueprint, env: str, tenant: str | None = None) -> Plan:
         "jobs": environment.jobs,
         "rollout_timeout": environment.rollout_timeout,
         "canary": environment.canary,
-        "warnings": tuple(_warnings(planned, services, environment)),
+        "warnings": tuple(_warnings(planned, services, environment) + left_out),
+        **({"backups": backups} if backups else {}),
         **({"tenant": chosen.name, "tier": chosen.tier} if chosen else {}),
     }
     # The plan's JSON form with the services' forms already made (the same document
@@ -315,6 +329,96 @@ def _check_verify(env: Environment, services: Mapping[str, Service]) -> None:
                 location=env.source,
                 details=[f"defined services: {', '.join(sorted(services))}"],
             )
+
+
+SCHEDULED_METHODS = (PgDump, RedisSnapshot)
+"""What a scheduled backup can take: methods that read a running service over the network."""
+
+
+def scheduled_backups(
+    env: Environment, services: Mapping[str, Service]
+) -> tuple[BackupSchedule | None, list[str]]:
+    """The environment's backup schedule with the services it takes (those named, or every one
+    with a method that reads it over the network), and a warning per service with data it
+    leaves out. BlueprintError (at the environment's line) when it cannot work."""
+    schedule = env.backups
+    if schedule is None:
+        return None, []
+    where = f'environment "{env.name}": backups'
+
+    def refuse(message: str, *details: str) -> BlueprintError:
+        return BlueprintError(f"{where}: {message}", location=env.source, details=details)
+
+    def method(service: Service) -> str | None:
+        if service.backup is not None:
+            return service.backup.kind
+        return VolumeCopy().kind if service.volumes else None
+
+    unsupported = [
+        why for found, why in (
+            (env.tenants, "with tenants (their backups would share one prefix of the store)"),
+            (getattr(env.target, "clusters", ()), "on several clusters (their backups would "
+             "share one prefix of the store)"),
+            (getattr(env.target, "mesh", None), "with a service mesh (the backup pod's sidecar "
+             "would keep its Job running)"),
+        ) if found
+    ]  # fmt: skip
+    if unsupported:
+        raise refuse(
+            f"not supported yet {unsupported[0]}",
+            "take backups with `devkit backup` from a scheduler of your own",
+        )
+    schedulable = [
+        name for name, s in sorted(services.items()) if isinstance(s.backup, SCHEDULED_METHODS)
+    ]
+    kinds = "pg_dump (PgDump) and redis_rdb (RedisSnapshot)"
+    unknown = [n for n in schedule.services if n not in services]
+    if unknown:
+        raise refuse(
+            f"service {', '.join(repr(n) for n in unknown)} is not defined",
+            f"services a schedule can back up: {', '.join(schedulable) or '(none)'}",
+        )
+    for name in schedule.services:
+        if name not in schedulable:
+            how = method(services[name])
+            raise refuse(
+                f'service "{name}" '
+                + (f"is backed up by {how}, which" if how else "keeps no data, and")
+                + " a schedule cannot run: it reads services while they run, over the network, "
+                f"with {kinds}",
+                f"services a schedule can back up: {', '.join(schedulable) or '(none)'}",
+                *(["volume copies stop the service: run `devkit backup` for them"]
+                  if how == "volume_copy" else []),
+            )  # fmt: skip
+    if not schedulable:
+        raise refuse(
+            "no service has a method a schedule can run",
+            f"a schedule takes services backed up by {kinds}, over the network while they run; "
+            "declare backup=PgDump() or RedisSnapshot() on one",
+        )
+    chosen = schedule.services or tuple(schedulable)
+    warnings = [
+        f'backups: service "{name}" ({method(s)}) is left out of the schedule: only {kinds} '
+        "run on a schedule; back it up with `devkit backup`"
+        for name, s in sorted(services.items())
+        if name not in chosen and not schedule.services and method(s) is not None
+    ]
+    host = urllib.parse.urlsplit(schedule.endpoint).hostname or ""
+    if "." not in host and host not in services:
+        raise refuse(
+            f'endpoint {schedule.endpoint}: "{host}" is not a service of the environment',
+            f"services: {', '.join(sorted(services))}",
+            "give a service's name, or the store's full host name outside the environment",
+        )
+    restricted = bool(getattr(env.target, "restrict_egress", True))
+    if host not in services and restricted and not schedule.egress:
+        raise refuse(
+            f"endpoint {schedule.endpoint} is outside the environment, and its pods reach only "
+            "what their NetworkPolicies admit",
+            'admit the store: egress=[Egress("203.0.113.0/24", 443)] (the addresses the host '
+            "name resolves to)",
+        )
+    return schedule.model_copy(update={"services": chosen}), warnings
 
 
 def _check_canary(env: Environment, services: Mapping[str, Service]) -> None:

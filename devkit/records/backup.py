@@ -230,14 +230,18 @@ def _password(env: str | None, variable: str) -> str:
     return f'{variable}="${{{env}:-}}" ' if env else ""
 
 
-def pg_dump(method: PgDump) -> tuple[str, ...]:
-    """pg_dump in custom format (compressed, restorable table by table) to stdout; it gives up
-    (and says so) when a table stays locked against it for 5 minutes, instead of waiting."""
+def pg_dump(
+    method: PgDump, server: str = "-h 127.0.0.1", into: str | None = None
+) -> tuple[str, ...]:
+    """pg_dump in custom format (compressed, restorable table by table) to stdout (or the file
+    `into`) from the server `server` names (its options); it gives up (and says so) when a
+    table stays locked against it for 5 minutes, instead of waiting."""
     return (
         "sh", "-c",
         f"{_password(method.password_env, 'PGPASSWORD')}exec pg_dump --format=custom "
-        "--lock-wait-timeout=300s --no-password -h 127.0.0.1 "
-        f'-U "${method.user_env}" -d "${method.database_env}"',
+        f"--lock-wait-timeout=300s --no-password {server} "
+        f'-U "${method.user_env}" -d "${method.database_env}"'
+        + (f" -f {shlex.quote(into)}" if into else ""),
     )  # fmt: skip
 
 
@@ -255,9 +259,12 @@ def pg_restore(method: PgDump) -> tuple[str, ...]:
 _REDIS_CLI = 'cli() {{ redis-cli -h 127.0.0.1 -p {port} --no-auth-warning "$@"; }}; {auth}'
 
 
+def _redis_auth(method: RedisSnapshot) -> str:
+    return f'export REDISCLI_AUTH="${{{method.password_env}:-}}"; ' if method.password_env else ""
+
+
 def _redis_prelude(method: RedisSnapshot) -> str:
-    auth = f'export REDISCLI_AUTH="${{{method.password_env}:-}}"; ' if method.password_env else ""
-    return "set -eu; " + _REDIS_CLI.format(port=method.port, auth=auth)
+    return "set -eu; " + _REDIS_CLI.format(port=method.port, auth=_redis_auth(method))
 
 
 def _until(condition: str, seconds: int, fail: str) -> str:
@@ -282,6 +289,18 @@ def redis_dump(method: RedisSnapshot) -> tuple[str, ...]:
         "dir=$(cli CONFIG GET dir | sed -n 2p); file=$(cli CONFIG GET dbfilename | sed -n 2p); "
         'exec cat "$dir/$file"'
     )
+    return ("sh", "-c", script)
+
+
+def redis_rdb_over_network(method: RedisSnapshot, host: str, into: str) -> tuple[str, ...]:
+    """The server's RDB snapshot fetched over the network (`redis-cli --rdb`: the server makes
+    a fresh snapshot and sends it, as to a replica) into the file `into`, once the server
+    answers; the same file a BGSAVE writes, so it is restored the same way."""
+    cli = f"redis-cli -h {host} -p {method.port} --no-auth-warning"
+    script = (
+        "set -eu; " + _redis_auth(method) + _reached(f"{cli} PING >/dev/null 2>&1", host)
+        + f"exec {cli} --rdb {shlex.quote(into)}"
+    )  # fmt: skip
     return ("sh", "-c", script)
 
 
@@ -374,6 +393,60 @@ def reading(command: Sequence[str], size: int) -> tuple[str, ...]:
     An engine may be unable to close a command's stdin (Kubernetes exec cannot): `head -c`
     stops reading after the part, so the command sees its end either way."""
     return ("sh", "-c", f"head -c {size} | {' '.join(shlex.quote(c) for c in command)}")
+
+
+# --- scheduled backups: dumps over the network, in a pod of their own ---------------------
+@dataclass(frozen=True)
+class ScheduledDump:
+    """One part of a scheduled backup: `command` runs in the service's own image, reads the
+    service over the network at `host` and writes the part into `into`. `variables` are the
+    service's environment variables it reads (its method's user, database, password)."""
+
+    service: str
+    method: str
+    part: str
+    command: tuple[str, ...]
+    variables: tuple[str, ...]
+
+
+def scheduled_dump(service: PlannedService, host: str, folder: str) -> ScheduledDump:
+    """How a scheduled backup takes `service` (backed up by pg_dump or a redis snapshot)."""
+    method = service.backup
+    if isinstance(method, PgDump):
+        part = f"{service.name}.pgdump"
+        server = f"-h {host} -p {dump_port(service)}"
+        variables: tuple[str | None, ...] = (
+            method.user_env, method.database_env, method.password_env,
+        )  # fmt: skip
+        dump = pg_dump(method, server, f"{folder}/{part}")
+        ready = _reached(f"pg_isready -q -t 2 {server}", host)
+        command = (*dump[:2], ready + dump[2])
+    elif isinstance(method, RedisSnapshot):
+        part = f"{service.name}.rdb"
+        variables = (method.password_env,)
+        command = redis_rdb_over_network(method, host, f"{folder}/{part}")
+    else:
+        raise ValueError(f'service "{service.name}" has no method a schedule can run')
+    kept = tuple(sorted({v for v in variables if v is not None}))
+    return ScheduledDump(service.name, method.kind, part, command, kept)
+
+
+def _reached(check: str, host: str) -> str:
+    """Shell: wait (at most a minute) until `check` succeeds. A new pod's network policies may
+    take a few seconds to be programmed on its node, and a dump runs as soon as the pod starts."""
+    return (
+        f"i=0; until {check}; do i=$((i+1)); [ $i -lt 60 ] || {{ echo 'service {host} was "
+        "not reachable for a minute' >&2; exit 1; }; sleep 1; done; "
+    )
+
+
+def dump_port(service: PlannedService) -> int:
+    """The port a scheduled dump reads the service on: a redis snapshot's, or PostgreSQL's (the
+    service's only port, or 5432)."""
+    if isinstance(service.backup, RedisSnapshot):
+        return service.backup.port
+    ports = [p.container for p in service.ports.values()]
+    return ports[0] if len(ports) == 1 else 5432
 
 
 # --- checking a backup before restoring it -------------------------------------------------

@@ -9,6 +9,7 @@ dependent variables: the secret is read into `DEVKIT_SECRET_<NAME>` first, and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from devkit.planning.planner import EnvValue, Plan, PlannedService, SecretPart
@@ -58,3 +59,15 @@ def secret_env(plan: Plan, service: PlannedService) -> list[dict[str, Any]]:
                 text.append(_escaped(part))
         entries.append({"name": name, "value": "".join(text)})
     return [helpers[name] for name in sorted(helpers)] + entries
+
+
+def variables(plan: Plan, service: PlannedService, names: Iterable[str]) -> list[dict[str, Any]]:
+    """`env` entries for some of a service's variables (plain values written out, secrets by
+    reference), for a container that runs beside it and needs only those."""
+    chosen = {name: service.env[name] for name in sorted(set(names)) if name in service.env}
+    plain = [
+        {"name": name, "value": _escaped(value)}
+        for name, value in chosen.items()
+        if isinstance(value, str)
+    ]
+    return plain + secret_env(plan, service.model_copy(update={"env": chosen}))

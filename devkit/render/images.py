@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from devkit.errors import RenderError
 from devkit.planning.planner import Plan, PlannedService, content_hash
 
+BACKUP_IMAGE = "devkit:backup"
+"""The key of `images` for the scheduled backup's upload image (not a service: no service name
+holds a ":"); given where the image is not pulled as declared (an image map, kind load)."""
 _REFERENCE = re.compile(r"^[a-z0-9]([a-z0-9._/:@+-]*[A-Za-z0-9_.+-])?$", re.IGNORECASE)
 
 
@@ -38,7 +41,7 @@ def image_refs(plan: Plan, given: Mapping[str, str] | None = None) -> dict[str, 
     """The image reference of every service of the plan; `given` wins over everything else."""
     given = dict(given or {})
     names = {service.name for service in plan.services}
-    unknown = sorted(set(given) - names)
+    unknown = sorted(set(given) - names - {BACKUP_IMAGE})
     if unknown:
         raise RenderError(
             f'an image is given for "{unknown[0]}", which is not a service of '
@@ -54,4 +57,6 @@ def image_refs(plan: Plan, given: Mapping[str, str] | None = None) -> dict[str, 
                 details=["e.g. postgres:16, ghcr.io/acme/api:1.4 or ghcr.io/acme/api@sha256:..."],
             )
         refs[service.name] = ref
+    if BACKUP_IMAGE in given:
+        refs[BACKUP_IMAGE] = given[BACKUP_IMAGE]
     return refs

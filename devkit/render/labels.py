@@ -12,6 +12,7 @@ import re
 from devkit.planning.planner import Plan
 
 MANAGED_BY = "devkit"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 SPEC_HASH = "devkit.dev/spec-hash"
 """Annotation on workloads: the service's spec hash, which decides whether it is replaced."""
 CONFIG_HASH = "devkit.dev/config-hash"
@@ -39,7 +40,7 @@ def common(plan: Plan) -> dict[str, str]:
     """Labels of every object of an environment."""
     return {
         "app.kubernetes.io/instance": instance(plan),
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+        MANAGED_BY_LABEL: MANAGED_BY,
         "app.kubernetes.io/part-of": plan.project,
     }
 

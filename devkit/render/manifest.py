@@ -12,6 +12,7 @@ from typing import Any
 
 from devkit.planning.planner import Plan, PlannedService, content_hash
 from devkit.render import (
+    backups,
     dashboards,
     emit,
     env,
@@ -34,6 +35,7 @@ KIND_ORDER = (
     "Deployment", "StatefulSet",
     "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "HTTPRoute",
     "PeerAuthentication", "DestinationRule", "VirtualService", "ServiceMonitor", "PodMonitor",
+    "CronJob",
 )  # fmt: skip
 """The order objects are applied in (and numbered in file names): what others need comes first."""
 
@@ -93,6 +95,7 @@ def render(
             plan, namespace, service, dependents[service.name], dependencies
         )
     objects += network.default_deny(plan, namespace)
+    objects += backups.objects(plan, namespace, refs) + network.backup_policy(plan, namespace)
     if mesh.mesh_of(plan) is not None:
         objects.append(mesh.peer_authentication(plan, namespace))
     objects += dashboards.config_maps(plan, namespace)

@@ -12,12 +12,15 @@ pods reach the same and the service itself.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
+from devkit.model.egress import Egress
 from devkit.model.ports import Port
 from devkit.model.targets import Scraper
 from devkit.planning.planner import Plan, PlannedService
+from devkit.records.backup import dump_port
 from devkit.render import labels, mesh, routes
 from devkit.render.workloads import headless_name, kind
 
@@ -128,10 +131,54 @@ def one_off_pods(plan: Plan, service: str) -> dict[str, str]:
     return {"app.kubernetes.io/instance": labels.instance(plan), ONE_OFF_SERVICE: service}
 
 
+BACKUP_NAME = "devkit-backup"
+"""The name (`app.kubernetes.io/name`) of the scheduled backup's objects and pods."""
+
+
+def backup_pods(plan: Plan) -> dict[str, str]:
+    """The labels that select the scheduled backup's pods."""
+    return labels.selector(plan, BACKUP_NAME)
+
+
+def backup_reaches(plan: Plan) -> dict[str, list[int]]:
+    """The services the scheduled backup's pods connect to, and on which ports: those it backs
+    up on the port their method reads, and the store, when it is a service of the
+    environment, on the endpoint's port."""
+    if plan.backups is None:
+        return {}
+    by_name = {service.name: service for service in plan.services}
+    found = {name: [dump_port(by_name[name])] for name in plan.backups.services}
+    endpoint = urllib.parse.urlsplit(plan.backups.endpoint)
+    if endpoint.hostname in by_name:
+        port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+        found[endpoint.hostname] = sorted({*found.get(endpoint.hostname, []), port})
+    return found
+
+
+def _tcp(ports: Sequence[int]) -> list[dict[str, Any]]:
+    return [{"port": port, "protocol": "TCP"} for port in ports]
+
+
+def backup_policy(plan: Plan, namespace: str) -> list[dict[str, Any]]:
+    """Where the scheduled backup's pods may connect, where egress is restricted: DNS, the port
+    of each service it reads and of the store (a service, or the blocks its `egress`
+    declares). Nothing reaches them (the namespace's default deny)."""
+    if plan.backups is None or not restricts_egress(plan):
+        return []
+    egress = _egress_rules(plan, plan.backups.egress, [])
+    egress += [
+        {"to": [_pods(labels.selector(plan, name))], "ports": _tcp(ports)}
+        for name, ports in sorted(backup_reaches(plan).items())
+    ]
+    pods = backup_pods(plan)
+    rules = {"egress": egress}
+    return [_policy(plan, namespace, BACKUP_NAME, service=BACKUP_NAME, pods=pods, rules=rules)]
+
+
 def _egress_rules(
-    plan: Plan, service: PlannedService, dependencies: Sequence[PlannedService]
+    plan: Plan, egress: Sequence[Egress], dependencies: Sequence[PlannedService]
 ) -> list[dict[str, Any]]:
-    """Where the service's pods may connect: DNS, each dependency's ports, declared blocks."""
+    """Where a service's pods may connect: DNS, each dependency's ports, declared blocks."""
     dns_ports = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     rules: list[dict[str, Any]] = [{"to": [DNS], "ports": dns_ports}]
     if mesh.mesh_of(plan) is not None:
@@ -144,10 +191,10 @@ def _egress_rules(
                     "ports": _policy_ports(list(dependency.ports.values())),
                 }
             )
-    for egress in service.egress:
-        rule: dict[str, Any] = {"to": [{"ipBlock": {"cidr": egress.cidr}}]}
-        if egress.ports:
-            rule["ports"] = [{"port": p, "protocol": egress.protocol.upper()} for p in egress.ports]
+    for block in egress:
+        rule: dict[str, Any] = {"to": [{"ipBlock": {"cidr": block.cidr}}]}
+        if block.ports:
+            rule["ports"] = [{"port": p, "protocol": block.protocol.upper()} for p in block.ports]
         rules.append(rule)
     return rules
 
@@ -165,6 +212,9 @@ def _ingress_rules(
     rules: list[dict[str, Any]] = [
         {"from": sources, "ports": _policy_ports(list(service.ports.values()))}
     ]
+    backup = backup_reaches(plan).get(service.name)
+    if backup:
+        rules.append({"from": [_pods(backup_pods(plan))], "ports": _tcp(backup)})
     public = routes.public_ports(service)
     if public:
         entry = routes.controller_namespace(plan)
@@ -222,7 +272,7 @@ def network_policies(
         rules["ingress"] = _ingress_rules(plan, service, dependents)
     restricted = restricts_egress(plan)
     if restricted:
-        rules["egress"] = _egress_rules(plan, service, dependencies)
+        rules["egress"] = _egress_rules(plan, service.egress, dependencies)
     found = []
     if rules:
         pods = labels.selector(plan, service.name)
@@ -230,7 +280,7 @@ def network_policies(
             _policy(plan, namespace, service.name, service=service.name, pods=pods, rules=rules)
         )
     if restricted:
-        one_off = {"egress": _egress_rules(plan, service, [service, *dependencies])}
+        one_off = {"egress": _egress_rules(plan, service.egress, [service, *dependencies])}
         name = ONE_OFF_EGRESS.format(service=service.name)
         pods = one_off_pods(plan, service.name)
         found.append(_policy(plan, namespace, name, service=service.name, pods=pods, rules=one_off))

@@ -9,10 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +17,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from minio import Minio
 
-from tests.conftest import Run, run_devkit
-from tests.docker.conftest import IMAGE_MAP
 from tests.k8s.conftest import K8sTestbed, wait_for
+from tests.k8s.data_stack import data_stack
 from tests.k8s.test_dev_loop import pytestmark
 
 __all__ = ["pytestmark"]
@@ -40,41 +36,15 @@ app.service("notes", image="python:3.11-slim", run_as_user=1000,
             volumes={{"files": "/files"}})
 app.environment("dev", Kind("{cluster}"))
 """
-SQL = "psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U shop -d shop -At -c"
 
 
 def test_backup_destroy_the_namespace_restore_every_order_on_kind(
     testbed: K8sTestbed, tmp_path: Path
 ) -> None:
-    project = f"bk{uuid.uuid4().hex[:6]}"
-    root = tmp_path / project
-    root.mkdir()
-    (root / "blueprint.py").write_text(BLUEPRINT.format(name=project, cluster=testbed.cluster))
-    env = {
-        **os.environ, "DEVKIT_IMAGE_MAP": IMAGE_MAP, "NO_COLOR": "1", "PATH": testbed.path(),
-        "KUBECONFIG": str(testbed.kubeconfig), "DEVKIT_CACHE": str(tmp_path / "cache"),
-        "SHOP_DB_PASSWORD": "test-only-" + uuid.uuid4().hex[:6],
-        "CACHE_PASSWORD": "test-only-" + uuid.uuid4().hex[:6],
-        "S3_PASSWORD": "test-only-" + uuid.uuid4().hex[:6],
-    }  # fmt: skip
-    namespace = f"{project}-dev"
+    stack = data_stack(testbed, tmp_path, "bk", BLUEPRINT)
+    namespace, devkit, sql, redis = stack.namespace, stack.devkit, stack.sql, stack.redis
     core = client.CoreV1Api(testbed.api)
     apps = client.AppsV1Api(testbed.api)
-
-    def devkit(*args: str, timeout: float = 300) -> Run:
-        return run_devkit(*args, cwd=root, env=env, timeout=timeout)
-
-    def sql(statement: str) -> str:
-        run = devkit("exec", "-e", "dev", "postgres", "--", "sh", "-c",
-                     f'PGPASSWORD="$POSTGRES_PASSWORD" {SQL} "{statement}"')  # fmt: skip
-        assert run.code == 0, run.stdout + run.stderr
-        return run.stdout
-
-    def redis(*command: str) -> str:
-        run = devkit("exec", "-e", "dev", "redis", "--", "sh", "-c",
-                     'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ' + " ".join(command))  # fmt: skip
-        assert run.code == 0, run.stdout + run.stderr
-        return run.stdout.strip()
 
     def notes(script: str) -> str:
         run = devkit("exec", "-e", "dev", "notes", "--", "sh", "-c", script)
@@ -83,20 +53,8 @@ def test_backup_destroy_the_namespace_restore_every_order_on_kind(
 
     @contextlib.contextmanager
     def objects() -> Iterator[Minio]:
-        """The MinIO service's S3 API, through a port-forward of this test's own."""
-        log_path = tmp_path / f"port-forward-{uuid.uuid4().hex[:6]}.log"
-        with log_path.open("w") as log:
-            proc = testbed.kubectl_popen("port-forward", "-n", namespace, "svc/minio",
-                                         "--address", "127.0.0.1", ":9000", stdout=log)  # fmt: skip
-        try:
-            found = wait_for("the port-forward to minio",
-                             lambda: re.findall(r"127\.0\.0\.1:(\d+) ->", log_path.read_text()),
-                             30)  # fmt: skip
-            yield Minio(f"127.0.0.1:{found[0]}", access_key="shop",
-                        secret_key=env["S3_PASSWORD"], secure=False)  # fmt: skip
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+        with stack.minio() as (s3, _):
+            yield s3
 
     def listed(s3: Minio) -> list[str]:
         if not s3.bucket_exists("invoices"):

@@ -65,7 +65,7 @@ def grants(plan: Plan, objects: Iterable[Mapping[str, Any]]) -> dict[tuple[str, 
             continue  # the admin's: created beforehand, never patched by the deploy account
         grant(group_of(obj["apiVersion"]), resource_of(obj["kind"]), APPLY)
     grant(*RECORDS, APPLY)
-    if any(service.secrets for service in plan.services):
+    if plan.secret_names:
         grant("", "secrets", APPLY)  # the environment's Secret (and a pre-deploy job's copy)
     grant("", "pods", ("get", "list"))  # the rollout follows pods, and tells why one fails
     grant("", "pods/log", ("get",))

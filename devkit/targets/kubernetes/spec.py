@@ -34,6 +34,7 @@ PRUNABLE: dict[str, str] = {
     "Deployment": "apps/v1",
     "StatefulSet": "apps/v1",
     "Job": "batch/v1",
+    "CronJob": "batch/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
     "NetworkPolicy": "networking.k8s.io/v1",

@@ -18,6 +18,7 @@ from devkit.errors import EngineError, UserError
 from devkit.planning.images import ImageMap
 from devkit.planning.planner import Plan, select_services
 from devkit.project.secrets import local_secret_values
+from devkit.render.images import BACKUP_IMAGE
 from devkit.targets.base import BuildLine, ForwardSet, UpResult
 from devkit.targets.kubernetes import kind
 from devkit.targets.kubernetes.dev import forwards, pinned_ports, supervise
@@ -46,7 +47,7 @@ def up_on_cluster(
     """Build, make the images reachable by the cluster, apply, and wait until all is ready."""
     began = time.monotonic()
     selected = select_services(plan, names)
-    secrets = local_secret_values({n for s in plan.services for n in s.secrets}, root)
+    secrets = local_secret_values(plan.secret_names, root)
     registry = getattr(plan.target, "registry", None)
     if not registry and kind_cluster is None:
         raise UserError(
@@ -63,10 +64,13 @@ def up_on_cluster(
             build_line=build_line, every_service=True,
         )  # fmt: skip
         built, images = published.built, published.images
+        applied = dict(images)
         if not registry:  # a kind cluster: the images are loaded into its nodes
+            if plan.backups is not None:  # and the scheduled backup's upload image
+                applied[BACKUP_IMAGE] = image_map.resolve(plan.backups.image)
             ids = {
                 ref: built[name].id if name in built else _ensure_local(client, ref)
-                for name, ref in images.items()
+                for name, ref in applied.items()
             }
             assert kind_cluster is not None
             kind.load(kind_cluster, ids, lambda line: build_line("kind", line))
@@ -77,7 +81,7 @@ def up_on_cluster(
         }
     finally:
         client.close()
-    stack = target.prepare(plan, images, target.observe(plan, images, secrets))
+    stack = target.prepare(plan, applied, target.observe(plan, images, secrets))
     stack["objects"] = supervise(stack["objects"], plan, configs)
     target.check_apply(stack)
     target.apply(stack, progress)
