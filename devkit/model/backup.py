@@ -137,7 +137,7 @@ class BackupSchedule(Model):
     (pg_dump) and `RedisSnapshot` (`redis-cli --rdb`), run in the service's own image. A service
     whose data is a volume copy (it must be stopped) or a MinIO's objects is left out, with a
     warning. After each complete backup the newest `keep` complete backups of the environment
-    stay in the store and older ones are deleted (docs/backups.md, "Scheduled backups").
+    stay in the store and older ones are deleted (docs/backup.md, "Scheduled backups").
 
     `endpoint` is the store's S3 API as the pods reach it: a service of the environment
     (`"http://minio:9000"`) or an address outside it, which `egress` must then admit where the
