@@ -205,7 +205,11 @@ def test_stack_commands_on_the_shop_dev_environment_on_kind(
             core.delete_namespace(namespace)
     assert down.code == 0, down.stderr
     assert "Deployment/api" in json.loads(down.stdout)["removed"]["objects"]
-    assert devkit("status", "-e", "dev", "--json").stdout.count('"service"') == 0
+    # down deletes the objects; their pods then terminate (status shows them until they are gone)
+    wait_until(
+        "status to show no service after down",
+        lambda: devkit("status", "-e", "dev", "--json").stdout.count('"service"') == 0, 120,
+    )  # fmt: skip
 
 
 def test_stack_commands_on_a_kubernetes_environment_by_context_and_namespace(
