@@ -34,17 +34,19 @@ pytest_plugins = ["pytester"]  # the test plugin's own tests run pytest sessions
 
 
 def shared_group(nodeid: str) -> str | None:
-    """The group of tests that share one engine-wide thing, and so run in one xdist worker.
+    """The unit of tests that share engine-wide things, and so run in one xdist worker.
 
     The k8s tests share the kind testbed and the kwok process that drives its fake nodes; the
-    swarm tests share the engine's swarm, which the fixture that made it leaves at the end. Other
-    tests make everything they use under names of their own and may run beside any of these.
+    swarm tests share the engine's swarm, which the fixture that made it leaves at the end. They
+    are one unit, swarm first (collection order), as in a one-process run: a swarm's routing
+    mesh set up while the testbed's clusters came up once never answered on its published
+    ports. Other tests make everything they use under names of their own.
     """
     path = nodeid.split("::", 1)[0]
     if path.startswith("tests/k8s/"):
-        return "k8s"
+        return "engine-wide"
     if path.startswith("tests/docker/") and "swarm" in path.rsplit("/", 1)[-1]:
-        return "swarm"
+        return "engine-wide"
     return None
 
 

@@ -247,6 +247,7 @@ def manifest(config: Mapping[str, Any], backup: str, created: datetime,
         "release": None, "services": list(config["services"]), "parts": list(parts),
         "warnings": list(config.get("warnings", ())), "seconds": round(seconds, 2),
         "format": FORMAT, "size": sum(int(p["size"]) for p in parts),
+        "cluster": None,  # schedules on several clusters are refused
     }  # fmt: skip
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 

@@ -293,8 +293,18 @@ def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(
     assert promoted["release"]["status"] == "healthy"
     assert running_images(swarm, shop, "swarm-prod") == running_images(swarm, shop, "swarm-staging")
     url = promoted["urls"]["api.http"]
-    with urllib.request.urlopen(f"{url}/stats", timeout=5) as response:
-        stats = json.loads(response.read())
+    # The engine programs the routing mesh's published port on its own time after the update
+    # (a fresh engine under load refused it for a moment once): a bounded wait.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/stats", timeout=5) as response:
+                stats = json.loads(response.read())
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     # Each environment's smoke test placed one order, and its worker processed it.
     assert stats["orders"]["by_status"] == {"processed": 1}
 
