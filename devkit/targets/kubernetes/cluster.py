@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -214,8 +215,8 @@ class ClusterTarget(KubernetesTarget):
                     why = f"did not finish in {job.timeout:g}s (it may still run in the pod)"
                     return Outcome(False, why, tuple(kept[-_TAIL:]), _since(began))
                 ws.update(timeout=0.5)
-                _hand_on(ws, lambda text: take("out", text), lambda text: take("err", text))
-            _hand_on(ws, lambda text: take("out", text), lambda text: take("err", text))
+                _hand_on(ws, partial(take, "out"), partial(take, "err"))
+            _hand_on(ws, partial(take, "out"), partial(take, "err"))
             take("out", "", final=True)
             take("err", "", final=True)
             code = ws.returncode
