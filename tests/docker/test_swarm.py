@@ -113,6 +113,30 @@ def served(client: docker.DockerClient, p: Project, env: str) -> set[str]:
     return bodies
 
 
+def _tasks(client: docker.DockerClient, p: Project, env: str, service: str) -> list[Any]:
+    found: list[Any] = client.api.tasks(filters={"service": f"{p.name}-{env}-{service}"})
+    return found
+
+
+def task_ports(client: docker.DockerClient, p: Project, env: str, service: str) -> list[int]:
+    """The ports the service's running tasks publish on the node (without the routing mesh)."""
+    return [
+        port["PublishedPort"]
+        for task in _tasks(client, p, env, service)
+        if task["DesiredState"] == "running" and task["Status"]["State"] == "running"
+        for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []
+    ]
+
+
+def task_history(client: docker.DockerClient, p: Project, env: str, service: str) -> list[str]:
+    """Each task of the service: state, error and published ports, for a failure's message."""
+    return [
+        f"{t['ID'][:12]} {t['Status']['State']}/{t['DesiredState']} {t['Status'].get('Err', '')} "
+        f"{[q.get('PublishedPort') for q in (t['Status'].get('PortStatus') or {}).get('Ports') or []]}"
+        for t in _tasks(client, p, env, service)
+    ]
+
+
 def test_ci_story_build_once_deploy_promote_and_roll_back(
     swarm: docker.DockerClient, project: Callable[[str], Project]
 ) -> None:
@@ -293,18 +317,24 @@ def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(
     assert promoted["release"]["status"] == "healthy"
     assert running_images(swarm, shop, "swarm-prod") == running_images(swarm, shop, "swarm-staging")
     url = promoted["urls"]["api.http"]
-    # The engine programs the routing mesh's published port on its own time after the update
-    # (a fresh engine under load refused it for a moment once): a bounded wait.
+    port = int(url.rsplit(":", 1)[1])
+    # Without the routing mesh each task publishes its own port on the node: a task the swarm
+    # replaced since (its health check failed on a loaded machine) answers on a new one. The
+    # engine programs a port on its own time after the update: a bounded wait, with the tasks'
+    # history when it runs out.
     deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/stats", timeout=5) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
                 stats = json.loads(response.read())
             break
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise
+                raise AssertionError(
+                    f"{exc}; tasks: {task_history(swarm, shop, 'swarm-prod', 'api')}"
+                ) from exc
             time.sleep(0.5)
+            port = (task_ports(swarm, shop, "swarm-prod", "api") or [port])[0]
     # Each environment's smoke test placed one order, and its worker processed it.
     assert stats["orders"]["by_status"] == {"processed": 1}
 
