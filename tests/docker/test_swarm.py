@@ -119,13 +119,16 @@ def _tasks(client: docker.DockerClient, p: Project, env: str, service: str) -> l
 
 
 def task_ports(client: docker.DockerClient, p: Project, env: str, service: str) -> list[int]:
-    """The ports the service's running tasks publish on the node (without the routing mesh)."""
-    return [
-        port["PublishedPort"]
-        for task in _tasks(client, p, env, service)
-        if task["DesiredState"] == "running" and task["Status"]["State"] == "running"
-        for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []
-    ]
+    """The ports the service's running tasks publish on the node (without the routing mesh);
+    the engine lists a port once for IPv4 and once for IPv6."""
+    return sorted(
+        {
+            port["PublishedPort"]
+            for task in _tasks(client, p, env, service)
+            if task["DesiredState"] == "running" and task["Status"]["State"] == "running"
+            for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []
+        }
+    )
 
 
 def task_history(client: docker.DockerClient, p: Project, env: str, service: str) -> list[str]:
@@ -303,6 +306,29 @@ def test_bad_images_file_names_the_file_and_the_problem(
     run = p.devkit("deploy", "staging", "--images", "images.json")
     assert run.code == 2 and "images.json:2: not valid JSON" in run.stderr
     assert releases(p, "staging") == []
+
+
+def test_without_the_mesh_the_printed_url_is_a_task_port_that_answers(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    ok(p.devkit("deploy", "prod", timeout=600))  # two tasks, each on its own node port
+    first, second = task_ports(swarm, p, "prod", "web")
+    # The engine's proxy for one task's port goes away, as when it failed to bind: that port
+    # refuses connections, and the URL devkit prints is the other task's.
+    proxies = subprocess.run(
+        ["pgrep", "-f", f"docker-proxy .*-host-port {first} "],
+        check=False,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert proxies, f"no docker-proxy for port {first}"
+    for pid in proxies:
+        os.kill(int(pid), signal.SIGKILL)
+    deployed = json.loads(ok(p.devkit("deploy", "prod", "--json", timeout=600)).stdout)
+    assert deployed["urls"]["web.http"] == f"http://127.0.0.1:{second}"
+    with urllib.request.urlopen(deployed["urls"]["web.http"], timeout=5) as response:
+        assert response.read().decode() == "v1 hello"
 
 
 def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(

@@ -8,6 +8,7 @@ failing task's last log lines. Everything is found by labels; nothing unlabelled
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -203,21 +204,32 @@ class SwarmTarget:
 
     def published(self) -> dict[str, dict[int, int]]:
         """service -> {container port: published port}: on every node through the routing
-        mesh; without it, the port of the service's first running task on its node."""
+        mesh; without it, the ports of a running task of the service on its node."""
         ports: dict[str, dict[int, int]] = {}
         for name, info in self.services().items():
             found = list((info.get("Endpoint") or {}).get("Ports") or [])
             if not any(p.get("PublishedPort") for p in found):
-                tasks = self.client.api.tasks(
-                    filters={"service": info["ID"], "desired-state": "running"}
-                )
-                running = [t for t in tasks if t["Status"]["State"] == "running"]
-                if running:
-                    found = (running[0]["Status"].get("PortStatus") or {}).get("Ports") or []
+                found = self._task_ports(info["ID"])
             for port in found:
                 if port.get("PublishedPort"):
                     ports.setdefault(name, {})[port["TargetPort"]] = port["PublishedPort"]
         return ports
+
+    def _task_ports(self, service_id: str) -> list[dict[str, Any]]:
+        """The published ports of the first running task whose TCP ports accept a connection on
+        127.0.0.1 (each task publishes its own; the engine may have failed to bind one), or of
+        the first running task."""
+        tasks = self.client.api.tasks(filters={"service": service_id, "desired-state": "running"})
+        running = [
+            list((t["Status"].get("PortStatus") or {}).get("Ports") or [])
+            for t in tasks
+            if t["Status"]["State"] == "running"
+        ]
+        for found in running:
+            tcp = {p.get("PublishedPort") for p in found if p.get("Protocol", "tcp") == "tcp"}
+            if all(_accepts(port) for port in tcp if port):
+                return found
+        return running[0] if running else []
 
     # Rollout
 
@@ -423,6 +435,15 @@ def _keep_assigned_ports(spec: Mapping[str, Any], current: Mapping[str, Any]) ->
         keep = "PublishedPort" not in port and key in assigned
         ports.append({**port, "PublishedPort": assigned[key]} if keep else port)
     return {**spec, "EndpointSpec": {**spec["EndpointSpec"], "Ports": ports}}
+
+
+def _accepts(port: int) -> bool:
+    """Whether something accepts a TCP connection on 127.0.0.1:port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def _retry(action: Callable[[], Any], deadline: float) -> None:
