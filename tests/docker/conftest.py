@@ -77,8 +77,8 @@ def _sweep(client: docker.DockerClient, project: str) -> None:
             service.remove()
         for config in client.configs.list(filters=flt):
             config.remove()
-    for container in client.containers.list(all=True, filters=flt):
-        # a swarm task's container may go away on its own meanwhile
+    # a swarm task's container may go away on its own meanwhile
+    for container in client.containers.list(all=True, filters=flt, ignore_removed=True):
         _removed(lambda c=container: c.remove(force=True, v=True))
     for network in client.networks.list(filters=flt):
         _removed(network.remove)
@@ -87,10 +87,12 @@ def _sweep(client: docker.DockerClient, project: str) -> None:
             secret.remove()
     for volume in client.volumes.list(filters=flt):
         volume.remove(force=True)
-    for image in client.images.list():
-        for tag in image.tags:
+    # The tags as listed, not each image inspected: the other test process removes its own
+    # images meanwhile.
+    for image in client.api.images():
+        for tag in image.get("RepoTags") or []:
             if tag.startswith(f"{project}-") or f"/{project}-" in tag:
-                client.images.remove(tag)
+                _removed(lambda tag=tag: client.images.remove(tag))
 
 
 def _removed(remove: Callable[[], object], tries: int = 60) -> None:

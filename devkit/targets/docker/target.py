@@ -227,8 +227,11 @@ class DockerTarget:
 
     # --- what runs -------------------------------------------------------------------------
     def containers(self) -> list[Container]:
+        # a container removed between the list and its inspect is no longer the stack's
         found = self.client.containers.list(
-            all=True, filters={"label": labels.stack_filter(self.project, self.env)}
+            all=True,
+            filters={"label": labels.stack_filter(self.project, self.env)},
+            ignore_removed=True,
         )
         return sorted(found, key=lambda c: c.name or "")
 
