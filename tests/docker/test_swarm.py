@@ -7,9 +7,11 @@ published on the node), which is also what such swarms need in the field.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +25,7 @@ import pytest
 
 from devkit.records.lock import new_lock
 from devkit.targets.swarm.records import SwarmRecords
-from tests.docker.conftest import APP, MIGRATE_JOB, REGISTRY, Project
+from tests.docker.conftest import APP, MIGRATE_JOB, PYTHON, REGISTRY, Project
 
 pytestmark = [pytest.mark.docker, pytest.mark.swarm]
 
@@ -118,15 +120,28 @@ def _tasks(client: docker.DockerClient, p: Project, env: str, service: str) -> l
     return found
 
 
-def task_ports(client: docker.DockerClient, p: Project, env: str, service: str) -> list[int]:
-    """The ports the service's running tasks publish on the node (without the routing mesh);
-    the engine lists a port once for IPv4 and once for IPv6."""
+def running_tasks(client: docker.DockerClient, p: Project) -> list[str]:
+    """The ids of the prod web service's running tasks."""
+    return [
+        t["ID"]
+        for t in _tasks(client, p, "prod", "web")
+        if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
+    ]
+
+
+def task_ports(
+    client: docker.DockerClient, p: Project, env: str, service: str, task: str | None = None
+) -> list[int]:
+    """The ports the service's running tasks (or one of them) publish on the node, without the
+    routing mesh; the engine lists a port once for IPv4 and once for IPv6."""
     return sorted(
         {
             port["PublishedPort"]
-            for task in _tasks(client, p, env, service)
-            if task["DesiredState"] == "running" and task["Status"]["State"] == "running"
-            for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []
+            for t in _tasks(client, p, env, service)
+            if t["DesiredState"] == "running"
+            and t["Status"]["State"] == "running"
+            and task in (None, t["ID"])
+            for port in (t["Status"].get("PortStatus") or {}).get("Ports") or []
         }
     )
 
@@ -312,22 +327,56 @@ def test_without_the_mesh_the_printed_url_is_a_task_port_that_answers(
     swarm: docker.DockerClient, project: Callable[[str], Project]
 ) -> None:
     p = swarm_project(project)
-    ok(p.devkit("deploy", "prod", timeout=600))  # two tasks, each on its own node port
-    first, second = task_ports(swarm, p, "prod", "web")
-    # The engine's proxy for one task's port goes away, as when it failed to bind: that port
-    # refuses connections, and the URL devkit prints is the other task's.
-    proxies = subprocess.run(
-        ["pgrep", "-f", f"docker-proxy .*-host-port {first} "],
-        check=False,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    assert proxies, f"no docker-proxy for port {first}"
-    for pid in proxies:
-        os.kill(int(pid), signal.SIGKILL)
+    ok(p.devkit("deploy", "prod", timeout=600))  # two tasks, each on its own node port(s)
+    first, second = (task_ports(swarm, p, "prod", "web", task) for task in running_tasks(swarm, p))
+    # The engine's proxies for one task's ports go away, as when it failed to bind: those ports
+    # refuse connections, and the URL devkit prints is the other task's.
+    for port in first:
+        proxies = subprocess.run(
+            ["pgrep", "-f", f"docker-proxy .*-host-port {port} "],
+            check=False,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        for pid in proxies:
+            os.kill(int(pid), signal.SIGKILL)
     deployed = json.loads(ok(p.devkit("deploy", "prod", "--json", timeout=600)).stdout)
-    assert deployed["urls"]["web.http"] == f"http://127.0.0.1:{second}"
+    assert int(deployed["urls"]["web.http"].rsplit(":", 1)[1]) in second
     with urllib.request.urlopen(deployed["urls"]["web.http"], timeout=5) as response:
+        assert response.read().decode() == "v1 hello"
+
+
+def test_a_port_the_engine_had_to_bind_again_is_printed_as_the_one_that_answers(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    # The engine hands out node ports in order. Every other port after a throwaway container's
+    # is taken (bound, not listening; every other, so one the other test process allocates
+    # meanwhile still leaves the next taken): the engine binds the task's IPv4 port to another
+    # and still lists the one it could not bind for IPv6, which nothing serves on 127.0.0.1.
+    probe = swarm.containers.run(PYTHON, ["sleep", "30"], ports={"8000/tcp": None}, detach=True)
+    probe.reload()
+    last = int(probe.attrs["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"])
+    probe.remove(force=True)
+    with contextlib.ExitStack() as stack:
+        taken = set()
+        for port in range(last + 1, last + 9, 2):
+            held = stack.enter_context(socket.socket())
+            with contextlib.suppress(OSError):
+                held.bind(("0.0.0.0", port))
+                taken.add(port)
+        deployed = json.loads(ok(p.devkit("deploy", "staging", "--json", timeout=600)).stdout)
+    listed = {
+        q["PublishedPort"]
+        for t in _tasks(swarm, p, "staging", "web")
+        for q in (t["Status"].get("PortStatus") or {}).get("Ports") or []
+    }
+    # The engine bound the task's port again (on one of the taken ports, or one another process
+    # held): two ports listed, and the URL is the one that serves the app.
+    assert len(listed) == 2, (taken, listed)
+    url = deployed["urls"]["web.http"]
+    assert int(url.rsplit(":", 1)[1]) in listed
+    with urllib.request.urlopen(url, timeout=5) as response:
         assert response.read().decode() == "v1 hello"
 
 

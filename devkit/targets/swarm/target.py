@@ -208,28 +208,41 @@ class SwarmTarget:
         ports: dict[str, dict[int, int]] = {}
         for name, info in self.services().items():
             found = list((info.get("Endpoint") or {}).get("Ports") or [])
-            if not any(p.get("PublishedPort") for p in found):
-                found = self._task_ports(info["ID"])
-            for port in found:
-                if port.get("PublishedPort"):
-                    ports.setdefault(name, {})[port["TargetPort"]] = port["PublishedPort"]
-        return ports
+            if any(p.get("PublishedPort") for p in found):
+                ports[name] = {
+                    p["TargetPort"]: p["PublishedPort"] for p in found if p.get("PublishedPort")
+                }
+            else:
+                ports[name] = self._task_ports(info["ID"])
+        return {name: found for name, found in ports.items() if found}
 
-    def _task_ports(self, service_id: str) -> list[dict[str, Any]]:
-        """The published ports of the first running task whose TCP ports accept a connection on
-        127.0.0.1 (each task publishes its own; the engine may have failed to bind one), or of
-        the first running task."""
+    def _task_ports(self, service_id: str) -> dict[int, int]:
+        """{container port: node port} of the first running task whose TCP ports all accept a
+        connection on 127.0.0.1, or else of the first running task.
+
+        A task lists each port once per address family, and the two differ when the engine had
+        to retry binding one (the IPv6 entry keeps the port the IPv4 bind failed on, which
+        nothing serves on 127.0.0.1): the one that accepts is taken, else the first listed."""
         tasks = self.client.api.tasks(filters={"service": service_id, "desired-state": "running"})
-        running = [
-            list((t["Status"].get("PortStatus") or {}).get("Ports") or [])
-            for t in tasks
-            if t["Status"]["State"] == "running"
-        ]
-        for found in running:
-            tcp = {p.get("PublishedPort") for p in found if p.get("Protocol", "tcp") == "tcp"}
-            if all(_accepts(port) for port in tcp if port):
-                return found
-        return running[0] if running else []
+        fallback: dict[int, int] = {}
+        for task in tasks:
+            if task["Status"]["State"] != "running":
+                continue
+            listed: dict[tuple[int, str], list[int]] = {}
+            for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []:
+                if port.get("PublishedPort"):
+                    key = (port["TargetPort"], port.get("Protocol", "tcp"))
+                    listed.setdefault(key, []).append(port["PublishedPort"])
+            chosen: dict[int, int] = {}
+            answers = True
+            for (target, protocol), candidates in listed.items():
+                accepting = [c for c in candidates if protocol == "tcp" and _accepts(c)]
+                answers = answers and (protocol != "tcp" or bool(accepting))
+                chosen[target] = (accepting or candidates)[0]
+            if answers:
+                return chosen
+            fallback = fallback or chosen
+        return fallback
 
     # Rollout
 
