@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import queue
-import socket
 import threading
 import time
 import urllib.request
@@ -30,6 +29,7 @@ from devkit.planning.planner import Plan, PlannedService
 from devkit.targets.agent import parent_dirs
 from devkit.targets.base import SyncSession, Transfer, TransferError
 from devkit.targets.fingerprint import fingerprint
+from devkit.targets.local_port import accepts
 
 STEP_MS = 50  # a burst ends after this much quiet: fast for one save, whole for a branch switch
 DEBOUNCE_MS = 1500  # the most one burst is held back while changes keep coming
@@ -343,8 +343,7 @@ def _large(burst: set[tuple[Change, str]]) -> bool:
 def _answers(kind: str, port: int, path: str) -> bool:
     try:
         if kind == "tcp":
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
+            return accepts(port, timeout=0.5)
         url = f"http://127.0.0.1:{port}{path}"
         with urllib.request.urlopen(url, timeout=1) as response:
             status: int = response.status

@@ -102,47 +102,38 @@ def running_images(client: docker.DockerClient, p: Project, env: str) -> dict[st
     }
 
 
-def served(client: docker.DockerClient, p: Project, env: str) -> set[str]:
-    """What every running web task answers, through its port published on 127.0.0.1."""
-    name = f"{p.name}-{env}-web"
-    bodies = set()
-    for task in client.api.tasks(filters={"service": name, "desired-state": "running"}):
-        if task["Status"]["State"] != "running":
-            continue
-        port = task["Status"]["PortStatus"]["Ports"][0]["PublishedPort"]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-            bodies.add(response.read().decode())
-    return bodies
-
-
 def _tasks(client: docker.DockerClient, p: Project, env: str, service: str) -> list[Any]:
     found: list[Any] = client.api.tasks(filters={"service": f"{p.name}-{env}-{service}"})
     return found
 
 
-def running_tasks(client: docker.DockerClient, p: Project) -> list[str]:
-    """The ids of the prod web service's running tasks."""
+def running_tasks(client: docker.DockerClient, p: Project, env: str, service: str) -> list[Any]:
     return [
-        t["ID"]
-        for t in _tasks(client, p, "prod", "web")
+        t
+        for t in _tasks(client, p, env, service)
         if t["DesiredState"] == "running" and t["Status"]["State"] == "running"
     ]
 
 
-def task_ports(
-    client: docker.DockerClient, p: Project, env: str, service: str, task: str | None = None
-) -> list[int]:
-    """The ports the service's running tasks (or one of them) publish on the node, without the
-    routing mesh; the engine lists a port once for IPv4 and once for IPv6."""
+def published_ports(task: Any) -> list[int]:
+    """The node ports a task lists, in order: each once for IPv4, then once for IPv6."""
+    return [q["PublishedPort"] for q in (task["Status"].get("PortStatus") or {}).get("Ports") or []]
+
+
+def served(client: docker.DockerClient, p: Project, env: str) -> set[str]:
+    """What every running web task answers, through its port published on 127.0.0.1."""
+    bodies = set()
+    for task in running_tasks(client, p, env, "web"):
+        port = published_ports(task)[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            bodies.add(response.read().decode())
+    return bodies
+
+
+def task_ports(client: docker.DockerClient, p: Project, env: str, service: str) -> list[int]:
+    """The distinct ports the service's running tasks publish on the node (without the mesh)."""
     return sorted(
-        {
-            port["PublishedPort"]
-            for t in _tasks(client, p, env, service)
-            if t["DesiredState"] == "running"
-            and t["Status"]["State"] == "running"
-            and task in (None, t["ID"])
-            for port in (t["Status"].get("PortStatus") or {}).get("Ports") or []
-        }
+        {port for t in running_tasks(client, p, env, service) for port in published_ports(t)}
     )
 
 
@@ -150,7 +141,7 @@ def task_history(client: docker.DockerClient, p: Project, env: str, service: str
     """Each task of the service: state, error and published ports, for a failure's message."""
     return [
         f"{t['ID'][:12]} {t['Status']['State']}/{t['DesiredState']} {t['Status'].get('Err', '')} "
-        f"{[q.get('PublishedPort') for q in (t['Status'].get('PortStatus') or {}).get('Ports') or []]}"
+        f"{published_ports(t)}"
         for t in _tasks(client, p, env, service)
     ]
 
@@ -328,7 +319,7 @@ def test_without_the_mesh_the_printed_url_is_a_task_port_that_answers(
 ) -> None:
     p = swarm_project(project)
     ok(p.devkit("deploy", "prod", timeout=600))  # two tasks, each on its own node port(s)
-    first, second = (task_ports(swarm, p, "prod", "web", task) for task in running_tasks(swarm, p))
+    first, second = (set(published_ports(t)) for t in running_tasks(swarm, p, "prod", "web"))
     # The engine's proxies for one task's ports go away, as when it failed to bind: those ports
     # refuse connections, and the URL devkit prints is the other task's.
     for port in first:
@@ -366,11 +357,7 @@ def test_a_port_the_engine_had_to_bind_again_is_printed_as_the_one_that_answers(
                 held.bind(("0.0.0.0", port))
                 taken.add(port)
         deployed = json.loads(ok(p.devkit("deploy", "staging", "--json", timeout=600)).stdout)
-    listed = {
-        q["PublishedPort"]
-        for t in _tasks(swarm, p, "staging", "web")
-        for q in (t["Status"].get("PortStatus") or {}).get("Ports") or []
-    }
+    listed = set(task_ports(swarm, p, "staging", "web"))
     # The engine bound the task's port again (on one of the taken ports, or one another process
     # held): two ports listed, and the URL is the one that serves the app.
     assert len(listed) == 2, (taken, listed)

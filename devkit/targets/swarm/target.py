@@ -8,7 +8,6 @@ failing task's last log lines. Everything is found by labels; nothing unlabelled
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from devkit.model.job import Job
 from devkit.planning.planner import Plan
 from devkit.targets import labels
 from devkit.targets.base import StackSpec
+from devkit.targets.local_port import accepts
 from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.supervisor import ImageConfig
 from devkit.targets.swarm.records import SwarmRecords
@@ -236,8 +236,10 @@ class SwarmTarget:
             chosen: dict[int, int] = {}
             answers = True
             for (target, protocol), candidates in listed.items():
-                accepting = [c for c in candidates if protocol == "tcp" and _accepts(c)]
-                answers = answers and (protocol != "tcp" or bool(accepting))
+                accepting = candidates
+                if protocol == "tcp":
+                    accepting = [c for c in candidates if accepts(c)]
+                    answers = answers and bool(accepting)
                 chosen[target] = (accepting or candidates)[0]
             if answers:
                 return chosen
@@ -448,15 +450,6 @@ def _keep_assigned_ports(spec: Mapping[str, Any], current: Mapping[str, Any]) ->
         keep = "PublishedPort" not in port and key in assigned
         ports.append({**port, "PublishedPort": assigned[key]} if keep else port)
     return {**spec, "EndpointSpec": {**spec["EndpointSpec"], "Ports": ports}}
-
-
-def _accepts(port: int) -> bool:
-    """Whether something accepts a TCP connection on 127.0.0.1:port."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def _retry(action: Callable[[], Any], deadline: float) -> None:
