@@ -15,7 +15,14 @@ from kubernetes import client, dynamic
 from kubernetes.stream import stream
 
 from devkit.planning.placement import SPOT_LABELS, SPOT_TAINTS
-from tests.k8s.conftest import FAKE_NODE_TAINT, FAKE_NODES, PYTHON, K8sTestbed, wait_for
+from tests.k8s.conftest import (
+    FAKE_NODE_TAINT,
+    FAKE_NODES,
+    PYTHON,
+    K8sTestbed,
+    cluster_sh,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.k8s, pytest.mark.docker]  # the testbed runs on the Docker engine
 
@@ -318,3 +325,29 @@ def test_logs_exec_and_port_forward_to_loopback(
     finally:
         forward.terminate()
         forward.wait(timeout=10)
+
+
+def test_the_fake_nodes_are_applied_again_over_taints_another_manager_set(
+    testbed: K8sTestbed,
+) -> None:
+    """Nodes left from an earlier run carry the node controller's taints (NotReady while no kwok
+    ran); the fixture's `cluster.sh nodes` must still put the file's taints back, not stop on a
+    conflict over the taints list (a CI run on a machine that kept its cluster did)."""
+    core = client.CoreV1Api(testbed.api)
+    node = FAKE_NODES[0]
+    left_over = {"key": "devkit.test/left-over", "value": "yes", "effect": "NoSchedule"}
+    core.patch_node(
+        node,
+        {"spec": {"taints": [FAKE_NODE_TAINT, left_over]}},
+        field_manager="node-controller-stand-in",
+    )
+    managers = {m.manager for m in core.read_node(node).metadata.managed_fields or []}
+    assert "node-controller-stand-in" in managers
+    try:
+        cluster_sh("nodes", timeout=60)
+    finally:
+        current = core.read_node(node).spec.taints or []
+        if any(t.key == left_over["key"] for t in current):  # leave the node as the file has it
+            core.patch_node(node, {"spec": {"taints": [FAKE_NODE_TAINT]}})
+    taints = [(t.key, t.value, t.effect) for t in core.read_node(node).spec.taints or []]
+    assert taints == [tuple(FAKE_NODE_TAINT.values())]

@@ -10,7 +10,8 @@
 #                           find it installed, and wait until it runs
 #   cluster.sh env          the same KEY=VALUE lines, changing nothing
 #   cluster.sh kwok         run kwok for the fake nodes, in the foreground (stop it with Ctrl-C)
-#   cluster.sh nodes        create (or update) the fake nodes of kwok-nodes.yaml
+#   cluster.sh nodes        create (or update, whoever last changed them) the fake nodes of
+#                           kwok-nodes.yaml
 #   cluster.sh nodes-delete delete them
 #   cluster.sh load IMAGE.. `kind load docker-image` into the cluster
 #   cluster.sh registry-down  delete the registry container, unless another testbed cluster runs
@@ -281,7 +282,11 @@ case ${1:-} in
     netpol ;;
   env) images; kind_path; print_env ;;
   kwok) run_kwok ;;
-  nodes) kubectl apply --server-side --field-manager=devkit-testbed -f "$HERE/kwok-nodes.yaml" >&2 ;;
+  # Nodes left from an earlier run, NotReady while no kwok ran, carry the node controller's
+  # unreachable taints, and a node's taints are one list with one owner: the testbed's file wins
+  # (the controller taints them again if they stay NotReady once kwok runs).
+  nodes) kubectl apply --server-side --force-conflicts --field-manager=devkit-testbed \
+           -f "$HERE/kwok-nodes.yaml" >&2 ;;
   nodes-delete) kubectl delete --ignore-not-found --wait=false -f "$HERE/kwok-nodes.yaml" >&2 ;;
   load)
     shift
