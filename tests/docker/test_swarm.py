@@ -367,6 +367,50 @@ def test_a_port_the_engine_had_to_bind_again_is_printed_as_the_one_that_answers(
         assert response.read().decode() == "v1 hello"
 
 
+def test_status_shows_each_task_and_a_replaced_one_as_a_restart_and_logs_stream_from_tasks(
+    swarm: docker.DockerClient, project: Callable[[str], Project]
+) -> None:
+    p = swarm_project(project)
+    ok(p.devkit("deploy", "prod", timeout=600))
+    node = swarm.info()["Name"]
+
+    def status() -> dict[str, dict[str, Any]]:
+        found = json.loads(ok(p.devkit("status", "-e", "prod", "--json")).stdout)
+        return {row["service"]: row for row in found["services"]}
+
+    rows = status()
+    web = rows["web"]
+    assert (web["container"], web["state"], web["health"]) == (f"{p.name}-prod-web", "running",
+                                                               "healthy")  # fmt: skip
+    assert (web["ready"], web["total"], web["restarts"]) == (2, 2, 0)
+    assert sorted(pod["name"] for pod in web["pods"]) == ["web.1", "web.2"]
+    assert {pod["node"] for pod in web["pods"]} == {node}
+    assert web["image"] == running_images(swarm, p, "prod")["web"]
+    with urllib.request.urlopen(f"http://{web['ports']['8000/tcp']}/", timeout=5) as response:
+        assert response.read().decode() == "v1 hello"
+    assert rows["redis"]["state"] == "running" and rows["redis"]["total"] == 1
+    table = ok(p.devkit("status", "-e", "prod")).stdout
+    assert "2/2" in table and node in table
+
+    # A task whose container dies is replaced in its slot: the failed one counts as a restart.
+    killed = running_tasks(swarm, p, "prod", "web")[0]
+    swarm.containers.get(killed["Status"]["ContainerStatus"]["ContainerID"]).kill()
+    deadline = time.monotonic() + 90
+    while True:
+        web = status()["web"]
+        # the slot has no task while the swarm waits to start the next one
+        slot = next((pod for pod in web["pods"] if pod["name"] == f"web.{killed['Slot']}"), None)
+        if slot is not None and slot["restarts"] == 1 and web["ready"] == 2:
+            break
+        assert time.monotonic() < deadline, (web, task_history(swarm, p, "prod", "web"))
+        time.sleep(1)
+    assert web["restarts"] == 1 and web["state"] == "running"
+
+    logs = ok(p.devkit("logs", "-e", "prod", "redis", "--tail", "50"))
+    assert "Ready to accept connections" in logs.stdout
+    assert all(line.startswith("redis") for line in logs.stdout.splitlines() if line.strip())
+
+
 def test_examples_shop_deploys_to_swarm_and_promotes_with_its_smoke_test(
     swarm: docker.DockerClient, shop: Project
 ) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from devkit.targets.docker.stack import up_on_docker
 from devkit.targets.docker.sync import DockerSyncSession
 from devkit.targets.docker.usage import Reading, cores, reading
 from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
+from devkit.targets.log_lines import interleaved
 from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.supervisor import ImageConfig
 
@@ -643,36 +645,14 @@ class DockerTarget:
             c for c in self.containers()
             if services is None or c.labels.get(labels.SERVICE) in services
         ]  # fmt: skip
-        lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
-
-        def pump(container: Container) -> None:
-            service = container.labels.get(labels.SERVICE, "")
-            kwargs: dict[str, Any] = {"stream": True, "follow": follow}
-            if since is not None:
-                kwargs["since"] = int(since)
-            if tail is not None:
-                kwargs["tail"] = tail
-            buffer = b""
-            try:
-                for chunk in container.logs(**kwargs):
-                    buffer += chunk
-                    while b"\n" in buffer:
-                        line, buffer = buffer.split(b"\n", 1)
-                        lines.put((service, line.decode(errors="replace")))
-                if buffer:
-                    lines.put((service, buffer.decode(errors="replace")))
-            finally:
-                lines.put(None)
-
-        for container in chosen:
-            threading.Thread(target=pump, args=(container,), daemon=True).start()
-        running = len(chosen)
-        while running:
-            item = lines.get()
-            if item is None:
-                running -= 1
-            else:
-                yield item
+        kwargs: dict[str, Any] = {"stream": True, "follow": follow}
+        if since is not None:
+            kwargs["since"] = int(since)
+        if tail is not None:
+            kwargs["tail"] = tail
+        yield from interleaved(
+            [(c.labels.get(labels.SERVICE, ""), partial(c.logs, **kwargs)) for c in chosen]
+        )
 
     def stop(self, timeout: int = 10) -> list[str]:
         """Stop every container of the stack (kept for the next `up`); returns their services."""

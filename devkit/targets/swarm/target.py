@@ -9,8 +9,9 @@ failing task's last log lines. Everything is found by labels; nothing unlabelled
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import docker
@@ -21,8 +22,9 @@ from devkit.errors import EngineError
 from devkit.model.job import Job
 from devkit.planning.planner import Plan
 from devkit.targets import labels
-from devkit.targets.base import StackSpec
+from devkit.targets.base import ServiceStatus, StackSpec
 from devkit.targets.local_port import accepts
+from devkit.targets.log_lines import interleaved
 from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.supervisor import ImageConfig
 from devkit.targets.swarm.records import SwarmRecords
@@ -35,6 +37,7 @@ from devkit.targets.swarm.spec import (
     stack_changes,
     stack_specs,
 )
+from devkit.targets.swarm.status import swarm_statuses
 
 _POLL = 0.5
 _LOG_TAIL = 20
@@ -245,6 +248,45 @@ class SwarmTarget:
                 return chosen
             fallback = fallback or chosen
         return fallback
+
+    # What runs
+
+    def status(self) -> list[ServiceStatus]:
+        """Each service of the stack with its tasks: state, health (of the containers this
+        engine runs), node, failed tasks before them, and the ports devkit prints."""
+        services = self.services()
+        tasks = {name: self.client.api.tasks(filters={"service": info["ID"]})
+                 for name, info in services.items()}  # fmt: skip
+        nodes = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12])
+                 for n in self.client.api.nodes()}  # fmt: skip
+        health = {}
+        for task in (t for found in tasks.values() for t in found):
+            container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+            if not container or task.get("DesiredState") != "running":
+                continue
+            try:
+                state = self.client.api.inspect_container(container)["State"]
+            except (APIError, NotFound):
+                continue  # on another node, or gone meanwhile
+            health[container] = (state.get("Health") or {}).get("Status", "-")
+        return swarm_statuses(services, tasks, nodes, health, self.published())
+
+    def logs(
+        self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None
+    ) -> Iterator[tuple[str, str]]:
+        """(service, line) pairs from the chosen services' tasks on every node, as they come."""
+        kwargs: dict[str, Any] = {"stdout": True, "stderr": True, "follow": follow}
+        if since is not None:
+            kwargs["since"] = int(since)
+        if tail is not None:
+            kwargs["tail"] = tail
+        chosen = sorted(
+            (name, info["ID"]) for name, info in self.services().items()
+            if services is None or name in services
+        )  # fmt: skip
+        yield from interleaved(
+            [(name, partial(self.client.api.service_logs, sid, **kwargs)) for name, sid in chosen]
+        )
 
     # Rollout
 
