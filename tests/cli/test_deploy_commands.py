@@ -60,7 +60,6 @@ def test_the_commands_explain_themselves(devkit: Callable[..., Run]) -> None:
 @pytest.mark.parametrize(
     ("args", "lacks", "who"),
     [
-        (["exec", "-e", "staging", "api", "--", "ls"], "cannot run commands", "local, cluster"),
         (["watch", "-e", "staging"], "cannot live-sync files", "local, cluster"),
         (["up", "-e", "staging"], "cannot run a development stack", "local, cluster"),
         (

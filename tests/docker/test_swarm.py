@@ -367,7 +367,7 @@ def test_a_port_the_engine_had_to_bind_again_is_printed_as_the_one_that_answers(
         assert response.read().decode() == "v1 hello"
 
 
-def test_status_shows_each_task_and_a_replaced_one_as_a_restart_and_logs_stream_from_tasks(
+def test_status_shows_each_task_and_a_replaced_one_as_a_restart_exec_and_logs_reach_tasks(
     swarm: docker.DockerClient, project: Callable[[str], Project]
 ) -> None:
     p = swarm_project(project)
@@ -405,6 +405,13 @@ def test_status_shows_each_task_and_a_replaced_one_as_a_restart_and_logs_stream_
         assert time.monotonic() < deadline, (web, task_history(swarm, p, "prod", "web"))
         time.sleep(1)
     assert web["restarts"] == 1 and web["state"] == "running"
+
+    # exec runs in a running task on this node, with the exit code of the command
+    assert ok(p.devkit("exec", "-e", "prod", "web", "--", "cat", "/app/VERSION")).stdout == "v1"
+    assert p.devkit("exec", "-e", "prod", "web", "--", "sh", "-c", "exit 7").code == 7
+    missing = p.devkit("exec", "-e", "staging", "web", "--", "ls")  # staging never deployed
+    assert missing.code == 1 and 'service "web" is not deployed' in missing.stderr
+    assert "devkit deploy staging" in missing.stderr
 
     logs = ok(p.devkit("logs", "-e", "prod", "redis", "--tail", "50"))
     assert "Ready to accept connections" in logs.stdout

@@ -7,12 +7,9 @@ start order gated on dependencies being healthy.
 
 from __future__ import annotations
 
-import os
 import queue
 import re
-import shutil
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -46,6 +43,7 @@ from devkit.targets.docker.stack import up_on_docker
 from devkit.targets.docker.sync import DockerSyncSession
 from devkit.targets.docker.usage import Reading, cores, reading
 from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
+from devkit.targets.docker_exec import exec_attached
 from devkit.targets.log_lines import interleaved
 from devkit.targets.outcome import Outcome, Progress
 from devkit.targets.supervisor import ImageConfig
@@ -123,12 +121,7 @@ class DockerTarget:
                 f'service "{service}" is not running in {self.project}/{self.env}',
                 details=[f"start it with `devkit up -e {self.env}`"],
             )
-        docker_cli = shutil.which("docker")
-        if docker_cli is None:
-            raise EngineError("devkit exec needs the docker command-line client on PATH")
-        flags = ["-i"] + (["-t"] if interactive else [])
-        sys.stdout.flush()
-        os.execv(docker_cli, ["docker", "exec", *flags, running[service], *command])  # noqa: S606
+        exec_attached(running[service], command, interactive=interactive)
 
     def sync_session(
         self,

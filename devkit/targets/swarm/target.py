@@ -23,6 +23,7 @@ from devkit.model.job import Job
 from devkit.planning.planner import Plan
 from devkit.targets import labels
 from devkit.targets.base import ServiceStatus, StackSpec
+from devkit.targets.docker_exec import exec_attached
 from devkit.targets.local_port import accepts
 from devkit.targets.log_lines import interleaved
 from devkit.targets.outcome import Outcome, Progress
@@ -286,6 +287,36 @@ class SwarmTarget:
         )  # fmt: skip
         yield from interleaved(
             [(name, partial(self.client.api.service_logs, sid, **kwargs)) for name, sid in chosen]
+        )
+
+    def exec(self, service: str, command: list[str], *, interactive: bool) -> int:
+        """Run `command` in a running task of the service on this engine's node, attached."""
+        info = self.services().get(service)
+        if info is None:
+            raise EngineError(
+                f'service "{service}" is not deployed in {self.project}/{self.env}',
+                details=[f"deploy it with `devkit deploy {self.env}`"],
+            )
+        tasks = self.client.api.tasks(filters={"service": info["ID"], "desired-state": "running"})
+        elsewhere = []
+        for task in tasks:
+            container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+            if task["Status"]["State"] != "running" or not container:
+                continue
+            try:
+                self.client.api.inspect_container(container)
+            except NotFound:
+                elsewhere.append(task.get("NodeID", "")[:12])
+                continue
+            exec_attached(container, command, interactive=interactive)
+        raise EngineError(
+            f'no task of "{service}" runs on this engine\'s node in {self.project}/{self.env}',
+            details=[
+                f"its running tasks are on node(s) {', '.join(sorted(set(elsewhere)))}: point "
+                "DOCKER_HOST at one of them"
+                if elsewhere
+                else f"`devkit status -e {self.env}` shows its tasks",
+            ],
         )
 
     # Rollout
