@@ -37,7 +37,7 @@ def swarm_statuses(
         pods = []
         for task in sorted(wanted, key=lambda t: task_name(name, t)):
             state = task["Status"]["State"]
-            task_health = health.get(_container(task), "-")
+            task_health = health.get(task_container(task), "-")
             failed_before = [
                 t for t in own
                 if t.get("DesiredState") != "running" and t["Status"]["State"] in _FAILED
@@ -59,7 +59,7 @@ def swarm_statuses(
                 service=name,
                 container=spec.get("Name", ""),
                 state=_state(spec, pods),
-                health=_health([health.get(_container(t), "-") for t in wanted]),
+                health=_health([health.get(task_container(t), "-") for t in wanted]),
                 ports={
                     f"{port}/tcp": f"127.0.0.1:{node_port}"
                     for port, node_port in sorted(ports.get(name, {}).items())
@@ -78,7 +78,8 @@ def _slot(task: Mapping[str, Any]) -> tuple[int | None, str | None]:
     return (slot, None) if slot else (None, task.get("NodeID"))
 
 
-def _container(task: Mapping[str, Any]) -> str:
+def task_container(task: Mapping[str, Any]) -> str:
+    """The ID of the container a task runs, or "" before it has one."""
     return str((task["Status"].get("ContainerStatus") or {}).get("ContainerID", ""))
 
 

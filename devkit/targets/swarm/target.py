@@ -38,7 +38,7 @@ from devkit.targets.swarm.spec import (
     stack_changes,
     stack_specs,
 )
-from devkit.targets.swarm.status import swarm_statuses
+from devkit.targets.swarm.status import swarm_statuses, task_container
 
 _POLL = 0.5
 _LOG_TAIL = 20
@@ -262,7 +262,7 @@ class SwarmTarget:
                  for n in self.client.api.nodes()}  # fmt: skip
         health = {}
         for task in (t for found in tasks.values() for t in found):
-            container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+            container = task_container(task)
             if not container or task.get("DesiredState") != "running":
                 continue
             try:
@@ -300,7 +300,7 @@ class SwarmTarget:
         tasks = self.client.api.tasks(filters={"service": info["ID"], "desired-state": "running"})
         elsewhere = []
         for task in tasks:
-            container = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+            container = task_container(task)
             if task["Status"]["State"] != "running" or not container:
                 continue
             try:
@@ -402,7 +402,7 @@ class SwarmTarget:
 
     def _task_logs(self, tasks: list[dict[str, Any]]) -> list[str]:
         for task in reversed(tasks):
-            container_id = (task["Status"].get("ContainerStatus") or {}).get("ContainerID")
+            container_id = task_container(task)
             if not container_id:
                 continue
             try:
