@@ -379,6 +379,12 @@ def test_status_shows_each_task_and_a_replaced_one_as_a_restart_exec_and_logs_re
         return {row["service"]: row for row in found["services"]}
 
     rows = status()
+    # CPU and memory from this node's tasks' containers (CPU needs a second reading: a fresh
+    # `devkit status` has one)
+    used = json.loads(ok(p.devkit("status", "-e", "prod", "--json")).stdout)
+    assert used["usage_unavailable"] is None
+    memory = {u["service"]: u["memory"] for u in used["usage"]}
+    assert memory.keys() == {"web", "redis"} and min(memory.values()) > 1_000_000
     web = rows["web"]
     assert (web["container"], web["state"], web["health"]) == (f"{p.name}-prod-web", "running",
                                                                "healthy")  # fmt: skip
@@ -390,7 +396,7 @@ def test_status_shows_each_task_and_a_replaced_one_as_a_restart_exec_and_logs_re
         assert response.read().decode() == "v1 hello"
     assert rows["redis"]["state"] == "running" and rows["redis"]["total"] == 1
     table = ok(p.devkit("status", "-e", "prod")).stdout
-    assert "2/2" in table and node in table
+    assert "2/2" in table and node in table and "MiB" in table
 
     # A task whose container dies is replaced in its slot: the failed one counts as a restart.
     killed = running_tasks(swarm, p, "prod", "web")[0]

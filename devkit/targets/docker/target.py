@@ -32,6 +32,7 @@ from devkit.planning.planner import Plan
 from devkit.render.healthcheck import probe_command
 from devkit.targets import labels
 from devkit.targets.base import BuildLine, ServiceStatus, ServiceUsage, SyncSession, UpResult
+from devkit.targets.container_stats import ContainerStats
 from devkit.targets.docker.backup import DockerVolumes, exec_dump, exec_load, stopped_with_helper
 from devkit.targets.docker.spec import (
     ActualContainer,
@@ -41,7 +42,6 @@ from devkit.targets.docker.spec import (
 )
 from devkit.targets.docker.stack import up_on_docker
 from devkit.targets.docker.sync import DockerSyncSession
-from devkit.targets.docker.usage import Reading, cores, reading
 from devkit.targets.docker.volumes import InitValuesChangedError, init_labels, init_mismatch
 from devkit.targets.docker_exec import exec_attached
 from devkit.targets.log_lines import interleaved
@@ -87,7 +87,7 @@ class DockerTarget:
         self.client = client
         self.project = project
         self.env = env
-        self._readings: dict[str, Reading] = {}  # container id -> its last stats reading
+        self._stats = ContainerStats(client)
 
     # --- up ----------------------------------------------------------------------------------
     def up(
@@ -275,26 +275,8 @@ class DockerTarget:
     def usage(self) -> list[ServiceUsage]:
         """CPU and memory of each running service, from one stats reading per container (the
         CPU since this target's previous reading: None the first time)."""
-        running = [c for c in self.actual() if c.state == "running"]
-
-        def read(container: ActualContainer) -> ServiceUsage | None:
-            try:
-                stats = self.client.api.stats(container.id, stream=False, one_shot=True)
-            except (APIError, NotFound):
-                return None  # stopped or removed meanwhile
-            now = reading(stats)
-            cpu = cores(self._readings.get(container.id), now)
-            self._readings[container.id] = now
-            return ServiceUsage(container.service, cpu, now.memory)
-
-        if not running:
-            return []
-        with ThreadPoolExecutor(max_workers=min(8, len(running))) as pool:
-            found = [u for u in pool.map(read, running) if u is not None]
-        alive = {c.id for c in running}
-        for gone in [key for key in self._readings if key not in alive]:
-            del self._readings[gone]
-        return found
+        running = [(c.service, c.id) for c in self.actual() if c.state == "running"]
+        return self._stats.usage(running)
 
     def run_declared_job(self, job: Job, output: Callable[[str], None]) -> Outcome:
         """Run the job's command in the service's running container (as `devkit exec` does:

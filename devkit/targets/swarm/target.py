@@ -22,7 +22,8 @@ from devkit.errors import EngineError
 from devkit.model.job import Job
 from devkit.planning.planner import Plan
 from devkit.targets import labels
-from devkit.targets.base import ServiceStatus, StackSpec
+from devkit.targets.base import ServiceStatus, ServiceUsage, StackSpec
+from devkit.targets.container_stats import ContainerStats
 from devkit.targets.docker_exec import exec_attached
 from devkit.targets.local_port import accepts
 from devkit.targets.log_lines import interleaved
@@ -78,6 +79,7 @@ class SwarmTarget:
         self.client, self.project, self.env = client, project, env
         self.records = SwarmRecords(client, project, env)
         self.network = network_name(project, env)
+        self._stats = ContainerStats(client)
 
     # Checks before anything changes
 
@@ -271,6 +273,19 @@ class SwarmTarget:
                 continue  # on another node, or gone meanwhile
             health[container] = (state.get("Health") or {}).get("Status", "-")
         return swarm_statuses(services, tasks, nodes, health, self.published())
+
+    def usage(self) -> list[ServiceUsage]:
+        """CPU and memory per service, summed over its running tasks on this engine's node
+        (another node's tasks are not counted: their engine is not this one)."""
+        running = [
+            (name, task_container(task))
+            for name, info in self.services().items()
+            for task in self.client.api.tasks(
+                filters={"service": info["ID"], "desired-state": "running"}
+            )
+            if task["Status"]["State"] == "running" and task_container(task)
+        ]
+        return self._stats.usage(running)
 
     def logs(
         self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None

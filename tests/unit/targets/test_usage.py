@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devkit.targets.base import ServiceUsage
-from devkit.targets.docker.usage import Reading, cores, reading
+from devkit.targets.container_usage import Reading, cores, per_service, reading
 from devkit.targets.kubernetes import status
 
 
@@ -55,3 +55,11 @@ def test_kubernetes_usage_sums_the_pods_of_each_service() -> None:
     assert status.cores("1500u") == pytest.approx(0.0015)
     with pytest.raises(ValueError, match="not a CPU quantity"):
         status.cores("lots")
+
+
+def test_containers_of_one_service_are_summed_and_its_cpu_is_unknown_until_each_has_a_reading() -> (
+    None
+):
+    found = per_service([("web", 0.25, 100), ("db", None, 50), ("web", 0.5, 20)])
+    assert found == [ServiceUsage("web", 0.75, 120), ServiceUsage("db", None, 50)]
+    assert per_service([("web", 0.25, 1), ("web", None, 2)]) == [ServiceUsage("web", None, 3)]

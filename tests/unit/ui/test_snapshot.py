@@ -41,4 +41,4 @@ def test_jobs_run_from_the_page_where_the_target_can_run_them() -> None:
     app.environment("staging", Swarm())
     app.environment("prod", Kubernetes(context="prod"))
     assert capable(app, RunsJobs) == ["local", "prod"]
-    assert capable(app, ReportsUsage) == ["local", "prod"]
+    assert capable(app, ReportsUsage) == ["local", "staging", "prod"]

@@ -1,4 +1,5 @@
-"""CPU and memory from the engine's stats API, decided from its readings (pure).
+"""CPU and memory from the Docker engine's stats API, decided from its readings (pure): the
+Docker target's containers and the Swarm target's tasks on this node.
 
 The engine's one-shot reading (`/containers/ID/stats?stream=false&one-shot=true`, a few
 milliseconds) carries the container's CPU time so far and when it was read; the CPU in use is
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from devkit.targets.base import ServiceUsage
 
 
 @dataclass(frozen=True)
@@ -54,3 +57,14 @@ def _nanoseconds(stamp: str) -> int:
     whole = datetime.fromisoformat(found[1] + found[3].replace("Z", "+00:00"))
     fraction = (found[2] or "0")[:9].ljust(9, "0")
     return int(whole.timestamp()) * 1_000_000_000 + int(fraction)
+
+
+def per_service(found: list[tuple[str, float | None, int]]) -> list[ServiceUsage]:
+    """(service, cores, memory) per container, summed per service in order of first sight: CPU
+    unknown (None) while any of its containers has no earlier reading."""
+    summed: dict[str, tuple[float | None, int]] = {}
+    for service, cpu, memory in found:
+        before_cpu, before_memory = summed.get(service, (0.0, 0))
+        both = None if cpu is None or before_cpu is None else before_cpu + cpu
+        summed[service] = (both, before_memory + memory)
+    return [ServiceUsage(service, cpu, memory) for service, (cpu, memory) in summed.items()]
