@@ -78,6 +78,12 @@ def _slot(task: Mapping[str, Any]) -> tuple[int | None, str | None]:
     return (slot, None) if slot else (None, task.get("NodeID"))
 
 
+def running(tasks: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The tasks that run and are meant to (not one the swarm is shutting down)."""
+    return [t for t in tasks if t.get("DesiredState") == "running"
+            and t["Status"]["State"] == "running"]  # fmt: skip
+
+
 def task_container(task: Mapping[str, Any]) -> str:
     """The ID of the container a task runs, or "" before it has one."""
     return str((task["Status"].get("ContainerStatus") or {}).get("ContainerID", ""))

@@ -9,7 +9,7 @@ failing task's last log lines. Everything is found by labels; nothing unlabelled
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -39,7 +39,7 @@ from devkit.targets.swarm.spec import (
     stack_changes,
     stack_specs,
 )
-from devkit.targets.swarm.status import swarm_statuses, task_container
+from devkit.targets.swarm.status import running, swarm_statuses, task_container
 
 _POLL = 0.5
 _LOG_TAIL = 20
@@ -211,46 +211,28 @@ class SwarmTarget:
     def published(self) -> dict[str, dict[int, int]]:
         """service -> {container port: published port}: on every node through the routing
         mesh; without it, the ports of a running task of the service on its node."""
+        return self._published(self.services(), {})
+
+    def _published(
+        self, services: Mapping[str, Any], tasks: Mapping[str, Sequence[Mapping[str, Any]]]
+    ) -> dict[str, dict[int, int]]:
+        """published() of services already read, with the tasks already read of any of them."""
         ports: dict[str, dict[int, int]] = {}
-        for name, info in self.services().items():
+        for name, info in services.items():
             found = list((info.get("Endpoint") or {}).get("Ports") or [])
             if any(p.get("PublishedPort") for p in found):
                 ports[name] = {
                     p["TargetPort"]: p["PublishedPort"] for p in found if p.get("PublishedPort")
                 }
             else:
-                ports[name] = self._task_ports(info["ID"])
+                own = tasks[name] if name in tasks else self._running_tasks(info["ID"])
+                ports[name] = _task_ports(own)
         return {name: found for name, found in ports.items() if found}
 
-    def _task_ports(self, service_id: str) -> dict[int, int]:
-        """{container port: node port} of the first running task whose TCP ports all accept a
-        connection on 127.0.0.1, or else of the first running task.
-
-        A task lists each port once per address family, and the two differ when the engine had
-        to retry binding one (the IPv6 entry keeps the port the IPv4 bind failed on, which
-        nothing serves on 127.0.0.1): the one that accepts is taken, else the first listed."""
-        tasks = self.client.api.tasks(filters={"service": service_id, "desired-state": "running"})
-        fallback: dict[int, int] = {}
-        for task in tasks:
-            if task["Status"]["State"] != "running":
-                continue
-            listed: dict[tuple[int, str], list[int]] = {}
-            for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []:
-                if port.get("PublishedPort"):
-                    key = (port["TargetPort"], port.get("Protocol", "tcp"))
-                    listed.setdefault(key, []).append(port["PublishedPort"])
-            chosen: dict[int, int] = {}
-            answers = True
-            for (target, protocol), candidates in listed.items():
-                accepting = candidates
-                if protocol == "tcp":
-                    accepting = [c for c in candidates if accepts(c)]
-                    answers = answers and bool(accepting)
-                chosen[target] = (accepting or candidates)[0]
-            if answers:
-                return chosen
-            fallback = fallback or chosen
-        return fallback
+    def _running_tasks(self, service_id: str) -> list[Mapping[str, Any]]:
+        return running(
+            self.client.api.tasks(filters={"service": service_id, "desired-state": "running"})
+        )
 
     # What runs
 
@@ -272,20 +254,19 @@ class SwarmTarget:
             except (APIError, NotFound):
                 continue  # on another node, or gone meanwhile
             health[container] = (state.get("Health") or {}).get("Status", "-")
-        return swarm_statuses(services, tasks, nodes, health, self.published())
+        ports = self._published(services, tasks)
+        return swarm_statuses(services, tasks, nodes, health, ports)
 
     def usage(self) -> list[ServiceUsage]:
         """CPU and memory per service, summed over its running tasks on this engine's node
         (another node's tasks are not counted: their engine is not this one)."""
-        running = [
+        containers = [
             (name, task_container(task))
             for name, info in self.services().items()
-            for task in self.client.api.tasks(
-                filters={"service": info["ID"], "desired-state": "running"}
-            )
-            if task["Status"]["State"] == "running" and task_container(task)
+            for task in self._running_tasks(info["ID"])
+            if task_container(task)
         ]
-        return self._stats.usage(running)
+        return self._stats.usage(containers)
 
     def logs(
         self, services: set[str] | None, *, follow: bool, since: float | None, tail: int | None
@@ -312,11 +293,10 @@ class SwarmTarget:
                 f'service "{service}" is not deployed in {self.project}/{self.env}',
                 details=[f"deploy it with `devkit deploy {self.env}`"],
             )
-        tasks = self.client.api.tasks(filters={"service": info["ID"], "desired-state": "running"})
         elsewhere = []
-        for task in tasks:
+        for task in self._running_tasks(info["ID"]):
             container = task_container(task)
-            if task["Status"]["State"] != "running" or not container:
+            if not container:
                 continue
             try:
                 self.client.api.inspect_container(container)
@@ -538,6 +518,34 @@ def _keep_assigned_ports(spec: Mapping[str, Any], current: Mapping[str, Any]) ->
         keep = "PublishedPort" not in port and key in assigned
         ports.append({**port, "PublishedPort": assigned[key]} if keep else port)
     return {**spec, "EndpointSpec": {**spec["EndpointSpec"], "Ports": ports}}
+
+
+def _task_ports(tasks: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """{container port: node port} of the first running task whose TCP ports all accept a
+    connection on 127.0.0.1, or else of the first running task.
+
+    A task lists each port once per address family, and the two differ when the engine had
+    to retry binding one (the IPv6 entry keeps the port the IPv4 bind failed on, which
+    nothing serves on 127.0.0.1): the one that accepts is taken, else the first listed."""
+    fallback: dict[int, int] = {}
+    for task in running(tasks):
+        listed: dict[tuple[int, str], list[int]] = {}
+        for port in (task["Status"].get("PortStatus") or {}).get("Ports") or []:
+            if port.get("PublishedPort"):
+                key = (port["TargetPort"], port.get("Protocol", "tcp"))
+                listed.setdefault(key, []).append(port["PublishedPort"])
+        chosen: dict[int, int] = {}
+        answers = True
+        for (target, protocol), candidates in listed.items():
+            accepting = candidates
+            if protocol == "tcp":
+                accepting = [c for c in candidates if accepts(c)]
+                answers = answers and bool(accepting)
+            chosen[target] = (accepting or candidates)[0]
+        if answers:
+            return chosen
+        fallback = fallback or chosen
+    return fallback
 
 
 def _retry(action: Callable[[], Any], deadline: float) -> None:
