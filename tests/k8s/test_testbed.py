@@ -351,3 +351,72 @@ def test_the_fake_nodes_are_applied_again_over_taints_another_manager_set(
             core.patch_node(node, {"spec": {"taints": [FAKE_NODE_TAINT]}})
     taints = [(t.key, t.value, t.effect) for t in core.read_node(node).spec.taints or []]
     assert taints == [tuple(FAKE_NODE_TAINT.values())]
+
+
+def test_claimed_volumes_are_writable_by_any_pod_user_at_once_and_deleted_on_the_node(
+    testbed: K8sTestbed, namespace: str, registry_image: str
+) -> None:
+    """kind's local-path provisioner opens every volume to all users; the testbed's hostPath one
+    must too (node/devkit-hostpath-volumes.service), for volumes made together (a stack's first
+    `up`) and for as many as a whole run makes, and must delete a volume's folder on the node."""
+    core = client.CoreV1Api(testbed.api)
+    count = 8
+    for i in range(count):
+        core.create_namespaced_persistent_volume_claim(
+            namespace,
+            client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name=f"data-{i}"),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteOnce"],
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": "1Mi"}),
+                ),
+            ),
+        )
+        pod = _pod(f"writer-{i}", registry_image, command=f"echo {i} > /data/written")
+        pod.spec.restart_policy = "Never"
+        pod.spec.containers[0].readiness_probe = None
+        pod.spec.containers[0].volume_mounts = [
+            client.V1VolumeMount(name="data", mount_path="/data")
+        ]
+        pod.spec.security_context = client.V1PodSecurityContext(
+            run_as_user=1000 + i, run_as_group=1000 + i, fs_group=1000 + i
+        )
+        pod.spec.volumes = [
+            client.V1Volume(
+                name="data",
+                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                    claim_name=f"data-{i}"
+                ),
+            )
+        ]
+        core.create_namespaced_pod(namespace, pod)
+
+    def finished() -> dict[str, str] | None:
+        pods = core.list_namespaced_pod(namespace).items
+        phases = {p.metadata.name: p.status.phase for p in pods}
+        return phases if all(p in {"Succeeded", "Failed"} for p in phases.values()) else None
+
+    phases = wait_for("the writers to finish", finished, 120)
+    failed = {
+        n: core.read_namespaced_pod_log(n, namespace) for n, p in phases.items() if p != "Succeeded"
+    }
+    assert not failed, f"a pod could not write to its own volume on its first start: {failed}"
+
+    node = f"{testbed.cluster}-control-plane"
+    claims = core.list_namespaced_persistent_volume_claim(namespace).items
+    folders = [core.read_persistent_volume(c.spec.volume_name).spec.host_path.path for c in claims]
+    listed = subprocess.run(
+        ["docker", "exec", node, "cat", *(f"{f}/written" for f in folders)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert sorted(listed.stdout.split()) == sorted(str(i) for i in range(count)), listed.stderr
+
+    core.delete_collection_namespaced_pod(namespace, grace_period_seconds=0)
+    core.delete_collection_namespaced_persistent_volume_claim(namespace)
+
+    def deleted_on_the_node() -> bool:
+        ls = ["docker", "exec", node, "ls", "-d", *folders]
+        left = subprocess.run(ls, capture_output=True, text=True, timeout=30, check=False)
+        return left.stdout.strip() == ""
+
+    wait_for("the provisioner to delete the volumes' folders on the node", deleted_on_the_node, 60)

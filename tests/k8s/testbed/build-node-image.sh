@@ -243,8 +243,6 @@ build_node() {
   install -D -m 0644 "$HERE/node/registry-hosts.toml" "$root/etc/containerd/certs.d/localhost:5001/hosts.toml"
   install -D -m 0644 "$HERE/node/devkit-import-images.service" \
     "$root/etc/systemd/system/devkit-import-images.service"
-  install -D -m 0644 "$HERE/node/devkit-hostpath-volumes.path" \
-    "$root/etc/systemd/system/devkit-hostpath-volumes.path"
   install -D -m 0644 "$HERE/node/devkit-hostpath-volumes.service" \
     "$root/etc/systemd/system/devkit-hostpath-volumes.service"
   install -D -m 0755 "$HERE/node/devkit-node-entrypoint" "$root/usr/local/bin/devkit-node-entrypoint"
