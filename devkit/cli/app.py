@@ -30,6 +30,7 @@ class _Group(TyperGroup):
             print_error(exc.render())
             raise typer.Exit(exc.exit_code) from None
         except Exception as exc:
+            _point_at_the_env_form(exc)
             # An engine or network library failing where no devkit layer wrapped it: one line,
             # never a traceback, which could carry request details (names, environment values).
             if not type(exc).__module__.startswith(_ENGINE_LIBRARIES):
@@ -40,6 +41,29 @@ class _Group(TyperGroup):
             explanation = getattr(exc, "explanation", None) or type(exc).__name__
             print_error(f"the engine failed: {str(explanation).splitlines()[0][:200]}")
             raise typer.Exit(1) from None
+
+
+def _point_at_the_env_form(exc: Exception) -> None:
+    """Say how this command takes ENV when a usage error comes from giving it the other way.
+
+    `plan`, `render`, `deploy`... take ENV as an argument; `up`, `status`, `logs`... take
+    `-e ENV`. Duck-typed: typer vendors click in some versions and uses click in others.
+    """
+    ctx = getattr(exc, "ctx", None)
+    message = getattr(exc, "message", None)
+    command = getattr(ctx, "command", None)
+    env = next((p for p in getattr(command, "params", ()) if p.name == "env"), None)
+    if env is None or not isinstance(message, str):
+        return
+    path = ctx.command_path  # type: ignore[union-attr]
+    option = getattr(exc, "option_name", None)
+    if env.param_type_name == "argument" and option in {"-e", "--env"}:
+        exc.message = (  # type: ignore[attr-defined]
+            f"{path} takes the environment as its argument, not {option}: {path} ENV"
+        )
+        exc.possibilities = None  # type: ignore[attr-defined]  # click's "Possible options: ..."
+    elif env.param_type_name == "option" and message.startswith("Got unexpected extra argument"):
+        exc.message = f"{message}; the environment is chosen with -e: {path} -e ENV"  # type: ignore[attr-defined]
 
 
 class Options:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -163,9 +164,23 @@ def test_usage_errors_exit_2() -> None:
     assert "Missing argument 'ENV'" in result.stderr
 
 
-def test_help_does_not_import_heavy_libraries() -> None:
-    import subprocess
+def test_env_given_the_other_commands_way_is_answered_with_this_commands_form() -> None:
+    """`plan -e prod` and `status prod` are the two guesses a new user makes."""
+    for args, said in [
+        (("plan", "-e", "prod"), "devkit plan takes the environment as its argument, not -e"),
+        (("deploy", "--env", "prod"), "devkit deploy takes the environment as its argument"),
+        (("status", "prod"), "the environment is chosen with -e: devkit status -e ENV"),
+    ]:
+        result = run_devkit(*args, cwd=SHOP)
+        assert result.code == 2, result.stderr
+        assert said in result.stderr
+        assert "Possible options" not in result.stderr
+    other = run_devkit("plan", "--bogus", cwd=SHOP)
+    assert other.code == 2
+    assert "No such option: --bogus" in other.stderr
 
+
+def test_help_does_not_import_heavy_libraries() -> None:
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "devkit", "--help"],
         capture_output=True, text=True, check=True, timeout=60,
@@ -193,6 +208,14 @@ def test_init_scaffolds_a_blueprint_that_validates(tmp_path: Path) -> None:
     docstring = (repo / "blueprint.py").read_text().split('"""')[1]
     assert "docs/blueprints.md in the devkit repository" in docstring
     assert "http" not in docstring, "no links to a website the project does not have"
+    ruff = str(Path(sys.executable).with_name("ruff"))
+    for lint in (["check", "--select", "E,F,I,W"], ["format", "--check"]):
+        # what a user's linter with its defaults says of the file devkit wrote
+        checked = subprocess.run(
+            [ruff, *lint, "--isolated", "blueprint.py"],
+            cwd=repo, capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
     planned = run_devkit("plan", "local", "--json", cwd=repo)
     assert planned.code == 0, planned.stderr
