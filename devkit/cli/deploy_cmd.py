@@ -75,7 +75,9 @@ def deploy_command(
     With a canary declared, the new version of its service first runs beside the stable one
     and takes each step's share of the traffic, judged by its checks; a failed check aborts it
     (exit 1). A manual pause ends the command with status paused (exit 0): --continue resumes
-    it, --abort rolls it back.
+    it, --abort rolls it back. On several clusters a paused canary holds the waves after it:
+    --continue finds the cluster that holds it (or takes --cluster), resumes it, then deploys
+    its release to the waves after it; --abort rolls that cluster back and starts no other.
     """
     from devkit.cli.deploying import cluster_waves, result_line, tenants_of
     from devkit.cli.output import print_json
@@ -84,7 +86,7 @@ def deploy_command(
 
     if resume or abort:
         _resume(ctx, env, context, namespace, tenant=tenant, break_lock=break_lock, abort=abort,
-                json=json)  # fmt: skip
+                json=json, cluster=cluster)  # fmt: skip
         return
     options = _Options(context, force_conflicts, break_lock)
     with json_errors(json, {"environment": env}):
@@ -126,14 +128,26 @@ def deploy_command(
 
 def _resume(
     ctx: typer.Context, env: str, context: str | None, namespace: str | None, *,
-    tenant: str | None, break_lock: bool, abort: bool, json: bool,
+    tenant: str | None, break_lock: bool, abort: bool, json: bool, cluster: str | None,
 ) -> None:  # fmt: skip
-    """`deploy ENV --continue` or `--abort`: the paused (or interrupted) canary of ENV."""
-    from devkit.cli.deploying import resume_canary
+    """`deploy ENV --continue` or `--abort`: the paused (or interrupted) canary of ENV; on
+    several clusters, the one cluster's that holds it (or --cluster's), then the waves after
+    it with that release's images."""
+    from devkit.cli.deploying import cluster_waves, resume_canary, resume_waves, show_waves
 
     with json_errors(json, {"environment": env}):
         plan, root, _ = cluster_plan(ctx, env, namespace, tenant=tenant)
-        result = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
+        waves = cluster_waves(plan, cluster, context)
+        if waves:
+            results = resume_waves(
+                plan, root, waves, context=context, abort=abort, break_lock=break_lock,
+                only=cluster is not None,
+            )  # fmt: skip
+        else:
+            result = resume_canary(plan, root, context, abort=abort, break_lock=break_lock)
+    if waves:
+        show_waves(results, env, json, {})
+        return
     show_result(result, env, json, {"tenant": tenant} if tenant else {})
 
 

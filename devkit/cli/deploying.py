@@ -193,6 +193,65 @@ def resume_canary(
         )  # fmt: skip
 
 
+def resume_waves(
+    plan: Plan,
+    root: Path,
+    waves: tuple[Wave, ...],
+    *,
+    context: str | None,
+    abort: bool,
+    break_lock: bool,
+    only: bool,
+) -> tuple[WaveResult, ...]:
+    """`deploy ENV --continue` / `--abort` on several clusters: the canary of the one cluster
+    that holds one (of `waves`; `only`: that cluster alone). Continued, the waves after it
+    deploy its release's images, copied into their registries; aborted, they do not start."""
+    from functools import partial
+
+    from devkit.delivery.canary import unfinished_canary
+    from devkit.delivery.waves import (
+        WaveResult,
+        after_failure_of,
+        deploy_wave,
+        paused_wave,
+        resume_wave,
+        rollback_wave,
+        rollout_before,
+        run_waves,
+    )
+    from devkit.delivery.waves import registry_of as wave_registry
+
+    histories = []
+    for wave in waves:
+        with open_target(wave.plan, context=context) as target:
+            histories.append((wave, target.records.releases()))
+    index = paused_wave(histories, plan.environment)
+    paused, history = histories[index]
+    release = unfinished_canary(history)
+    assert release is not None
+    later = () if only else waves[index + 1 :]
+    before = () if only else rollout_before(histories[:index], release)
+    run = wave_run(
+        plan, root, "abort" if abort else "continue", context=context, break_lock=break_lock,
+        copy_from=paused.plan,
+    )  # fmt: skip
+    if abort:
+        say(f"cluster {paused.cluster}: aborting the canary of release #{release.number}")
+        aborted = resume_wave(paused, run, abort=True)
+        return (*(r for _, r in before), aborted,
+                *(WaveResult(w.cluster, "not-started") for w in later))  # fmt: skip
+
+    def act(wave: Wave) -> WaveResult:
+        if wave is paused:
+            return resume_wave(wave, run)
+        return deploy_wave(wave, release.images, wave_registry(paused.plan), run)
+
+    return run_waves(
+        plan.environment, (paused, *later), act, partial(rollback_wave, run=run),
+        after_failure=after_failure_of(plan), say=say, before=before,
+    )  # fmt: skip
+
+
 def unlock(target: DeployTarget, say: Callable[[str], None]) -> None:
     held = target.records.break_lock()
     if held is not None:
@@ -331,8 +390,22 @@ def show_waves(
         return
     for result in results:
         err().print(f"  {result.describe()}", markup=False)
+    waiting = ", ".join(r.cluster for r in results if r.status == "not-started")
+    paused = next((r.cluster for r in results if r.status == "paused"), None)
+    aborted = next((r.cluster for r in results if r.status == "aborted"), None)
     if nothing:
         err().print(f"{env}: every cluster already runs these images: nothing to do")
+    elif paused is not None:
+        err().print(
+            f"[yellow]{env}: the canary in {paused} is paused[/]"
+            + (f"; {waiting} wait for it" if waiting else "")
+            + f": devkit deploy {env} --continue (or --abort)"
+        )
+    elif aborted is not None:
+        err().print(
+            f"[yellow]{env}: the canary in {aborted} was rolled back[/]"
+            + (f"; {waiting} did not start" if waiting else "")
+        )
     else:
         clusters = ", ".join(r.cluster for r in results)
         err().print(f"[green]{env} is healthy on {clusters}[/]")

@@ -20,8 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from devkit.delivery.deploy import DeployResult, Provenance, deploy, promotion, rollback
-from devkit.errors import DevkitError, UserError
+from devkit.delivery.canary import unfinished_canary
+from devkit.delivery.deploy import (
+    DeployResult,
+    Provenance,
+    abort_canary,
+    continue_canary,
+    deploy,
+    promotion,
+    rollback,
+)
+from devkit.errors import DevkitError, RefusedError, UserError
 from devkit.planning.images import relocate
 from devkit.planning.planner import Plan, content_hash
 from devkit.records import release as releases_
@@ -40,6 +49,7 @@ WaveStatus = Literal[
     "not-started",
     "rollback-failed",
     "paused",
+    "aborted",
 ]
 AfterFailure = Literal["keep", "rollback"]
 
@@ -198,29 +208,74 @@ def run_waves(
     *,
     after_failure: AfterFailure,
     say: Say,
+    before: Sequence[tuple[Wave, WaveResult]] = (),
 ) -> tuple[WaveResult, ...]:
     """Run `act` on each wave in order; the results, or WaveFailedError after the first that
-    fails, once the waves done before it are undone as `after_failure` says."""
-    done: list[WaveResult] = []
-    for index, wave in enumerate(planned, 1):
-        say(f"wave {index}/{len(planned)}: cluster {wave.cluster}")
+    fails, once the waves done before it are undone as `after_failure` says. `before`: waves
+    of the same rollout done by an earlier command (`deploy --continue`), undone likewise."""
+    done: list[WaveResult] = [result for _, result in before]
+    total = len(before) + len(planned)
+    every = [*(wave for wave, _ in before), *planned]
+    for offset, wave in enumerate(planned):
+        index = len(before) + offset + 1
+        say(f"wave {index}/{total}: cluster {wave.cluster}")
         try:
             result = act(wave)
         except DevkitError as exc:
             restored = getattr(exc, "restored", None)
             status: WaveStatus = "rolled-back" if restored is not None else "failed"
             failed = WaveResult(wave.cluster, status, _release_of(exc), reason=exc.message)
-            say(f"wave {index}/{len(planned)}: cluster {wave.cluster} {status}: {exc.message}")
-            undone = dict(_undo(done, planned, undo, after_failure, say))
-            later = [WaveResult(w.cluster, "not-started") for w in planned[index:]]
+            say(f"wave {index}/{total}: cluster {wave.cluster} {status}: {exc.message}")
+            undone = dict(_undo(done, every, undo, after_failure, say))
+            later = [WaveResult(w.cluster, "not-started") for w in planned[offset + 1 :]]
             results = [undone.get(r.cluster, r) for r in done] + [failed, *later]
             raise WaveFailedError(environment, index, exc, results) from exc
-        say(f"wave {index}/{len(planned)}: cluster {wave.cluster} {_said(result)}")
+        say(f"wave {index}/{total}: cluster {wave.cluster} {_said(result)}")
         done.append(result)
         if result.status == "paused":  # a canary waiting for --continue: the next waves wait too
             say(f"the clusters after {wave.cluster} wait until its canary is continued or aborted")
-            return (*done, *(WaveResult(w.cluster, "not-started") for w in planned[index:]))
+            return (*done, *(WaveResult(w.cluster, "not-started") for w in planned[offset + 1 :]))
     return tuple(done)
+
+
+def paused_wave(histories: Sequence[tuple[Wave, Sequence[Release]]], environment: str) -> int:
+    """Which wave `deploy --continue` or `--abort` resumes (its index in `histories`, each
+    wave with its cluster's releases): the one whose cluster holds a paused or interrupted
+    canary. Refused when none does; a UserError when several do (--cluster chooses)."""
+    found = [i for i, (_, history) in enumerate(histories) if unfinished_canary(history)]
+    clusters = [histories[i][0].cluster for i in found]
+    if not found:
+        raise RefusedError(
+            f'environment "{environment}" has no paused or interrupted canary to continue in '
+            f"any of its clusters ({', '.join(w.cluster for w, _ in histories)})",
+            details=[f"its releases: devkit releases {environment}", "nothing was changed"],
+        )
+    if len(found) > 1:
+        raise UserError(
+            f'environment "{environment}" has an unfinished canary in {len(found)} clusters '
+            f"({', '.join(clusters)}): choose one with --cluster NAME",
+            details=["nothing was changed"],
+        )
+    return found[0]
+
+
+def rollout_before(
+    histories: Sequence[tuple[Wave, Sequence[Release]]], release: Release
+) -> tuple[tuple[Wave, WaveResult], ...]:
+    """The waves before a paused one that run its release's images (by digest): done by the
+    same rollout, so a later wave's failure undoes them as `after_failure` says. A cluster
+    that runs something else since is not part of it and is left alone."""
+    wanted = _digests(release.images)
+    found: list[tuple[Wave, WaveResult]] = []
+    for wave, history in histories:
+        running = releases_.current(history)
+        if running is not None and _digests(running.images) == wanted:
+            found.append((wave, WaveResult(wave.cluster, "healthy", running.number)))
+    return tuple(found)
+
+
+def _digests(images: Mapping[str, str]) -> dict[str, str]:
+    return {name: ref.rpartition("@")[2] for name, ref in images.items()}
 
 
 def _undo(
@@ -334,3 +389,26 @@ def rollback_wave(wave: Wave, run: WaveRun, to: int | None = None) -> WaveResult
             timeout=wave.plan.rollout_timeout, progress=run.progress, say=run.say,
         )  # fmt: skip
     return WaveResult(wave.cluster, "rolled-back", result.release.number, result.seconds)
+
+
+def resume_wave(wave: Wave, run: WaveRun, *, abort: bool = False) -> WaveResult:
+    """Continue (or, with `abort`, roll back) the paused or interrupted canary in one wave's
+    cluster, as `deploy --continue` / `--abort` does on one cluster."""
+    with run.open(wave.plan) as target:
+        target.check()
+        if run.break_lock is not None:
+            run.break_lock(target)
+        if abort:
+            aborted = abort_canary(
+                wave.plan, target, provenance=run.provenance, secrets=run.secrets,
+                progress=run.progress, say=run.say,
+            )  # fmt: skip
+            return WaveResult(
+                wave.cluster, "aborted", aborted.release.number, aborted.seconds,
+                reason=aborted.release.reason,
+            )  # fmt: skip
+        result = continue_canary(
+            wave.plan, target, secrets=run.secrets, provenance=run.provenance, root=run.root,
+            progress=run.progress, say=run.say,
+        )  # fmt: skip
+    return _deployed(wave, result, {})

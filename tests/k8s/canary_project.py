@@ -29,8 +29,8 @@ from tests.k8s.conftest import PROMETHEUS_NAMESPACE, Forward, K8sTestbed, wait_f
 
 BLUEPRINT = """
 import os
-from devkit import (Blueprint, Build, Canary, Gateway, Header, Http, Kubernetes, Latency, Port,
-                    Route, Step, SuccessRate)
+from devkit import (Blueprint, Build, Canary, Cluster, Gateway, Header, Http, Kubernetes, Latency,
+                    Port, Route, Step, SuccessRate)
 
 CHECKS = {
     "none": [],
@@ -48,21 +48,31 @@ app.service(
     ports={"http": Port(8000, routes=Route(hosts=os.environ["TEST_HOST"]))},
     health=Http("/healthz", port="http", interval=1, retries=2),
 )
+GATEWAY = Gateway(name="testbed", namespace="devkit-gateway",
+                  controller_namespace="devkit-gateway")
+CANARY = Canary(
+    service="web",
+    steps=STEPS,
+    checks=CHECKS,
+    interval=float(os.environ.get("TEST_INTERVAL", "5")),
+    match=Header(name="x-canary", value="yes") if os.environ.get("TEST_AB") else None,
+    prometheus=os.environ.get("TEST_PROMETHEUS") or None,
+)
 app.environment(
     "staging",
     Kubernetes(context="kind-devkit-testbed", registry="REGISTRY",
-               namespace=os.environ["TEST_NS"],
-               gateway=Gateway(name="testbed", namespace="devkit-gateway",
-                               controller_namespace="devkit-gateway")),
+               namespace=os.environ["TEST_NS"], gateway=GATEWAY),
     rollout_timeout=120,
-    canary=Canary(
-        service="web",
-        steps=STEPS,
-        checks=CHECKS,
-        interval=float(os.environ.get("TEST_INTERVAL", "5")),
-        match=Header(name="x-canary", value="yes") if os.environ.get("TEST_AB") else None,
-        prometheus=os.environ.get("TEST_PROMETHEUS") or None,
-    ),
+    canary=CANARY,
+)
+# the wave path (deploy --continue/--abort finding the cluster that holds the canary): the one
+# cluster with a gateway and Prometheus, as the one entry of a cluster list
+app.environment(
+    "regions",
+    Kubernetes(clusters=[Cluster("eu", context="kind-devkit-testbed", registry="REGISTRY")],
+               namespace=os.environ["TEST_NS"], gateway=GATEWAY),
+    rollout_timeout=120,
+    canary=CANARY,
 )
 """
 

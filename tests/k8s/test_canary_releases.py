@@ -119,6 +119,53 @@ def test_the_ab_header_reaches_only_the_canary_while_everyone_else_stays_on_stab
     assert serves(traefik.web, project.host, "v2")
 
 
+def test_on_a_cluster_list_continue_finds_the_cluster_of_the_paused_canary_abort_takes_cluster(
+    project: Project, traefik: Forward, testbed: K8sTestbed
+) -> None:
+    """The wave path of --continue/--abort, on the one cluster with a gateway and Prometheus
+    (the environment's one Cluster): found without --cluster, and aborted with it."""
+    ok(project.devkit("deploy", "regions"))  # v1: out at once
+    wait_for("v1 through Traefik", lambda: serves(traefik.web, project.host, "v1"), 30)
+
+    project.version("v2")
+    project.env["TEST_STEPS"] = "50:manual,100:0"
+    paused = ok(project.devkit("deploy", "regions"))
+    assert "eu: paused release #2" in paused.stderr
+    assert "regions: the canary in eu is paused: devkit deploy regions --continue" in paused.stderr
+    assert "web-canary" in deployments(testbed, project.namespace)
+
+    resumed = ok(project.devkit("deploy", "regions", "--continue", "--json"))
+    assert "wave 1/1: cluster eu" in resumed.stderr
+    assert "continuing its canary at step 2" in resumed.stderr
+    doc = json.loads(resumed.stdout)
+    assert [(w["cluster"], w["status"], w["release"]) for w in doc["waves"]] == [
+        ("eu", "healthy", 2)
+    ]
+    wait_for("v2 for everyone", lambda: serves(traefik.web, project.host, "v2"), 10)
+    assert "web-canary" not in deployments(testbed, project.namespace)
+
+    nothing = project.devkit("deploy", "regions", "--continue")
+    assert nothing.code == 3, nothing.stderr
+    assert "no paused or interrupted canary to continue in any of its clusters (eu)" in (
+        nothing.stderr
+    )
+
+    project.version("v3")
+    ok(project.devkit("deploy", "regions"))
+    aborted = ok(project.devkit("deploy", "regions", "--abort", "--cluster", "eu", "--json"))
+    assert [(w["cluster"], w["status"]) for w in json.loads(aborted.stdout)["waves"]] == [
+        ("eu", "aborted")
+    ]
+    assert "web-canary" not in deployments(testbed, project.namespace)
+    assert serves(traefik.web, project.host, "v2")
+    history = json.loads(ok(project.devkit("releases", "regions", "--json")).stdout)
+    (eu,) = history["clusters"]
+    assert [(r["number"], r["status"]) for r in eu["releases"]][:2] == [
+        (3, "rolled-back"),
+        (2, "healthy"),
+    ]
+
+
 def test_a_canary_killed_mid_step_is_resumed_with_continue_or_rolled_back_by_the_next_deploy(
     project: Project, traefik: Forward, testbed: K8sTestbed
 ) -> None:

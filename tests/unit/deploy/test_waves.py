@@ -26,11 +26,14 @@ from devkit.delivery.waves import (
     WaveResult,
     after_failure_of,
     images_home,
+    paused_wave,
+    rollout_before,
     run_waves,
     to_undo,
     wave_images,
     waves,
 )
+from devkit.records.release import CanaryRecord, Release
 from devkit.targets.base import ClusterNotChosenError
 from devkit.targets.registry import open_target
 
@@ -244,3 +247,72 @@ def test_a_paused_canary_in_a_wave_holds_the_waves_after_it() -> None:
     assert calls == ["deploy eu"]
     assert [(r.cluster, r.status) for r in results] == [("eu", "paused"), ("us", "not-started")]
     assert said[-1] == "the clusters after eu wait until its canary is continued or aborted"
+
+
+def _record(number: int, status: Any, digest: str, registry: str, canary: bool = False) -> Release:
+    return Release(
+        number=number, project="shop", environment="prod", plan_hash="h", created="2026-12-01",
+        by="ci", origin="deploy", status=status, images={"api": f"{registry}/api@{digest}"},
+        canary=CanaryRecord(service="api", stable=number - 1) if canary else None,
+    )  # fmt: skip
+
+
+NEW, OLD = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+
+
+def test_continue_finds_the_one_cluster_whose_canary_is_paused() -> None:
+    eu, us = waves(plan(blueprint(), "prod"))
+    held = [(eu, [_record(4, "healthy", NEW, "reg-a:5000")]),
+            (us, [_record(2, "healthy", OLD, "reg-b:5000"),
+                  _record(3, "paused", NEW, "reg-b:5000", canary=True)])]  # fmt: skip
+    assert paused_wave(held, "prod") == 1
+    # eu runs the paused release's digests (from its own registry): done by the same rollout
+    assert rollout_before(held[:1], held[1][1][1]) == ((eu, WaveResult("eu", "healthy", 4)),)
+    # a cluster that runs something else since is not part of it
+    other = [(eu, [_record(5, "healthy", OLD, "reg-a:5000")])]
+    assert rollout_before(other, held[1][1][1]) == ()
+
+
+def test_continue_with_no_paused_canary_anywhere_is_refused_and_with_two_asks_for_cluster() -> None:
+    eu, us = waves(plan(blueprint(), "prod"))
+    calm = [(eu, [_record(4, "healthy", NEW, "reg-a:5000")]), (us, [])]
+    with pytest.raises(RefusedError) as refused:
+        paused_wave(calm, "prod")
+    assert refused.value.exit_code == 3
+    assert "no paused or interrupted canary to continue in any of its clusters (eu, us)" in (
+        refused.value.message
+    )
+    both = [(w, [_record(3, "deploying", NEW, "reg", canary=True)]) for w in (eu, us)]
+    with pytest.raises(UserError) as asked:
+        paused_wave(both, "prod")
+    assert asked.value.exit_code == 2
+    assert "unfinished canary in 2 clusters (eu, us): choose one with --cluster NAME" in (
+        asked.value.message
+    )
+
+
+def test_a_continued_rollout_that_fails_later_undoes_the_waves_an_earlier_command_did() -> None:
+    eu, us = waves(plan(blueprint(), "prod"))
+    calls: list[str] = []
+
+    def act(wave: Wave) -> WaveResult:
+        calls.append(f"continue {wave.cluster}")
+        raise EngineError("canary aborted: success rate 0.66 < 0.95")
+
+    def undo(wave: Wave) -> WaveResult:
+        calls.append(f"roll back {wave.cluster}")
+        return WaveResult(wave.cluster, "rolled-back", 5)
+
+    said: list[str] = []
+    with pytest.raises(WaveFailedError) as failed:
+        run_waves(
+            "prod", [us], act, undo, after_failure="rollback", say=said.append,
+            before=[(eu, WaveResult("eu", "healthy", 4))],
+        )  # fmt: skip
+    assert calls == ["continue us", "roll back eu"]
+    assert said[0] == "wave 2/2: cluster us"
+    assert [(r.cluster, r.status, r.release) for r in failed.value.results] == [
+        ("eu", "rolled-back", 5),
+        ("us", "failed", None),
+    ]
+    assert failed.value.message.startswith("wave 2 of 2 (us) of prod failed: canary aborted")
