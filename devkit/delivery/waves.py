@@ -7,9 +7,11 @@ that engine; the waves after it do not start, and the ones done before it keep t
 or are rolled back too, as the environment's `after_failure` says.
 
 Decide, then do: which waves and in what order (`waves`), what images each wave runs and which
-copies that needs (`wave_images`), what to undo after a failure (`to_undo`) and the run itself
-(`run_waves`) take plain values and callables, and are unit-tested; what each wave does to its
-cluster goes through the `Releases` capability (`promote_wave`, `deploy_wave`, `rollback_wave`).
+copies that needs (`wave_images`), what to undo after a failure (`to_undo`), which cluster's
+canary `--continue` resumes and which earlier waves belong to its rollout (`paused_wave`,
+`rollout_before`) and the run itself (`run_waves`) take plain values and callables, and are
+unit-tested; what each wave does to its cluster goes through the `Releases` capability
+(`promote_wave`, `deploy_wave`, `rollback_wave`, `resume_wave`).
 """
 
 from __future__ import annotations
