@@ -230,7 +230,7 @@ def resume_waves(
     release = unfinished_canary(history)
     assert release is not None
     later = () if only else waves[index + 1 :]
-    before = () if only else rollout_before(histories[:index], release)
+    before = () if only else rollout_before(histories[:index], release, wave_registry(paused.plan))
     run = wave_run(
         plan, root, "abort" if abort else "continue", context=context, break_lock=break_lock,
         copy_from=paused.plan,

@@ -262,22 +262,21 @@ def paused_wave(histories: Sequence[tuple[Wave, Sequence[Release]]], environment
 
 
 def rollout_before(
-    histories: Sequence[tuple[Wave, Sequence[Release]]], release: Release
+    histories: Sequence[tuple[Wave, Sequence[Release]]],
+    release: Release,
+    source_registry: str | None,
 ) -> tuple[tuple[Wave, WaveResult], ...]:
-    """The waves before a paused one that run its release's images (by digest): done by the
-    same rollout, so a later wave's failure undoes them as `after_failure` says. A cluster
-    that runs something else since is not part of it and is left alone."""
-    wanted = _digests(release.images)
+    """The waves before a paused one that run its release's images (below `source_registry`),
+    as each would from its own registry (`wave_images`): done by the same rollout, so a later
+    wave's failure undoes them as `after_failure` says. A cluster that runs something else
+    since is not part of it and is left alone."""
     found: list[tuple[Wave, WaveResult]] = []
     for wave, history in histories:
         running = releases_.current(history)
-        if running is not None and _digests(running.images) == wanted:
+        runs, _ = wave_images(release.images, source_registry, wave)
+        if running is not None and running.images == runs:
             found.append((wave, WaveResult(wave.cluster, "healthy", running.number)))
     return tuple(found)
-
-
-def _digests(images: Mapping[str, str]) -> dict[str, str]:
-    return {name: ref.rpartition("@")[2] for name, ref in images.items()}
 
 
 def _undo(

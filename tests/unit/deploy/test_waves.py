@@ -267,10 +267,12 @@ def test_continue_finds_the_one_cluster_whose_canary_is_paused() -> None:
                   _record(3, "paused", NEW, "reg-b:5000", canary=True)])]  # fmt: skip
     assert paused_wave(held, "prod") == 1
     # eu runs the paused release's digests (from its own registry): done by the same rollout
-    assert rollout_before(held[:1], held[1][1][1]) == ((eu, WaveResult("eu", "healthy", 4)),)
+    assert rollout_before(held[:1], held[1][1][1], "reg-b:5000") == (
+        (eu, WaveResult("eu", "healthy", 4)),
+    )
     # a cluster that runs something else since is not part of it
     other = [(eu, [_record(5, "healthy", OLD, "reg-a:5000")])]
-    assert rollout_before(other, held[1][1][1]) == ()
+    assert rollout_before(other, held[1][1][1], "reg-b:5000") == ()
 
 
 def test_continue_with_no_paused_canary_anywhere_is_refused_and_with_two_asks_for_cluster() -> None:
